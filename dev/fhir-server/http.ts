@@ -1,0 +1,276 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { BundleProcessor } from './bundles.js';
+import { capabilityStatement } from './capabilities.js';
+import type { FaultInjector, RequestCounter } from './controls.js';
+import type { FhirInteractions, WriteResult } from './interactions.js';
+import type { Mutex } from './mutex.js';
+import { badRequest, fhirError, FhirError, operationOutcome, toFhirError } from './outcomes.js';
+import { parseETag, parseFhirPath, type FhirPath } from './requestUrl.js';
+
+const MAX_BODY_BYTES = 100 * 1024 * 1024;
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+export interface HttpHandlerOptions {
+  interactions: FhirInteractions;
+  bundles: BundleProcessor;
+  mutex: Mutex;
+  counter: RequestCounter;
+  faults: FaultInjector;
+  /** e.g. http://127.0.0.1:1234/fhir */
+  baseUrl: string;
+  authorize?: (authorizationHeader: string | undefined) => boolean;
+}
+
+interface Reply {
+  status: number;
+  body?: Resource;
+  headers?: Record<string, string>;
+}
+
+interface ParsedRequest {
+  method: string;
+  path: FhirPath;
+  body: Resource | undefined;
+  bodyError: FhirError | undefined;
+  rawBody: string;
+  headers: IncomingMessage['headers'];
+}
+
+/** Serves FHIR's RESTful API over node:http: routing, auth, fault injection and counting around the interactions. */
+export class FhirHttpHandler {
+  private readonly basePath: string;
+
+  constructor(private readonly options: HttpHandlerOptions) {
+    this.basePath = new URL(options.baseUrl).pathname;
+  }
+
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    this.handle(req, res).catch((error: unknown) => {
+      const failure = toFhirError(error);
+      send(res, { status: failure.status, body: failure.outcome });
+    });
+  };
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+    if (pathname !== this.basePath && !pathname.startsWith(`${this.basePath}/`)) {
+      this.options.counter.count('unknown');
+      send(res, { status: 404, body: operationOutcome('not-found', `No FHIR endpoint at ${pathname}`) });
+      return;
+    }
+    const request = await this.parse(req);
+    const interaction = classify(request);
+    this.options.counter.count(interaction);
+    if (interaction !== 'capabilities') {
+      if (this.options.authorize && !this.options.authorize(req.headers.authorization)) {
+        send(res, {
+          status: 401,
+          body: operationOutcome('login', 'Missing or invalid Authorization header'),
+          headers: { 'WWW-Authenticate': 'Bearer' },
+        });
+        return;
+      }
+      const faultStatus = this.options.faults.take();
+      if (faultStatus !== undefined) {
+        send(res, {
+          status: faultStatus,
+          body: operationOutcome(faultStatus === 429 ? 'throttled' : 'transient', `Injected fault (${faultStatus})`),
+          headers: faultStatus === 429 || faultStatus === 503 ? { 'Retry-After': '0' } : {},
+        });
+        return;
+      }
+    }
+    let reply: Reply;
+    try {
+      reply = await this.options.mutex.run(() => this.dispatch(request));
+    } catch (error) {
+      const failure = toFhirError(error);
+      reply = { status: failure.status, body: failure.outcome };
+    }
+    send(res, reply);
+  }
+
+  private async dispatch(request: ParsedRequest): Promise<Reply> {
+    const { interactions, bundles, baseUrl } = this.options;
+    const { method, path } = request;
+    const [resourceType, id, , versionId] = path.segments;
+    const prefer = header(request.headers.prefer) ?? '';
+    const ifMatch = header(request.headers['if-match']);
+    const interaction = classify(request);
+    switch (interaction) {
+      case 'capabilities':
+        return { status: 200, body: capabilityStatement(baseUrl) };
+      case 'transaction':
+      case 'batch':
+        return { status: 200, body: await bundles.process(requireBody(request) as Bundle) };
+      case 'search-type': {
+        const query = new URLSearchParams(path.query);
+        if (method === 'POST') {
+          new URLSearchParams(request.rawBody).forEach((value, key) => query.append(key, value));
+        }
+        return {
+          status: 200,
+          body: await interactions.search(resourceType as string, query, prefer.includes('handling=lenient')),
+        };
+      }
+      case 'read':
+        return this.resourceReply(200, await interactions.read(resourceType as string, id as string));
+      case 'vread':
+        return this.resourceReply(
+          200,
+          await interactions.vread(resourceType as string, id as string, versionId as string),
+        );
+      case 'create':
+        return this.writeReply(
+          await interactions.create(requireBody(request, resourceType), {
+            ifNoneExist: header(request.headers['if-none-exist']),
+          }),
+          prefer,
+        );
+      case 'update':
+        return this.writeReply(
+          id === undefined
+            ? await interactions.conditionalUpdate(
+                resourceType as string,
+                path.rawQuery,
+                requireBody(request, resourceType),
+              )
+            : await interactions.update(
+                resourceType as string,
+                id,
+                requireBody(request, resourceType),
+                ifMatch === undefined ? undefined : parseETag(ifMatch),
+              ),
+          prefer,
+        );
+      case 'delete':
+        await interactions.delete(
+          resourceType as string,
+          id as string,
+          ifMatch === undefined ? undefined : parseETag(ifMatch),
+        );
+        return { status: 204 };
+    }
+    throw fhirError(405, 'not-supported', `${method} ${this.basePath}/${path.segments.join('/')} is not supported`);
+  }
+
+  private resourceReply(status: number, resource: Resource): Reply {
+    const headers: Record<string, string> = {
+      ETag: `W/"${resource.meta?.versionId}"`,
+      'Last-Modified': new Date(resource.meta?.lastUpdated ?? Date.now()).toUTCString(),
+    };
+    return { status, headers, body: resource };
+  }
+
+  private writeReply({ status, resource }: WriteResult, prefer: string): Reply {
+    const reply = this.resourceReply(status, resource);
+    const { baseUrl } = this.options;
+    reply.headers = {
+      ...reply.headers,
+      Location: `${baseUrl}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`,
+    };
+    return prefer.includes('return=minimal') ? { ...reply, body: undefined } : reply;
+  }
+
+  private async parse(req: IncomingMessage): Promise<ParsedRequest> {
+    const rawBody = await readBody(req);
+    let body: Resource | undefined;
+    let bodyError: FhirError | undefined;
+    const isJson = !/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '');
+    if (rawBody.trim() && isJson) {
+      try {
+        const parsed: unknown = JSON.parse(rawBody);
+        if (typeof parsed !== 'object' || parsed === null || typeof (parsed as Resource).resourceType !== 'string') {
+          bodyError = badRequest('Request body is not a FHIR resource (no resourceType)');
+        } else {
+          body = parsed as Resource;
+        }
+      } catch (error) {
+        bodyError = badRequest(`Request body is not valid JSON: ${(error as Error).message}`);
+      }
+    }
+    return {
+      method: req.method ?? 'GET',
+      path: parseFhirPath((req.url ?? '/').slice(this.basePath.length), this.options.baseUrl),
+      body,
+      bodyError,
+      rawBody,
+      headers: req.headers,
+    };
+  }
+}
+
+/** The FHIR interaction a request asks for, used for routing and for the request counts. */
+function classify({ method, path, body }: ParsedRequest): string {
+  const { segments, rawQuery } = path;
+  const [first, second, third] = segments;
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (first === 'metadata' && segments.length === 1) return 'capabilities';
+      if (segments.length === 1) return 'search-type';
+      if (segments.length === 2) return 'read';
+      if (segments.length === 4 && third === '_history') return 'vread';
+      break;
+    case 'POST':
+      if (segments.length === 0)
+        return body?.resourceType === 'Bundle' && body.type === 'batch' ? 'batch' : 'transaction';
+      if (segments.length === 1) return 'create';
+      if (segments.length === 2 && second === '_search') return 'search-type';
+      break;
+    case 'PUT':
+      if (segments.length === 2 || (segments.length === 1 && rawQuery)) return 'update';
+      break;
+    case 'DELETE':
+      if (segments.length === 2) return 'delete';
+      break;
+  }
+  return 'unknown';
+}
+
+function requireBody(request: ParsedRequest, resourceType?: string): Resource {
+  if (request.bodyError) {
+    throw request.bodyError;
+  }
+  if (!request.body) {
+    throw badRequest('Request body is required');
+  }
+  if (resourceType !== undefined && request.body.resourceType !== resourceType) {
+    throw badRequest(`Body is a ${request.body.resourceType}, URL expects ${resourceType}`, [
+      `${request.body.resourceType}.resourceType`,
+    ]);
+  }
+  return request.body;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) {
+      throw fhirError(413, 'too-costly', `Request body over ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, { status, body, headers }: Reply): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const payload = body === undefined ? undefined : JSON.stringify(body satisfies Resource | OperationOutcome);
+  res.writeHead(status, {
+    ...headers,
+    ...(payload === undefined ? {} : { 'Content-Type': FHIR_JSON, 'Content-Length': Buffer.byteLength(payload) }),
+  });
+  res.end(payload);
+}

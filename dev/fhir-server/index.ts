@@ -1,0 +1,96 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BundleProcessor } from './bundles.js';
+import { FaultInjector, RequestCounter } from './controls.js';
+import { loadR4Definitions } from './definitions.js';
+import { FhirHttpHandler } from './http.js';
+import { FhirInteractions } from './interactions.js';
+import { Mutex } from './mutex.js';
+import { ResourceStore } from './store.js';
+import { ResourceValidator } from './validation.js';
+
+export interface FhirServerOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Called with the Authorization header of every request except GET /metadata; false answers 401. */
+  authorize?: (authorizationHeader: string | undefined) => boolean;
+}
+
+export interface RunningFhirServer {
+  /** FHIR base URL without a trailing slash, e.g. http://127.0.0.1:1234/fhir */
+  url: string;
+  close(): Promise<void>;
+  /** Requests received, including rejected and fault-injected ones. */
+  requestCount(): number;
+  /** Requests by interaction: capabilities, read, vread, search-type, create, update, delete, transaction, batch, unknown. */
+  requestCounts(): Record<string, number>;
+  resetRequestCount(): void;
+  /** Drops all data (and any pending injected faults). */
+  reset(): Promise<void>;
+  /** Every current resource of a type, for assertions. */
+  all<T>(resourceType: string): Promise<T[]>;
+  /** The next `count` requests (except GET /metadata) fail with `status` and are not processed. */
+  failNext(count: number, status: number): void;
+}
+
+let sharedValidator: ResourceValidator | undefined;
+
+/**
+ * Starts a FHIR R4 server on Medplum's engine: R4 structure and required-binding validation, Medplum's
+ * search semantics, conditional create/update, If-Match versioning, all-or-nothing transactions.
+ * Every interaction runs under one mutex, so conditional creates are atomic under concurrency.
+ */
+export async function startFhirServer(options: FhirServerOptions = {}): Promise<RunningFhirServer> {
+  loadR4Definitions();
+  sharedValidator ??= new ResourceValidator();
+  const validator = sharedValidator;
+  const store = new ResourceStore();
+  const mutex = new Mutex();
+  const counter = new RequestCounter();
+  const faults = new FaultInjector();
+
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}/fhir`;
+
+  const interactions = new FhirInteractions(store, validator, url);
+  const handler = new FhirHttpHandler({
+    interactions,
+    bundles: new BundleProcessor(interactions, store, url),
+    mutex,
+    counter,
+    faults,
+    baseUrl: url,
+    authorize: options.authorize,
+  });
+  server.on('request', handler.listener);
+
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+    requestCount: () => counter.total(),
+    requestCounts: () => counter.byInteraction(),
+    resetRequestCount: () => counter.reset(),
+    reset: () =>
+      mutex.run(async () => {
+        store.clear();
+        faults.clear();
+      }),
+    all: <T>(resourceType: string) => mutex.run(async () => (await store.all(resourceType)) as T[]),
+    failNext: (count: number, status: number) => faults.failNext(count, status),
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * DICOM JSON model (PS3.18 Annex F): the shape of WADO-RS metadata and of change-feed `Metadata`.
+ * Keys are 8 hex digits; the standard says upper case, but we accept either case.
+ */
+export interface DicomPersonName {
+  Alphabetic?: string;
+  Ideographic?: string;
+  Phonetic?: string;
+}
+
+export type DicomJsonValue = string | number | DicomPersonName | DicomJsonDataset | null;
+
+export interface DicomJsonAttribute {
+  vr: string;
+  Value?: DicomJsonValue[];
+  BulkDataURI?: string;
+  InlineBinary?: string;
+}
+
+export type DicomJsonDataset = Record<string, DicomJsonAttribute>;
+
+/** Tags used by the sync path, upper-case 8-hex form. */
+export const Tag = {
+  SOPClassUID: '00080016',
+  SOPInstanceUID: '00080018',
+  StudyDate: '00080020',
+  SeriesDate: '00080021',
+  StudyTime: '00080030',
+  SeriesTime: '00080031',
+  AccessionNumber: '00080050',
+  Modality: '00080060',
+  ModalitiesInStudy: '00080061',
+  ReferringPhysicianName: '00080090',
+  CodeValue: '00080100',
+  CodingSchemeDesignator: '00080102',
+  CodeMeaning: '00080104',
+  CodingSchemeUID: '0008010C',
+  LongCodeValue: '00080119',
+  URNCodeValue: '00080120',
+  TimezoneOffsetFromUTC: '00080201',
+  StudyDescription: '00081030',
+  ProcedureCodeSequence: '00081032',
+  SeriesDescription: '0008103E',
+  PerformingPhysicianName: '00081050',
+  NameOfPhysiciansReadingStudy: '00081060',
+  PatientName: '00100010',
+  PatientID: '00100020',
+  IssuerOfPatientID: '00100021',
+  PatientBirthDate: '00100030',
+  PatientSex: '00100040',
+  BodyPartExamined: '00180015',
+  StudyInstanceUID: '0020000D',
+  SeriesInstanceUID: '0020000E',
+  SeriesNumber: '00200011',
+  InstanceNumber: '00200013',
+  Laterality: '00200060',
+  ImageLaterality: '00200062',
+  ReasonForPerformedProcedureCodeSequence: '00401012',
+  ConceptNameCodeSequence: '0040A043',
+  DocumentTitle: '00420010',
+} as const;
+
+export type TagName = keyof typeof Tag;
+
+/** Finds an attribute whatever the case of its key. */
+export function getAttribute(dataset: DicomJsonDataset, tag: string): DicomJsonAttribute | undefined {
+  const upper = tag.toUpperCase();
+  const direct = dataset[upper] ?? dataset[upper.toLowerCase()];
+  if (direct) return direct;
+  for (const key of Object.keys(dataset)) {
+    if (key.toUpperCase() === upper) return dataset[key];
+  }
+  return undefined;
+}
+
+/** All values of an attribute (empty when absent or present without `Value`). */
+export function getValues(dataset: DicomJsonDataset, tag: string): DicomJsonValue[] {
+  return getAttribute(dataset, tag)?.Value ?? [];
+}
+
+/**
+ * The first value of a string-like attribute, trimmed, or undefined when absent or empty.
+ * Numbers (IS/DS sent as JSON numbers) are turned into their decimal text.
+ */
+export function getString(dataset: DicomJsonDataset, tag: string): string | undefined {
+  const first = getValues(dataset, tag)[0];
+  if (typeof first === 'string') {
+    const trimmed = first.trim();
+    return trimmed === '' ? undefined : trimmed;
+  }
+  if (typeof first === 'number' && Number.isFinite(first)) return String(first);
+  return undefined;
+}
+
+/** All non-empty string values of a (possibly multi-valued) attribute. */
+export function getStrings(dataset: DicomJsonDataset, tag: string): string[] {
+  const out: string[] = [];
+  for (const value of getValues(dataset, tag)) {
+    if (typeof value === 'string' && value.trim() !== '') out.push(value.trim());
+    else if (typeof value === 'number' && Number.isFinite(value)) out.push(String(value));
+  }
+  return out;
+}
+
+/** The first person-name value, or undefined. */
+export function getPersonName(dataset: DicomJsonDataset, tag: string): DicomPersonName | undefined {
+  const first = getValues(dataset, tag)[0];
+  if (first && typeof first === 'object' && !Array.isArray(first)) return first as DicomPersonName;
+  if (typeof first === 'string') return { Alphabetic: first };
+  return undefined;
+}
+
+/** All person-name values. */
+export function getPersonNames(dataset: DicomJsonDataset, tag: string): DicomPersonName[] {
+  const out: DicomPersonName[] = [];
+  for (const value of getValues(dataset, tag)) {
+    if (value && typeof value === 'object') out.push(value as DicomPersonName);
+    else if (typeof value === 'string') out.push({ Alphabetic: value });
+  }
+  return out;
+}
+
+/** Items of a sequence (SQ) attribute. */
+export function getSequenceItems(dataset: DicomJsonDataset, tag: string): DicomJsonDataset[] {
+  return getValues(dataset, tag).filter(
+    (value): value is DicomJsonDataset => value !== null && typeof value === 'object' && !('Alphabetic' in value),
+  );
+}
+
+/** The three identifying UIDs of an instance, if all present. */
+export interface InstanceUids {
+  study: string;
+  series: string;
+  sop: string;
+}
+
+export function getInstanceUids(dataset: DicomJsonDataset): Partial<InstanceUids> {
+  return {
+    study: getString(dataset, Tag.StudyInstanceUID),
+    series: getString(dataset, Tag.SeriesInstanceUID),
+    sop: getString(dataset, Tag.SOPInstanceUID),
+  };
+}

@@ -1,0 +1,102 @@
+import { Client } from 'fhir-kit-client';
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { AuthorizationProvider } from '../auth/authorizationProvider.js';
+import { NonRetryableError, RetryableError } from '../errors/errors.js';
+
+/** The FHIR interactions the writer needs, behind an interface so the sync logic does no HTTP itself. */
+export interface FhirClient {
+  /** Every match of a search (follows `next` links). */
+  search<T extends Resource>(resourceType: T['resourceType'], params: Record<string, string>): Promise<T[]>;
+  /** Sends a transaction Bundle; a 409/412 becomes a RetryableError of category 'fhir-conflict'. */
+  transaction(bundle: Bundle): Promise<Bundle>;
+}
+
+interface FhirKitError {
+  response?: { status?: number; data?: unknown };
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as FhirKitError | undefined)?.response?.status;
+}
+
+/** The diagnostics of an OperationOutcome, which name what the server rejected and where. */
+export function describeOutcome(data: unknown): string {
+  const outcome = data as OperationOutcome | undefined;
+  if (outcome?.resourceType !== 'OperationOutcome' || !outcome.issue) return '';
+  return outcome.issue
+    .map((issue) =>
+      [issue.diagnostics ?? issue.details?.text ?? issue.code, issue.expression?.join(', ')].filter(Boolean).join(' at '),
+    )
+    .join('; ');
+}
+
+/** Turns a failed FHIR call into an error that says whether to retry; never includes request headers. */
+export function toFhirError(error: unknown, what: string): Error {
+  const status = statusOf(error);
+  if (status === undefined) {
+    const message = error instanceof Error ? error.message : String(error);
+    return new RetryableError(`FHIR ${what} failed: ${message}`, 'transient');
+  }
+  const detail = describeOutcome((error as FhirKitError).response?.data);
+  const message = `FHIR ${what} answered ${status}${detail ? `: ${detail}` : ''}`;
+  if (status === 409 || status === 412) return new RetryableError(message, 'fhir-conflict');
+  if (status === 401 || status === 429 || status >= 500) return new RetryableError(message, 'transient');
+  return new NonRetryableError(message, 'fhir-rejected');
+}
+
+export interface FhirClientOptions {
+  baseUrl: string;
+  authorization: AuthorizationProvider;
+}
+
+export function createFhirClient(options: FhirClientOptions): FhirClient {
+  const client = new Client({
+    baseUrl: options.baseUrl,
+    requestSigner: async (url: string, init: RequestInit) => {
+      const header = await options.authorization.authorizationFor(url);
+      const headers = init.headers as Headers;
+      if (header) headers.set('authorization', header);
+      else headers.delete('authorization');
+    },
+  });
+
+  /** One refresh and one retry on a 401, never a loop. */
+  async function withAuthRetry<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (statusOf(error) !== 401) throw error;
+      options.authorization.invalidate();
+      return await call();
+    }
+  }
+
+  return {
+    async search<T extends Resource>(resourceType: T['resourceType'], params: Record<string, string>): Promise<T[]> {
+      const found: T[] = [];
+      try {
+        let page = (await withAuthRetry(() => client.search({ resourceType, searchParams: params }))) as unknown as Bundle;
+        for (;;) {
+          for (const entry of page.entry ?? []) {
+            if (entry.resource?.resourceType === resourceType && entry.search?.mode !== 'include') {
+              found.push(entry.resource as T);
+            }
+          }
+          const next = page.link?.find((link) => link.relation === 'next')?.url;
+          if (!next) break;
+          page = (await withAuthRetry(() => client.request(next))) as unknown as Bundle;
+        }
+      } catch (error) {
+        throw toFhirError(error, `search ${resourceType}`);
+      }
+      return found;
+    },
+    async transaction(bundle: Bundle): Promise<Bundle> {
+      try {
+        return (await withAuthRetry(() => client.transaction({ body: bundle as never }))) as unknown as Bundle;
+      } catch (error) {
+        throw toFhirError(error, 'transaction');
+      }
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import type { ChangeFeedAction, ChangeFeedState } from '../dicomweb/changeFeedEntry.js';
+
+/** One changed instance of a study, as listed in a study message. */
+export interface InstanceChange {
+  series: string;
+  sop: string;
+  action: ChangeFeedAction;
+  sequence: number;
+  state: ChangeFeedState;
+}
+
+/**
+ * What the poller tells the writer: "this study changed, here is what the feed said".
+ * The writer re-reads the study's current state from the DICOM server; the changes are hints
+ * (which instances to expect gone, which sequence is newest) and the audit trail for replay.
+ */
+export interface StudyMessage {
+  study: string;
+  partition?: string;
+  changes: InstanceChange[];
+  /** Highest change-feed sequence among `changes`, for correlation. */
+  maxSequence: number;
+  /** Set when one poll's changes for a study were split over several messages to stay under 64 KB; `index` is 0-based. */
+  part?: { index: number; count: number };
+  /** W3C trace context of the poll that produced the message. */
+  traceparent?: string;
+}
+
+/**
+ * The envelope on the queue. Payloads never sit at the top level, where names such as `id` or
+ * `dequeueCount` would overwrite the Functions trigger metadata.
+ */
+export interface StudyMessageEnvelope {
+  dicomCast: { version: 1; kind: 'study'; payload: StudyMessage };
+}

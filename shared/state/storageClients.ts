@@ -1,0 +1,80 @@
+import { TableClient } from '@azure/data-tables';
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { StorageConnection } from '../config/appConfig.js';
+import { RetryableError } from '../errors/errors.js';
+
+const credentials = new Map<string, TokenCredential>();
+
+/**
+ * The identity storage calls run as: the user-assigned identity when a client id is set
+ * (AzureWebJobsStorage__clientId, as the Functions host reads it), otherwise DefaultAzureCredential.
+ * One per process, so tokens are cached across calls.
+ */
+export function storageCredential(clientId: string | undefined): TokenCredential {
+  const key = clientId ?? '';
+  let credential = credentials.get(key);
+  if (!credential) {
+    credential = clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
+    credentials.set(key, credential);
+  }
+  return credential;
+}
+
+/** Azurite and the emulator speak plain http; the SDK refuses that unless told. */
+export function isPlainHttpConnectionString(connectionString: string): boolean {
+  return /(^|;)\s*UseDevelopmentStorage=true/i.test(connectionString) || /=\s*http:\/\//i.test(connectionString);
+}
+
+/** Runs `create` once per process and key; a failure is forgotten so the next caller tries again. */
+export function once(cache: Map<string, Promise<void>>, key: string, create: () => Promise<void>): Promise<void> {
+  let pending = cache.get(key);
+  if (!pending) {
+    pending = create();
+    cache.set(key, pending);
+    pending.catch(() => cache.delete(key));
+  }
+  return pending;
+}
+
+/** A short, secret-free description of a storage SDK error (status and error code only). */
+export function describeStorageError(error: unknown): string {
+  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  const parts = [
+    typeof statusCode === 'number' ? `HTTP ${statusCode}` : undefined,
+    typeof code === 'string' ? code : undefined,
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' ') : 'network error';
+}
+
+export function statusOf(error: unknown): number | undefined {
+  const statusCode = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof statusCode === 'number' ? statusCode : undefined;
+}
+
+const createdTables = new Map<string, Promise<void>>();
+
+/** A client for one table, created if missing (once per process). */
+export async function createTableClient(storage: StorageConnection, tableName: string): Promise<TableClient> {
+  const client =
+    storage.kind === 'connectionString'
+      ? TableClient.fromConnectionString(storage.connectionString, tableName, {
+          allowInsecureConnection: isPlainHttpConnectionString(storage.connectionString),
+        })
+      : new TableClient(storage.tableServiceUri, tableName, storageCredential(storage.clientId), {
+          allowInsecureConnection: storage.tableServiceUri.startsWith('http://'),
+        });
+  try {
+    // createTable treats "already exists" as success.
+    await once(createdTables, `${client.url}|${tableName}`, () => client.createTable());
+  } catch (error) {
+    throw new RetryableError(
+      `Creating table ${tableName} failed: ${describeStorageError(error)}`,
+      'transient',
+      {},
+      {
+        cause: error,
+      },
+    );
+  }
+  return client;
+}

@@ -1,0 +1,229 @@
+import type { ChangeFeedClient, ChangeFeedVersion } from '../dicomweb/changeFeedClient.js';
+import type { ChangeFeedEntry } from '../dicomweb/changeFeedEntry.js';
+import { isBadRow, type BadChangeFeedRow, type ChangeFeedRow } from '../dicomweb/changeFeedRow.js';
+import { buildStudyMessages } from '../queue/buildStudyMessages.js';
+import type { MessageQueue } from '../queue/messageQueue.js';
+import { encodeStudyMessages } from '../queue/studyMessageCodec.js';
+import type { Checkpoint, CheckpointStore } from '../state/checkpointStore.js';
+import type { FailureStore } from '../state/failureStore.js';
+
+export type PollLogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type PollLog = (level: PollLogLevel, message: string, props?: Record<string, unknown>) => void;
+
+export interface PollDependencies {
+  feed: Pick<ChangeFeedClient, 'latest' | 'readV1' | 'readV2'>;
+  checkpoints: CheckpointStore;
+  queue: MessageQueue;
+  failures: FailureStore;
+  /** Milliseconds; only differences are used. */
+  now: () => number;
+  log?: PollLog;
+}
+
+export interface PollOptions {
+  version: ChangeFeedVersion;
+  /** Rows per request (v1: the sequence window width). */
+  pageSize: number;
+  /** The run stops reading before this much time has passed; the next run carries on. */
+  maxRunMs: number;
+  /** Entries gathered before they are enqueued and the checkpoint moves (default 5000). */
+  flushEveryEntries?: number;
+  traceparent?: string;
+  /** Follow one data partition only: entries of other partitions are read past, not enqueued. */
+  partition?: string;
+}
+
+export interface PollResult {
+  /** Rows read, bad ones included. */
+  entriesRead: number;
+  messagesEnqueued: number;
+  /** Study messages built (before splitting into parts). */
+  studies: number;
+  badEntries: number;
+  /** The feed had nothing more to give; false when the time budget ran out first. */
+  caughtUp: boolean;
+  /** Another poller moved the checkpoint first; this run stopped without moving it. */
+  lostRace: boolean;
+  /** The checkpoint as this run last read or wrote it. */
+  checkpoint?: Checkpoint;
+  /** The newest sequence the feed reported (v1 only: v2 never needs to ask). */
+  latestSequence?: number;
+}
+
+const epoch = '1970-01-01T00:00:00Z';
+
+type V2Checkpoint = Extract<Checkpoint, { version: 'v2' }>;
+
+function sameCheckpoint(a: Checkpoint | undefined, b: Checkpoint): boolean {
+  if (!a || a.version !== b.version || a.sequence !== b.sequence) return false;
+  return a.version === 'v1' || b.version === 'v1' || (a.timestamp === b.timestamp && a.offset === b.offset);
+}
+
+/**
+ * Where to start reading. A checkpoint written by the other API version is converted: v2 → v1 resumes at its
+ * sequence; v1 → v2 has no timestamp, so it reads from the start and drops rows at or below the old sequence.
+ */
+function startPosition(
+  version: ChangeFeedVersion,
+  stored: Checkpoint | undefined,
+): { position: Checkpoint; skipThroughSequence: number } {
+  if (version === 'v1') return { position: { version, sequence: stored?.sequence ?? 0 }, skipThroughSequence: -1 };
+  if (stored?.version === 'v2') return { position: { ...stored }, skipThroughSequence: -1 };
+  const sequence = stored?.sequence ?? 0;
+  return {
+    position: { version: 'v2', timestamp: epoch, offset: 0, sequence },
+    skipThroughSequence: stored ? sequence : -1,
+  };
+}
+
+/**
+ * v2 position after one more row: rows at the same timestamp are counted, a new timestamp restarts the count.
+ * A row whose timestamp could not be read is counted where it stands: it sorts at or after the current timestamp,
+ * so skipping that many rows from the current timestamp still lands just after it.
+ */
+function afterV2Row(position: V2Checkpoint, row: ChangeFeedRow): V2Checkpoint {
+  const sequence = Math.max(position.sequence, row.sequence ?? 0);
+  if (row.timestamp !== undefined && row.timestamp !== position.timestamp) {
+    return { version: 'v2', timestamp: row.timestamp, offset: 1, sequence };
+  }
+  return { ...position, offset: position.offset + 1, sequence };
+}
+
+function describeBadRow(row: BadChangeFeedRow): string {
+  const which = row.sequence !== undefined ? `sequence ${row.sequence}` : 'with no readable sequence';
+  return `Change feed entry ${which} skipped: ${row.reason}`;
+}
+
+/**
+ * One poller run: read the change feed from the checkpoint, turn entries into study messages, enqueue them and
+ * only then move the checkpoint (at-least-once). The checkpoint write is guarded by the ETag read at the start
+ * (and by each write's new ETag after that): if another poller moved it, this run stops without writing.
+ */
+export async function pollChangeFeed(deps: PollDependencies, options: PollOptions): Promise<PollResult> {
+  const { feed, checkpoints, queue, failures, now } = deps;
+  const log: PollLog = deps.log ?? (() => undefined);
+  const flushEvery = Math.max(1, options.flushEveryEntries ?? 5000);
+  const startedAt = now();
+  const result: PollResult = {
+    entriesRead: 0,
+    messagesEnqueued: 0,
+    studies: 0,
+    badEntries: 0,
+    caughtUp: false,
+    lostRace: false,
+  };
+
+  const stored = await checkpoints.read();
+  let etag = stored?.etag;
+  let committed = stored?.checkpoint;
+  if (committed) result.checkpoint = committed;
+  const start = startPosition(options.version, committed);
+  let position = start.position;
+  if (committed && committed.version !== options.version) {
+    log('warn', `Checkpoint was written by change feed ${committed.version}; continuing with ${options.version}`, {
+      checkpoint: committed,
+    });
+  }
+  let pending: ChangeFeedEntry[] = [];
+
+  /** Enqueue what was gathered, then move the checkpoint. False when another poller got there first. */
+  const flush = async (): Promise<boolean> => {
+    if (pending.length === 0 && sameCheckpoint(committed ?? start.position, position)) {
+      return true;
+    }
+    const messages = buildStudyMessages(pending, options.traceparent);
+    const texts = messages.flatMap((message) => encodeStudyMessages(message));
+    await queue.send(texts);
+    result.messagesEnqueued += texts.length;
+    result.studies += messages.length;
+    const target = position;
+    const outcome = await checkpoints.write(target, etag);
+    if (outcome.outcome === 'conflict') {
+      result.lostRace = true;
+      log('warn', 'Another poller moved the checkpoint first; stopping this run', { checkpoint: target });
+      return false;
+    }
+    log('debug', 'Checkpoint moved', { checkpoint: target, entries: pending.length, messages: texts.length });
+    etag = outcome.etag;
+    committed = target;
+    result.checkpoint = target;
+    pending = [];
+    return true;
+  };
+
+  const take = async (row: ChangeFeedRow): Promise<void> => {
+    result.entriesRead++;
+    if (isBadRow(row)) {
+      result.badEntries++;
+      const reason = describeBadRow(row);
+      log('warn', reason, { sequence: row.sequence });
+      await failures.record({
+        category: 'bad-change-feed-entry',
+        reason,
+        ...(row.study ? { study: row.study } : {}),
+        ...(row.series ? { series: row.series } : {}),
+        ...(row.instance ? { instance: row.instance } : {}),
+        ...(row.sequence !== undefined ? { sequence: row.sequence } : {}),
+        payload: row.raw,
+      });
+      return;
+    }
+    if (row.sequence <= start.skipThroughSequence) return;
+    if (options.partition !== undefined && (row.partitionName ?? '') !== options.partition) return;
+    pending.push(row);
+  };
+
+  /** Reads one page and moves `position` past it; true when the feed has nothing more. */
+  const readPage = async (): Promise<boolean> => {
+    if (position.version === 'v2') {
+      let v2: V2Checkpoint = position;
+      const rows = await feed.readV2(v2.timestamp, v2.offset, options.pageSize);
+      for (const row of rows) {
+        await take(row);
+        v2 = afterV2Row(v2, row);
+        position = v2;
+      }
+      return rows.length < options.pageSize;
+    }
+
+    const from = position.sequence;
+    const rows = await feed.readV1(from, options.pageSize);
+    if (rows.length > 0) {
+      let readable = false;
+      for (const row of rows) {
+        await take(row);
+        if (row.sequence !== undefined) {
+          readable = true;
+          position = { version: 'v1', sequence: Math.max(position.sequence, row.sequence) };
+        }
+      }
+      // Rows whose sequence could not be read still lie inside the window: step over it rather than read it again.
+      if (!readable) position = { version: 'v1', sequence: from + options.pageSize };
+      return false;
+    }
+    // An empty window is a gap unless the feed ends here; the documented way through is to step by the window width.
+    const latest = (await feed.latest())?.sequence ?? 0;
+    result.latestSequence = latest;
+    // Never step past the newest row itself: it may have been written after the window was read.
+    const next = Math.min(from + options.pageSize, latest - 1);
+    if (next <= from) return true;
+    position = { version: 'v1', sequence: next };
+    return false;
+  };
+
+  let slowestPageMs = 0;
+  for (;;) {
+    // Stop while one more page (at the pace seen so far) still fits in the budget.
+    if (now() - startedAt + slowestPageMs >= options.maxRunMs) break;
+    const pageStartedAt = now();
+    const done = await readPage();
+    if (pending.length >= flushEvery && !(await flush())) return result;
+    slowestPageMs = Math.max(slowestPageMs, now() - pageStartedAt);
+    if (done) {
+      result.caughtUp = true;
+      break;
+    }
+  }
+  await flush();
+  return result;
+}
