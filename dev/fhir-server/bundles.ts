@@ -277,12 +277,10 @@ function resolveReferences<T>(value: T, references: ReadonlyMap<string, string>)
   }
   const result: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value)) {
-    if (key === 'reference' && typeof child === 'string' && child.startsWith('urn:')) {
-      const resolved = references.get(child);
-      if (!resolved) {
-        throw badRequest(`Reference ${child} does not match the fullUrl of any entry in the transaction`);
-      }
-      result[key] = resolved;
+    if (key === 'reference' && typeof child === 'string' && references.has(child)) {
+      result[key] = references.get(child);
+    } else if (key === 'reference' && typeof child === 'string' && child.startsWith('urn:uuid:')) {
+      throw badRequest(`Reference ${child} does not match the fullUrl of any entry in the transaction`);
     } else {
       result[key] = resolveReferences(child, references);
     }

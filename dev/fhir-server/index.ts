@@ -16,6 +16,11 @@ export interface FhirServerOptions {
   host?: string;
   /** Called with the Authorization header of every request except GET /metadata; false answers 401. */
   authorize?: (authorizationHeader: string | undefined) => boolean;
+  /**
+   * Simulated storage latency (ms) for every read, write and search. Without it the in-memory engine never
+   * yields mid-request, so races that a real server would expose cannot happen; concurrency tests set it.
+   */
+  storageLatencyMs?: number;
 }
 
 export interface RunningFhirServer {
@@ -46,7 +51,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
   loadR4Definitions();
   sharedValidator ??= new ResourceValidator();
   const validator = sharedValidator;
-  const store = new ResourceStore();
+  const store = new ResourceStore(options.storageLatencyMs);
   const mutex = new Mutex();
   const counter = new RequestCounter();
   const faults = new FaultInjector();

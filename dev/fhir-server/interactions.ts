@@ -83,7 +83,8 @@ export class FhirInteractions {
 
   /** Up to `limit` current resources matching a conditional URL's query (`If-None-Exist`, conditional update). */
   async match(resourceType: string, condition: string, limit = 2): Promise<Resource[]> {
-    const query = new URLSearchParams(condition.replace(/^\?/, ''));
+    // Accept `identifier=x`, `?identifier=x` and `Patient?identifier=x`.
+    const query = new URLSearchParams(condition.slice(condition.indexOf('?') + 1));
     if ([...query.keys()].length === 0) {
       throw badRequest(`Empty search criteria for conditional ${resourceType} interaction`);
     }

@@ -35,7 +35,11 @@ export class ResourceStore {
   private readonly deletedVersions = new Map<string, number>();
   private journal: Map<string, JournalEntry> | undefined;
 
+  /** @param latencyMs - simulated storage latency per read/write/search, so concurrent requests really interleave */
+  constructor(private readonly latencyMs = 0) {}
+
   async read(resourceType: string, id: string): Promise<Resource | undefined> {
+    await this.storageLatency();
     try {
       return await this.repo.readResource<Resource>(resourceType, id);
     } catch {
@@ -73,6 +77,7 @@ export class ResourceStore {
   }
 
   async search(request: SearchRequest): Promise<SearchResult> {
+    await this.storageLatency();
     const indexed = this.indexedFilter(request);
     if (!indexed || request.sortRules?.length || request.include || request.revInclude) {
       const bundle = await this.repo.search(request);
@@ -135,6 +140,12 @@ export class ResourceStore {
       } else {
         this.deletedVersions.set(key, before.deletedVersion);
       }
+    }
+  }
+
+  private async storageLatency(): Promise<void> {
+    if (this.latencyMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     }
   }
 

@@ -187,6 +187,23 @@ describe('OAuth2 authorization against a real token endpoint', () => {
     await assert.rejects(client.get('studies'), RetryableError);
   });
 
+  it('never falls back to a token a 401 rejected; ignores a 401 for a token already replaced', async () => {
+    const { tokenServer, provider, resource } = await start();
+    const first = await provider.authorizationFor(resource.origin);
+    tokenServer.failure = { status: 503, body: {} };
+    provider.invalidate(first);
+    await assert.rejects(provider.authorizationFor(resource.origin), RetryableError);
+
+    tokenServer.failure = undefined;
+    const second = await provider.authorizationFor(resource.origin);
+    assert.notEqual(second, first);
+    provider.invalidate(first); // a late 401 for the old token
+    assert.equal(await provider.authorizationFor(resource.origin), second);
+    provider.invalidate(); // no argument: forget whatever is cached
+    assert.notEqual(await provider.authorizationFor(resource.origin), second);
+    assert.equal(tokenServer.requests.length, 4);
+  });
+
   it('on a 401 refreshes once and retries once with the new token, body included', async () => {
     const { tokenServer, resource, client } = await start();
     assert.equal((await client.get('studies')).status, 200);

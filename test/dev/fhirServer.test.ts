@@ -297,34 +297,48 @@ void describe('local FHIR server', () => {
   });
 
   void it('creates exactly one resource from 16 concurrent conditional-create transactions', async () => {
-    const attempt = (n: number): Promise<Reply<Bundle>> =>
-      request<Bundle>(
-        'POST',
-        '',
-        transaction([
-          {
-            fullUrl: `urn:uuid:dddddddd-0000-4000-8000-${String(n).padStart(12, '0')}`,
-            resource: patient('PID-RACE'),
-            request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=|PID-RACE' },
-          },
-          {
-            resource: study('9.9.9', `urn:uuid:dddddddd-0000-4000-8000-${String(n).padStart(12, '0')}`),
-            request: {
-              method: 'POST',
-              url: 'ImagingStudy',
-              ifNoneExist: `identifier=${STUDY_UID_SYSTEM}|urn:oid:9.9.9`,
-            },
-          },
-        ]),
-      );
-    const replies = await Promise.all(Array.from({ length: 16 }, (_, n) => attempt(n)));
-    assert.ok(replies.every((r) => r.status === 200));
-    const statuses = replies.map((r) => r.body.entry?.[0]?.response?.status);
-    assert.equal(statuses.filter((s) => s === '201 Created').length, 1);
-    assert.equal(statuses.filter((s) => s === '200 OK').length, 15);
-    assert.equal((await server.all('Patient')).length, 1);
-    assert.equal((await server.all('ImagingStudy')).length, 1);
-    assert.equal(server.requestCounts().transaction, 16);
+    // Storage latency makes the transactions interleave as they would on a database-backed server.
+    const slow = await startFhirServer({ storageLatencyMs: 1 });
+    try {
+      const attempt = async (n: number): Promise<Bundle> => {
+        const patientUrl = `urn:uuid:dddddddd-0000-4000-8000-${String(n).padStart(12, '0')}`;
+        const response = await fetch(slow.url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/fhir+json' },
+          body: JSON.stringify(
+            transaction([
+              {
+                fullUrl: patientUrl,
+                resource: patient('PID-RACE'),
+                request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=|PID-RACE' },
+              },
+              {
+                resource: study('9.9.9', patientUrl),
+                request: {
+                  method: 'POST',
+                  url: 'ImagingStudy',
+                  ifNoneExist: `identifier=${STUDY_UID_SYSTEM}|urn:oid:9.9.9`,
+                },
+              },
+            ]),
+          ),
+        });
+        assert.equal(response.status, 200);
+        return (await response.json()) as Bundle;
+      };
+      const replies = await Promise.all(Array.from({ length: 16 }, (_, n) => attempt(n)));
+      const statuses = replies.map((r) => r.entry?.[0]?.response?.status);
+      assert.equal(statuses.filter((s) => s === '201 Created').length, 1);
+      assert.equal(statuses.filter((s) => s === '200 OK').length, 15);
+      const patients = await slow.all<Patient>('Patient');
+      const studies = await slow.all<ImagingStudy>('ImagingStudy');
+      assert.equal(patients.length, 1);
+      assert.equal(studies.length, 1);
+      assert.equal(studies[0]?.subject.reference, `Patient/${patients[0]?.id}`);
+      assert.equal(slow.requestCounts().transaction, 16);
+    } finally {
+      await slow.close();
+    }
   });
 
   void it('searches by identifier token forms, name, connection-type, subject and _summary=count', async () => {
@@ -365,6 +379,51 @@ void describe('local FHIR server', () => {
 
     assert.equal((await request('GET', '/Patient?favourite-colour=blue')).status, 400);
     assert.equal(server.requestCounts()['search-type'], 13);
+  });
+
+  void it('handles ambiguous conditions, conditional update, delete If-Match, batches and return=minimal', async () => {
+    await request('POST', '/Patient', patient('TWIN'));
+    await request('POST', '/Patient', patient('TWIN'));
+    const ambiguous = await request('POST', '/Patient', patient('TWIN'), { 'If-None-Exist': 'identifier=TWIN' });
+    assert.equal(ambiguous.status, 412);
+
+    const upsert = (gender: Patient['gender']): Bundle =>
+      transaction([
+        { resource: { ...patient('PID-10'), gender }, request: { method: 'PUT', url: 'Patient?identifier=|PID-10' } },
+      ]);
+    const created = await request<Bundle>('POST', '', upsert('male'));
+    assert.equal(created.body.entry?.[0]?.response?.status, '201 Created');
+    const updated = await request<Bundle>('POST', '', upsert('female'));
+    assert.equal(updated.body.entry?.[0]?.response?.status, '200 OK');
+    const id = (updated.body.entry?.[0]?.resource as Patient).id as string;
+    assert.equal(updated.body.entry?.[0]?.response?.location, `Patient/${id}/_history/2`);
+
+    assert.equal((await request('DELETE', `/Patient/${id}`, undefined, { 'If-Match': 'W/"1"' })).status, 412);
+    assert.equal((await request('DELETE', `/Patient/${id}`, undefined, { 'If-Match': 'W/"2"' })).status, 204);
+
+    const batch = await request<Bundle>('POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: patient('PID-11'), request: { method: 'POST', url: 'Patient' } },
+        { resource: { ...patient('PID-12'), gender: 'nope' }, request: { method: 'POST', url: 'Patient' } },
+      ],
+    });
+    assert.equal(batch.body.type, 'batch-response');
+    assert.deepEqual(
+      batch.body.entry?.map((e) => e.response?.status),
+      ['201 Created', '400 Bad Request'],
+    );
+    assert.equal((await request<Bundle>('GET', '/Patient?identifier=PID-11')).body.total, 1);
+
+    const minimal = await fetch(`${server.url}/Patient`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/fhir+json', Prefer: 'return=minimal' },
+      body: JSON.stringify(patient('PID-13')),
+    });
+    assert.equal(minimal.status, 201);
+    assert.equal(await minimal.text(), '');
+    assert.match(minimal.headers.get('location') ?? '', /\/Patient\/[^/]+\/_history\/1$/);
   });
 
   void it('injects faults and enforces authorization', async () => {

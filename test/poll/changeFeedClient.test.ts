@@ -33,12 +33,23 @@ describe('change feed client', () => {
 
   it('parses PascalCase and camelCase rows, whatever the case of the enum values', async () => {
     feed.add(
-      { sequence: 1, timestamp: timestampAt(1), body: feedRow({ sequence: 1, timestamp: timestampAt(1), study: '1.2.3' }) },
+      {
+        sequence: 1,
+        timestamp: timestampAt(1),
+        body: feedRow({ sequence: 1, timestamp: timestampAt(1), study: '1.2.3' }),
+      },
       {
         sequence: 2,
         timestamp: timestampAt(2),
         body: feedRow(
-          { sequence: 2, timestamp: timestampAt(2), study: '1.2.4', action: 'Delete', state: 'DELETED', partitionName: 'p1' },
+          {
+            sequence: 2,
+            timestamp: timestampAt(2),
+            study: '1.2.4',
+            action: 'Delete',
+            state: 'DELETED',
+            partitionName: 'p1',
+          },
           'camel',
         ),
       },
@@ -85,7 +96,8 @@ describe('change feed client', () => {
   });
 
   it('reports bad rows next to the good ones instead of failing the page', async () => {
-    const good = (sequence: number) => feedRow({ sequence, timestamp: timestampAt(sequence), study: `1.2.${sequence}` });
+    const good = (sequence: number) =>
+      feedRow({ sequence, timestamp: timestampAt(sequence), study: `1.2.${sequence}` });
     const bodies: unknown[] = [
       good(1),
       { ...good(2), StudyInstanceUid: undefined },
@@ -139,7 +151,11 @@ describe('change feed client', () => {
       feed.emptyLatest = emptyLatest;
       assert.equal(await client('v1').latest(), undefined, `empty feed answered ${emptyLatest}`);
     }
-    feed.add({ sequence: 7, timestamp: timestampAt(7), body: feedRow({ sequence: 7, timestamp: timestampAt(7), study: '1.7' }) });
+    feed.add({
+      sequence: 7,
+      timestamp: timestampAt(7),
+      body: feedRow({ sequence: 7, timestamp: timestampAt(7), study: '1.7' }),
+    });
     const latest = await client('v2').latest();
     assert.equal(latest?.sequence, 7);
     assert.equal(feed.requests.at(-1)?.path, '/v2/changefeed/latest');

@@ -39,7 +39,9 @@ export function feedRow(spec: RowSpec, casing: Casing = 'pascal'): Record<string
     FilePath: `files/${spec.sequence}.dcm`,
   };
   if (casing === 'pascal') return fields;
-  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key[0]!.toLowerCase() + key.slice(1), value]));
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [key[0]!.toLowerCase() + key.slice(1), value]),
+  );
 }
 
 export interface RequestRecord {
@@ -78,7 +80,9 @@ export async function startFakeChangeFeed(): Promise<FakeChangeFeed> {
     requests: [],
     add: (...rows) => feed.rows.push(...rows),
     addSpecs: (specs, casing) =>
-      feed.add(...specs.map((spec) => ({ sequence: spec.sequence, timestamp: spec.timestamp, body: feedRow(spec, casing) }))),
+      feed.add(
+        ...specs.map((spec) => ({ sequence: spec.sequence, timestamp: spec.timestamp, body: feedRow(spec, casing) })),
+      ),
     failNext: (status, count = 1) => failures.push(...Array<number>(count).fill(status)),
     emptyLatest: 'zero',
     delayMs: 0,

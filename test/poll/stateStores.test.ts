@@ -39,7 +39,12 @@ describe('state stores on Azurite', () => {
       assert.deepEqual(read?.checkpoint, first);
       assert.equal(read?.etag, created.outcome === 'written' ? created.etag : undefined);
 
-      const second: Checkpoint = { version: 'v2', timestamp: '2024-01-01T00:00:05.1234567+00:00', offset: 3, sequence: 42 };
+      const second: Checkpoint = {
+        version: 'v2',
+        timestamp: '2024-01-01T00:00:05.1234567+00:00',
+        offset: 3,
+        sequence: 42,
+      };
       const updated = await store.write(second, read?.etag);
       assert.equal(updated.outcome, 'written');
       assert.deepEqual(await store.write({ version: 'v1', sequence: 99 }, read?.etag), { outcome: 'conflict' });
@@ -97,7 +102,12 @@ describe('state stores on Azurite', () => {
         payload: raw,
       });
       clock += 60_000;
-      const second = await store.record({ category: 'fhir-rejected', reason: 'HTTP 422', attempts: 5, tag: '00100020' });
+      const second = await store.record({
+        category: 'fhir-rejected',
+        reason: 'HTTP 422',
+        attempts: 5,
+        tag: '00100020',
+      });
 
       const listed = await store.list();
       assert.deepEqual(

@@ -60,7 +60,10 @@ describe('buildStudyMessages', () => {
 
   it('gives the same messages whatever the order of the entries', () => {
     const expected = buildStudyMessages(entries);
-    for (const order of [[...entries].reverse(), [entries[3], entries[0], entries[5], entries[2], entries[4], entries[1]]]) {
+    for (const order of [
+      [...entries].reverse(),
+      [entries[3], entries[0], entries[5], entries[2], entries[4], entries[1]],
+    ]) {
       assert.deepEqual(buildStudyMessages(order as ChangeFeedEntry[]), expected);
     }
     assert.equal(expected[0]?.traceparent, undefined);

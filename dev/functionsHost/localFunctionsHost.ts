@@ -1,0 +1,94 @@
+import { QueueClient } from '@azure/storage-queue';
+import { changeFeedContinuation } from '../../functions/changeFeedContinuation.js';
+import { changeFeedPoller } from '../../functions/changeFeedPoller.js';
+import { imagingStudyWriter } from '../../functions/imagingStudyWriter.js';
+import type { FlatSettings } from '../../shared/config/settingsSource.js';
+import { readSetting } from '../../shared/config/settingsSource.js';
+import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../../shared/queue/queueNames.js';
+import { resetRuntime } from '../../shared/runtime/runtime.js';
+import { readHostJson, type HostJson } from './hostJson.js';
+import type { HostLog } from './invocationContext.js';
+import { QueueTriggerHost } from './queueTriggerHost.js';
+import { TimerTriggerHost } from './timerTriggerHost.js';
+
+export interface LocalFunctionsHostOptions {
+  settings: FlatSettings;
+  hostJsonPath?: string;
+  log?: HostLog;
+  /** Override host.json queue settings (tests: a short visibility timeout). */
+  queueOverrides?: Partial<HostJson['queues']>;
+}
+
+/**
+ * What `func start` does for this app, in plain Node: the app settings become the environment, the timer runs
+ * on its schedule and the queues are polled per host.json, and each trigger calls the exact handler exported by
+ * functions/*.ts.
+ */
+export class LocalFunctionsHost {
+  readonly timer: TimerTriggerHost;
+  readonly writer: QueueTriggerHost;
+  readonly continuation: QueueTriggerHost;
+  readonly hostJson: HostJson;
+
+  constructor(options: LocalFunctionsHostOptions) {
+    for (const [key, value] of Object.entries(options.settings)) {
+      if (value !== undefined) process.env[key] = value;
+    }
+    resetRuntime();
+    const log = options.log ?? (() => undefined);
+    const hostJson = readHostJson(options.hostJsonPath ?? 'host.json');
+    this.hostJson = { ...hostJson, queues: { ...hostJson.queues, ...options.queueOverrides } };
+    const connection = readSetting(options.settings, ['AzureWebJobsStorage']);
+    if (!connection) throw new Error('The local host needs AzureWebJobsStorage (a connection string)');
+    const queue = (name: string) => new QueueClient(connection, name);
+    const schedule = readSetting(options.settings, ['DicomCast', 'Schedule']);
+    if (!schedule) throw new Error('The timer binding reads %DicomCast__Schedule%: set DicomCast__Schedule');
+    this.timer = new TimerTriggerHost('changeFeedPoller', schedule, changeFeedPoller, log);
+    this.writer = new QueueTriggerHost({
+      functionName: 'imagingStudyWriter',
+      queue: queue(studyQueueName),
+      poisonQueue: queue(studyPoisonQueueName),
+      settings: this.hostJson.queues,
+      handler: imagingStudyWriter,
+      log,
+    });
+    this.continuation = new QueueTriggerHost({
+      functionName: 'changeFeedContinuation',
+      queue: queue(pollContinuationQueueName),
+      poisonQueue: queue(`${pollContinuationQueueName}-poison`),
+      settings: this.hostJson.queues,
+      handler: changeFeedContinuation,
+      log,
+    });
+    this.queues = [queue(studyQueueName), queue(pollContinuationQueueName)];
+  }
+
+  private readonly queues: QueueClient[];
+
+  private async ensureQueues(): Promise<void> {
+    await Promise.all(this.queues.map((client) => client.createIfNotExists()));
+  }
+
+  /** One full cycle: a timer run, its continuations, and every study message, until all queues are empty. */
+  async runOnce(): Promise<void> {
+    await this.ensureQueues();
+    await this.timer.fire();
+    for (;;) {
+      await this.continuation.runUntilIdle();
+      await this.writer.runUntilIdle();
+      const [{ approximateMessagesCount: pending = 0 }] = await Promise.all([this.queues[1]!.getProperties()]);
+      if (pending === 0) return;
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.ensureQueues();
+    this.timer.start();
+    this.writer.start();
+    this.continuation.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.timer.stop(), this.writer.stop(), this.continuation.stop()]);
+  }
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/**
+ * `npm run local`: the whole product on one machine, no cloud account.
+ * Starts Azurite, the DICOM service stand-in and the FHIR server on loopback (or uses --dicom-url / --fhir-url),
+ * stores sample studies, and runs the functions through the handlers the Functions host calls.
+ */
+import axios from 'axios';
+import { parseArgs } from 'node:util';
+import { createFhirClient } from '../shared/fhir/fhirClient.js';
+import { noAuthorization } from '../shared/auth/index.js';
+import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJson.js';
+import { LocalFunctionsHost } from './functionsHost/localFunctionsHost.js';
+import { startLocalStack } from './localStack.js';
+import { storeSampleStudies } from './seedSamples.js';
+import { formatSummary, summarizeStudies } from './syncSummary.js';
+
+const usage = `Usage: npm run local -- [options]
+  --once                 one full cycle (poll, then every queued study), print the summary, exit
+  --dicom-url URL        use this DICOMweb server (Azure DICOM service API) instead of the embedded one
+  --fhir-url URL         use this FHIR R4 server instead of the embedded one
+  --storage CONN         use this Storage connection string instead of an embedded Azurite
+  --studies N            sample studies to store first (default 3; 0 stores none)
+  --servers-only         only run the embedded servers (for \`func start\` with local.settings.json)
+  --verbose              print every function log line
+  --help`;
+
+const { values } = parseArgs({
+  options: {
+    once: { type: 'boolean', default: false },
+    'dicom-url': { type: 'string' },
+    'fhir-url': { type: 'string' },
+    storage: { type: 'string' },
+    studies: { type: 'string', default: '3' },
+    'servers-only': { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+
+const studies = Number(values.studies);
+if (!Number.isInteger(studies) || studies < 0) {
+  console.error(`--studies must be a whole number, got "${values.studies}"`);
+  process.exit(2);
+}
+
+const stack = await startLocalStack({
+  ...(values['dicom-url'] ? { dicomUrl: values['dicom-url'] } : { dicomPort: 8042 }),
+  ...(values['fhir-url'] ? { fhirUrl: values['fhir-url'] } : { fhirPort: 8080 }),
+  ...(values.storage ? { storageConnectionString: values.storage } : {}),
+  settings: { ...definedSettings(process.env) },
+});
+
+console.log(`DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}`);
+console.log(`FHIR server    ${stack.fhirUrl}${stack.fhir ? ' (embedded, @medplum/fhir-router)' : ''}`);
+console.log(`Storage        ${stack.azurite ? `Azurite on 127.0.0.1:${stack.azurite.ports.queue} (queues)` : 'as given'}`);
+
+if (studies > 0) {
+  const specs = await storeSampleStudies(stack.dicomUrl, {
+    studies,
+    seriesPerStudy: 2,
+    instancesPerSeries: 3,
+    seed: Date.now() % 100_000,
+  });
+  console.log(`Stored ${specs.length} sample instances in ${studies} studies with STOW-RS`);
+}
+
+if (values['servers-only']) {
+  console.log('Servers running; point local.settings.json at them and run `func start`. Ctrl-C stops.');
+  await waitForSignal();
+  await stack.close();
+  process.exit(0);
+}
+
+const host = new LocalFunctionsHost({
+  settings: stack.settings,
+  log: (level, functionName, ...args) => {
+    if (values.verbose || level === 'error' || level === 'warning') {
+      console.log(`[${functionName}] ${level}: ${args.map(String).join(' ')}`);
+    }
+  },
+});
+const fhir = createFhirClient({ baseUrl: stack.fhirUrl, authorization: noAuthorization });
+
+async function printSummary(): Promise<void> {
+  const studyUids = await listStudies(stack.dicomUrl);
+  console.log(formatSummary(await summarizeStudies(fhir, stack.fhirUrl, studyUids)));
+}
+
+if (values.once) {
+  const started = Date.now();
+  await host.runOnce();
+  console.log(`One cycle done in ${Date.now() - started} ms`);
+  await printSummary();
+  await stack.close();
+  process.exit(0);
+}
+
+await host.start();
+console.log(`Functions running (timer ${stack.settings.DicomCast__Schedule ?? ''}). Ctrl-C stops.`);
+const summaryTimer = setInterval(() => {
+  printSummary().catch((error: unknown) => console.error(error));
+}, 15_000);
+await waitForSignal();
+clearInterval(summaryTimer);
+await host.stop();
+await stack.close();
+process.exit(0);
+
+function definedSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  // Settings given in the environment win over the stack's defaults (e.g. DicomWeb__ChangeFeed__Version=v1).
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && /^(DicomWeb|Fhir|Patient|DicomCast|KeyVault)(__|:)/i.test(key)) out[key] = value;
+  }
+  return out;
+}
+
+async function listStudies(dicomUrl: string): Promise<string[]> {
+  const response = await axios.get<DicomJsonDataset[] | ''>(`${dicomUrl}/v2/studies`, {
+    headers: { Accept: 'application/dicom+json' },
+    validateStatus: () => true,
+  });
+  if (response.status !== 200 || !Array.isArray(response.data)) return [];
+  return response.data.map((study) => getString(study, Tag.StudyInstanceUID)).filter((uid): uid is string => !!uid);
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}

@@ -1,0 +1,92 @@
+import type { QueueClient } from '@azure/storage-queue';
+import { createAuthorizationProvider, loadAuthConfig } from '../auth/index.js';
+import { loadAppConfig, type AppConfig } from '../config/appConfig.js';
+import type { FlatSettings } from '../config/settingsSource.js';
+import { createChangeFeedClient, type ChangeFeedClient } from '../dicomweb/changeFeedClient.js';
+import { createStudyReader, type StudyReader } from '../dicomweb/studyReader.js';
+import { createFhirClient, type FhirClient } from '../fhir/fhirClient.js';
+import { createServerHttpClient } from '../http/serverHttpClient.js';
+import type { MappingOptions } from '../mapping/index.js';
+import { createQueueClient, createStorageQueue, type MessageQueue } from '../queue/messageQueue.js';
+import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../queue/queueNames.js';
+import { createCheckpointStore, type CheckpointStore } from '../state/checkpointStore.js';
+import { createFailureStore, type FailureStore } from '../state/failureStore.js';
+import { createTableClient } from '../state/storageClients.js';
+
+/** Everything the functions need, built once per worker from validated settings. */
+export interface Runtime {
+  config: AppConfig;
+  mapping: MappingOptions;
+  changeFeed: ChangeFeedClient;
+  studyReader: StudyReader;
+  fhir: FhirClient;
+  checkpoints: CheckpointStore;
+  failures: FailureStore;
+  studyQueue: MessageQueue;
+  continuationQueue: MessageQueue;
+  /** For tooling (status, replay): the raw queues. */
+  queueClients: { studies: QueueClient; poison: QueueClient; continuation: QueueClient };
+}
+
+export function mappingOptionsOf(config: AppConfig): MappingOptions {
+  return {
+    endpoint: config.dicomWeb.endpoint,
+    patientSystemId: config.patient.patientSystemId,
+    isIssuerIdUsed: config.patient.isIssuerIdUsed,
+    defaultTimezoneOffset: config.dicomCast.defaultTimezoneOffset,
+    enforceValidation: config.dicomCast.features.enforceValidation,
+  };
+}
+
+export async function createRuntime(settings: FlatSettings): Promise<Runtime> {
+  const config = loadAppConfig(settings);
+  const dicomAuthorization = createAuthorizationProvider(
+    loadAuthConfig(settings, 'DicomWeb', config.dicomWeb.endpoint),
+    config.dicomWeb.endpoint,
+  );
+  const fhirAuthorization = createAuthorizationProvider(
+    loadAuthConfig(settings, 'Fhir', config.fhir.endpoint),
+    config.fhir.endpoint,
+  );
+  const dicomHttp = createServerHttpClient({ baseUrl: config.dicomWeb.endpoint, authorization: dicomAuthorization });
+  const version = config.dicomWeb.changeFeed.version;
+  const [checkpointTable, failureTable] = await Promise.all([
+    createTableClient(config.storage, config.dicomCast.checkpointTable),
+    createTableClient(config.storage, config.dicomCast.failureTable),
+  ]);
+  return {
+    config,
+    mapping: mappingOptionsOf(config),
+    changeFeed: createChangeFeedClient(dicomHttp, version),
+    studyReader: createStudyReader(dicomHttp, version),
+    fhir: createFhirClient({ baseUrl: config.fhir.endpoint, authorization: fhirAuthorization }),
+    checkpoints: createCheckpointStore(checkpointTable, { endpoint: config.dicomWeb.endpoint }),
+    failures: createFailureStore(failureTable),
+    studyQueue: createStorageQueue(config.storage, studyQueueName),
+    continuationQueue: createStorageQueue(config.storage, pollContinuationQueueName),
+    queueClients: {
+      studies: createQueueClient(config.storage, studyQueueName),
+      poison: createQueueClient(config.storage, studyPoisonQueueName),
+      continuation: createQueueClient(config.storage, pollContinuationQueueName),
+    },
+  };
+}
+
+let current: Promise<Runtime> | undefined;
+
+/**
+ * The runtime of this worker, from its environment (app settings, or local.settings.json under `func start`).
+ * Built once; a failed build is not cached, so a fixed setting or a vault that is reachable again is picked up.
+ */
+export function getRuntime(): Promise<Runtime> {
+  current ??= createRuntime(process.env).catch((error: unknown) => {
+    current = undefined;
+    throw error;
+  });
+  return current;
+}
+
+/** Drops the cached runtime (tests and the local stack, which change settings between runs). */
+export function resetRuntime(): void {
+  current = undefined;
+}
