@@ -123,7 +123,12 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     hasExited = true;
   });
 
+  // If the parent ends without calling close (a crashed test run), do not leave Azurite behind holding ports.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
   const close = async (): Promise<void> => {
+    process.off('exit', killOnExit);
     if (!hasExited) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);

@@ -57,7 +57,9 @@ const stack = await startLocalStack({
 
 console.log(`DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}`);
 console.log(`FHIR server    ${stack.fhirUrl}${stack.fhir ? ' (embedded, @medplum/fhir-router)' : ''}`);
-console.log(`Storage        ${stack.azurite ? `Azurite on 127.0.0.1:${stack.azurite.ports.queue} (queues)` : 'as given'}`);
+console.log(
+  `Storage        ${stack.azurite ? `Azurite on 127.0.0.1:${stack.azurite.ports.queue} (queues)` : 'as given'}`,
+);
 
 if (studies > 0) {
   const specs = await storeSampleStudies(stack.dicomUrl, {

@@ -12,7 +12,11 @@ export interface StudySummary {
 }
 
 /** Reads back from FHIR what the sync wrote for each study. */
-export async function summarizeStudies(fhir: FhirClient, fhirUrl: string, studyUids: string[]): Promise<StudySummary[]> {
+export async function summarizeStudies(
+  fhir: FhirClient,
+  fhirUrl: string,
+  studyUids: string[],
+): Promise<StudySummary[]> {
   const summaries: StudySummary[] = [];
   for (const study of studyUids) {
     const [found] = await fhir.search<ImagingStudy>('ImagingStudy', imagingStudySearchParams(study));

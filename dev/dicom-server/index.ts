@@ -28,6 +28,11 @@ export interface DicomServerOptions {
   clock?: () => Date;
   /** Gets each request's Authorization header; false → 401. */
   authorize?: (authorizationHeader: string | undefined) => boolean;
+  /**
+   * Milliseconds to hold a response after it was computed (default none): the data a client then receives is
+   * already old, which is how tests make stale reads race with newer writes.
+   */
+  responseDelayMs?: (path: string) => number;
 }
 
 export interface CurrentInstance {
@@ -107,6 +112,8 @@ export async function startDicomServer(options: DicomServerOptions = {}): Promis
       response.setHeader('www-authenticate', 'Bearer');
       return sendText(response, 401, 'Unauthorized');
     }
+    const delay = options.responseDelayMs?.(requestUrl.pathname) ?? 0;
+    if (delay > 0) holdResponse(response, delay);
     await api.handle(request, response, requestUrl);
   };
 
@@ -162,4 +169,13 @@ export async function startDicomServer(options: DicomServerOptions = {}): Promis
       if (count > 0) faults.push({ remaining: count, status, pathPrefix });
     },
   };
+}
+
+/** Delays `end` (headers and body go together) so the response leaves `delayMs` after it was computed. */
+function holdResponse(response: ServerResponse, delayMs: number): void {
+  const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+  response.end = ((...args: unknown[]) => {
+    setTimeout(() => end(...args), delayMs);
+    return response;
+  }) as ServerResponse['end'];
 }

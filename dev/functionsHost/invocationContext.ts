@@ -1,4 +1,7 @@
-import azureFunctions, { type InvocationContext as InvocationContextType, type TriggerMetadata } from '@azure/functions';
+import azureFunctions, {
+  type InvocationContext as InvocationContextType,
+  type TriggerMetadata,
+} from '@azure/functions';
 import { randomUUID } from 'node:crypto';
 
 // Under native ESM the classes of @azure/functions are reachable only through its default export.

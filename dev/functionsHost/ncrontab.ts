@@ -43,7 +43,9 @@ export interface Schedule {
 export function parseNcrontab(expression: string): Schedule {
   const parts = expression.trim().split(/\s+/);
   if (parts.length !== 6) {
-    throw new Error(`NCRONTAB needs six fields ({second} {minute} {hour} {day} {month} {day-of-week}): "${expression}"`);
+    throw new Error(
+      `NCRONTAB needs six fields ({second} {minute} {hour} {day} {month} {day-of-week}): "${expression}"`,
+    );
   }
   const [seconds, minutes, hours, days, months, weekdays] = parts.map((part, index) =>
     parseField(part, fields[index] as Field, index),

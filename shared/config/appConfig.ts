@@ -26,12 +26,7 @@ const bool = z
   });
 
 const intInRange = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
 function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\./.test(hostname);
@@ -169,7 +164,10 @@ function parseSetting<T>(settings: FlatSettings, key: SettingKey, schema: z.ZodT
   const definition: SettingDefinition = settingDefinitions[key];
   const raw = readSetting(settings, definition.path.split(':')) ?? definition.default;
   if (raw === undefined) {
-    throw new ConfigurationError(`Missing required setting ${definition.path}: ${definition.description}`, definition.path);
+    throw new ConfigurationError(
+      `Missing required setting ${definition.path}: ${definition.description}`,
+      definition.path,
+    );
   }
   const result = schema.safeParse(raw);
   if (!result.success) {
@@ -204,7 +202,15 @@ function parseStorage(settings: FlatSettings): StorageConnection {
 
 /** Validates the whole configuration once; throws a ConfigurationError naming the first bad setting. */
 export function loadAppConfig(settings: FlatSettings): AppConfig {
-  const version = parseSetting(settings, 'changeFeedVersion', z.string().trim().toLowerCase().pipe(z.enum(['v1', 'v2'])));
+  const version = parseSetting(
+    settings,
+    'changeFeedVersion',
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(['v1', 'v2'])),
+  );
   return {
     dicomWeb: {
       endpoint: parseSetting(settings, 'dicomEndpoint', serverUrl),

@@ -105,7 +105,7 @@ export function getStrings(dataset: DicomJsonDataset, tag: string): string[] {
 /** The first person-name value, or undefined. */
 export function getPersonName(dataset: DicomJsonDataset, tag: string): DicomPersonName | undefined {
   const first = getValues(dataset, tag)[0];
-  if (first && typeof first === 'object' && !Array.isArray(first)) return first as DicomPersonName;
+  if (first && typeof first === 'object' && !Array.isArray(first)) return first;
   if (typeof first === 'string') return { Alphabetic: first };
   return undefined;
 }
@@ -114,7 +114,7 @@ export function getPersonName(dataset: DicomJsonDataset, tag: string): DicomPers
 export function getPersonNames(dataset: DicomJsonDataset, tag: string): DicomPersonName[] {
   const out: DicomPersonName[] = [];
   for (const value of getValues(dataset, tag)) {
-    if (value && typeof value === 'object') out.push(value as DicomPersonName);
+    if (value && typeof value === 'object') out.push(value);
     else if (typeof value === 'string') out.push({ Alphabetic: value });
   }
   return out;

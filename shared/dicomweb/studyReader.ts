@@ -43,7 +43,10 @@ export function createStudyReader(http: AxiosInstance, apiVersion: 'v1' | 'v2'):
         });
       }
       const body: unknown = response.data;
-      if (!Array.isArray(body) || body.some((item) => item === null || typeof item !== 'object' || Array.isArray(item))) {
+      if (
+        !Array.isArray(body) ||
+        body.some((item) => item === null || typeof item !== 'object' || Array.isArray(item))
+      ) {
         throw new NonRetryableError(
           `DICOM GET ${path} returned metadata that is not an array of DICOM JSON objects`,
           'bad-dicom-data',

@@ -25,7 +25,9 @@ export function describeOutcome(data: unknown): string {
   if (outcome?.resourceType !== 'OperationOutcome' || !outcome.issue) return '';
   return outcome.issue
     .map((issue) =>
-      [issue.diagnostics ?? issue.details?.text ?? issue.code, issue.expression?.join(', ')].filter(Boolean).join(' at '),
+      [issue.diagnostics ?? issue.details?.text ?? issue.code, issue.expression?.join(', ')]
+        .filter(Boolean)
+        .join(' at '),
     )
     .join('; ');
 }
@@ -52,6 +54,8 @@ export interface FhirClientOptions {
 export function createFhirClient(options: FhirClientOptions): FhirClient {
   const client = new Client({
     baseUrl: options.baseUrl,
+    // fhir-kit-client awaits the signer (HttpClient.buildRequest), although its type says it returns void.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
     requestSigner: async (url: string, init: RequestInit) => {
       const header = await options.authorization.authorizationFor(url);
       const headers = init.headers as Headers;
@@ -75,7 +79,9 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
     async search<T extends Resource>(resourceType: T['resourceType'], params: Record<string, string>): Promise<T[]> {
       const found: T[] = [];
       try {
-        let page = (await withAuthRetry(() => client.search({ resourceType, searchParams: params }))) as unknown as Bundle;
+        let page = (await withAuthRetry(() =>
+          client.search({ resourceType, searchParams: params }),
+        )) as unknown as Bundle;
         for (;;) {
           for (const entry of page.entry ?? []) {
             if (entry.resource?.resourceType === resourceType && entry.search?.mode !== 'include') {

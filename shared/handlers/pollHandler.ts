@@ -26,7 +26,9 @@ export async function runPoll(runtime: Runtime, log: Log): Promise<PollResult> {
   );
   log('info', 'Change feed polled', { ...result });
   if (!result.caughtUp && !result.lostRace) {
-    await runtime.continuationQueue.send([Buffer.from(JSON.stringify({ dicomCast: { kind: 'poll' } })).toString('base64')]);
+    await runtime.continuationQueue.send([
+      Buffer.from(JSON.stringify({ dicomCast: { kind: 'poll' } })).toString('base64'),
+    ]);
   }
   return result;
 }

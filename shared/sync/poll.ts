@@ -202,10 +202,12 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
       return false;
     }
     // An empty window is a gap unless the feed ends here; the documented way through is to step by the window width.
-    const latest = (await feed.latest())?.sequence ?? 0;
-    result.latestSequence = latest;
+    // The newest sequence is asked again only when the step could reach it, which halves the requests across a gap.
+    if (result.latestSequence === undefined || from + options.pageSize >= result.latestSequence - 1) {
+      result.latestSequence = (await feed.latest())?.sequence ?? 0;
+    }
     // Never step past the newest row itself: it may have been written after the window was read.
-    const next = Math.min(from + options.pageSize, latest - 1);
+    const next = Math.min(from + options.pageSize, result.latestSequence - 1);
     if (next <= from) return true;
     position = { version: 'v1', sequence: next };
     return false;
@@ -213,7 +215,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
 
   let slowestPageMs = 0;
   for (;;) {
-    // Stop while one more page (at the pace seen so far) still fits in the budget.
+    // Read another page only if it fits in the budget at the slowest pace seen so far (flushes included).
     if (now() - startedAt + slowestPageMs >= options.maxRunMs) break;
     const pageStartedAt = now();
     const done = await readPage();

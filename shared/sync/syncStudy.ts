@@ -407,7 +407,10 @@ async function removeStudy(
   const existing = state.imagingStudy;
   if (!existing) return { ...base, outcome: 'absent' };
   if (!owned) {
-    deps.log?.('warn', `ImagingStudy ${existing.id ?? ''} of study ${message.study} is not owned by this DICOM server; kept`);
+    deps.log?.(
+      'warn',
+      `ImagingStudy ${existing.id ?? ''} of study ${message.study} is not owned by this DICOM server; kept`,
+    );
     return { ...base, outcome: 'unchanged', imagingStudyId: existing.id };
   }
   const ifMatch = ifMatchOf(existing);
