@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * `dicom-cast <command>`: the tools an integration engineer runs beside the Functions app.
+ * Each command lives in cli/commands/<name>.ts and exports `run(args): Promise<number>` (the exit code).
+ */
+const commands: Record<string, { summary: string; load: () => Promise<{ run: (args: string[]) => Promise<number> }> }> =
+  {
+    map: {
+      summary: 'print the FHIR transaction a DICOM JSON file, .dcm file or folder would become',
+      load: () => import('./commands/map.js'),
+    },
+    check: {
+      summary: 'check the configuration, authentication and reachability of both servers',
+      load: () => import('./commands/check.js'),
+    },
+  };
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  return [
+    'Usage: dicom-cast <command> [options]',
+    '',
+    ...Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),
+    '',
+    'dicom-cast <command> --help shows the options of a command.',
+  ].join('\n');
+}
+
+const [name, ...args] = process.argv.slice(2);
+if (!name || name === '--help' || name === '-h' || name === 'help') {
+  console.log(usage());
+  process.exit(name ? 0 : 2);
+}
+const command = commands[name];
+if (!command) {
+  console.error(`Unknown command "${name}".\n\n${usage()}`);
+  process.exit(2);
+}
+try {
+  const module = await command.load();
+  process.exitCode = await module.run(args);
+} catch (error) {
+  console.error(`dicom-cast ${name}: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
