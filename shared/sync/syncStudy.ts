@@ -202,6 +202,7 @@ async function syncOnce(
   // 2. What the DICOM server holds now.
   const datasets = await deps.dicom.readStudyMetadata(study, message.partition);
   const { accepted, rejected } = await screenInstances(study, datasets, message, deps);
+  const missing = await recordListedButMissing(message, datasets, deps);
   const base = {
     study,
     instances: 0,
@@ -213,6 +214,11 @@ async function syncOnce(
   if (accepted.length === 0) {
     if (datasets.length > 0) {
       // Every instance is unusable: leave FHIR as it is rather than deleting a study that does exist.
+      return { ...base, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
+    }
+    if (missing > 0) {
+      // The feed said these instances were current, the server says the study is gone: the delete rows of a
+      // later poll will say which is true. Deleting on a 404 alone could wipe a study over a server glitch.
       return { ...base, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
     }
     return await removeStudy(message, state, owned, deps);
@@ -316,6 +322,33 @@ async function syncOnce(
     patientId: existingPatient?.id ?? (patientIndex >= 0 ? idFromLocation(response, patientIndex) : undefined),
     endpointId: state.endpoint?.id ?? idFromLocation(response, 0),
   };
+}
+
+/**
+ * Instances the change feed listed as current (at poll time) that the DICOM server does not return: recorded with
+ * the sequence, so the failure can be replayed; usually deleted since the poll, which a later message confirms.
+ */
+async function recordListedButMissing(
+  message: StudyMessage,
+  datasets: DicomJsonDataset[],
+  deps: StudySyncDeps,
+): Promise<number> {
+  const present = new Set(datasets.map((dataset) => getString(dataset, Tag.SOPInstanceUID)));
+  const missing = message.changes.filter(
+    (change) => change.state === 'current' && change.action !== 'delete' && !present.has(change.sop),
+  );
+  for (const change of missing) {
+    await deps.recordFailure({
+      category: 'dicom-not-found',
+      reason: `The change feed listed this instance as current (sequence ${change.sequence}, ${change.action}) but the DICOM server does not return it; it is not in FHIR`,
+      study: message.study,
+      series: change.series,
+      instance: change.sop,
+      sequence: change.sequence,
+      payload: message,
+    });
+  }
+  return missing.length;
 }
 
 /** Highest change-feed sequence wins; unknown sequences lose; ties go to the highest SOP Instance UID. */
