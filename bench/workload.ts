@@ -57,7 +57,10 @@ export interface Completeness {
  * True when every expected study has its ImagingStudy holding exactly the expected instances (per series),
  * numberOfInstances agrees, each study's subject is the Patient with its PatientID, and there is one Endpoint.
  */
-export async function checkFhirComplete(fhir: RunningFhirServer, specs: readonly InstanceSpec[]): Promise<Completeness> {
+export async function checkFhirComplete(
+  fhir: RunningFhirServer,
+  specs: readonly InstanceSpec[],
+): Promise<Completeness> {
   const expected = new Map<string, { patientId: string; series: Map<string, Set<string>> }>();
   for (const spec of specs) {
     let study = expected.get(spec.studyUid);
@@ -78,7 +81,9 @@ export async function checkFhirComplete(fhir: RunningFhirServer, specs: readonly
     fhir.all<Patient>('Patient'),
     fhir.all<Endpoint>('Endpoint'),
   ]);
-  const patientIdOf = new Map(patients.map((patient) => [`Patient/${patient.id ?? ''}`, patient.identifier?.[0]?.value]));
+  const patientIdOf = new Map(
+    patients.map((patient) => [`Patient/${patient.id ?? ''}`, patient.identifier?.[0]?.value]),
+  );
   const byIdentifier = new Map<string, ImagingStudy>();
   for (const imagingStudy of imagingStudies) {
     for (const identifier of imagingStudy.identifier ?? []) {

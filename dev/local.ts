@@ -9,7 +9,6 @@ import { parseArgs } from 'node:util';
 import { createFhirClient } from '../shared/fhir/fhirClient.js';
 import { noAuthorization } from '../shared/auth/index.js';
 import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJson.js';
-import { LocalFunctionsHost } from './functionsHost/localFunctionsHost.js';
 import { startLocalStack } from './localStack.js';
 import { storeSampleStudies } from './seedSamples.js';
 import { formatSummary, summarizeStudies } from './syncSummary.js';
@@ -78,6 +77,7 @@ if (values['servers-only']) {
   process.exit(0);
 }
 
+const { LocalFunctionsHost } = await importQuietly(() => import('./functionsHost/localFunctionsHost.js'));
 const host = new LocalFunctionsHost({
   settings: stack.settings,
   log: (level, functionName, ...args) => {
@@ -129,6 +129,23 @@ async function listStudies(dicomUrl: string): Promise<string[]> {
   });
   if (response.status !== 200 || !Array.isArray(response.data)) return [];
   return response.data.map((study) => getString(study, Tag.StudyInstanceUID)).filter((uid): uid is string => !!uid);
+}
+
+/**
+ * Outside the Functions host, @azure/functions warns that it runs in "test mode" and registers nothing; that is
+ * expected here (the local host calls the exported handlers itself), so those two warnings are not shown.
+ */
+async function importQuietly<T>(load: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && /test mode/.test(args[0])) return;
+    warn(...args);
+  };
+  try {
+    return await load();
+  } finally {
+    console.warn = warn;
+  }
 }
 
 function waitForSignal(): Promise<void> {

@@ -122,11 +122,27 @@ export class QueueTriggerHost {
       },
       log,
     );
+    const started = Date.now();
+    log(
+      'debug',
+      functionName,
+      `Executing 'Functions.${functionName}' (Reason='New queue message detected on '${queue.name}'.', Id=${context.invocationId})`,
+    );
     try {
       await handler(this.decode(message), context);
+      log(
+        'debug',
+        functionName,
+        `Executed 'Functions.${functionName}' (Succeeded, Id=${context.invocationId}, Duration=${Date.now() - started}ms)`,
+      );
       this.stats.succeeded++;
       await queue.deleteMessage(message.messageId, message.popReceipt);
     } catch (error) {
+      log(
+        'debug',
+        functionName,
+        `Executed 'Functions.${functionName}' (Failed, Id=${context.invocationId}, Duration=${Date.now() - started}ms)`,
+      );
       this.stats.failed++;
       log('error', functionName, `Invocation failed (dequeueCount ${message.dequeueCount})`, error);
       if (message.dequeueCount >= settings.maxDequeueCount) {

@@ -50,8 +50,24 @@ export class TimerTriggerHost {
     this.last = now;
     this.runs++;
     const context = createInvocationContext(this.functionName, {}, this.log);
+    const started = Date.now();
+    const executed = (outcome: string) =>
+      this.log(
+        'debug',
+        this.functionName,
+        `Executed 'Functions.${this.functionName}' (${outcome}, Id=${context.invocationId}, Duration=${Date.now() - started}ms)`,
+      );
+    this.log(
+      'debug',
+      this.functionName,
+      `Executing 'Functions.${this.functionName}' (Reason='Timer fired at ${now.toISOString()}', Id=${context.invocationId})`,
+    );
     this.current = this.handler(timer, context)
-      .catch((error: unknown) => this.log('error', this.functionName, 'Timer invocation failed', error))
+      .then(() => executed('Succeeded'))
+      .catch((error: unknown) => {
+        executed('Failed');
+        this.log('error', this.functionName, 'Timer invocation failed', error);
+      })
       .finally(() => {
         this.current = undefined;
       });

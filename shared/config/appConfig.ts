@@ -228,7 +228,7 @@ export function loadAppConfig(settings: FlatSettings): AppConfig {
       schedule: parseSetting(settings, 'schedule', z.string().trim().min(1)),
       checkpointTable: parseSetting(settings, 'checkpointTable', tableName),
       failureTable: parseSetting(settings, 'failureTable', tableName),
-      maxPollSeconds: parseSetting(settings, 'maxPollSeconds', intInRange(5, 3600)),
+      maxPollSeconds: parseSetting(settings, 'maxPollSeconds', intInRange(1, 3600)),
       defaultTimezoneOffset: parseSetting(settings, 'defaultTimezoneOffset', timezoneOffset),
       features: {
         enforceValidation: parseSetting(settings, 'enforceValidation', bool),
