@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { serverUrl, type SettingDefinition } from '../config/appConfig.js';
+import { assertResolved } from '../config/keyVaultReference.js';
 import { readSetting, type FlatSettings } from '../config/settingsSource.js';
 import { ConfigurationError } from '../errors/errors.js';
 
@@ -102,8 +103,6 @@ export const authSettingDefinitions: readonly SettingDefinition[] = [
 ];
 export const authSettingPaths: readonly string[] = authSettingDefinitions.map((definition) => definition.path);
 
-const keyVaultReference = /^\s*@Microsoft\.KeyVault\s*\(/i;
-
 const bool = z
   .string()
   .trim()
@@ -133,16 +132,8 @@ class AuthSettingsReader {
     const path = `${this.prefix}:${relativePath}`;
     const value = readSetting(this.settings, path.split(':'));
     if (value === undefined || value.trim() === '') return undefined;
-    if (keyVaultReference.test(value)) {
-      throw new ConfigurationError(
-        `Setting ${path} is still a literal Key Vault reference: the platform could not resolve it. ` +
-          "Check that the app's managed identity can read secrets in the vault (the Key Vault Secrets User role, " +
-          'or an access policy allowing get) and the reference syntax ' +
-          '(@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>) or ' +
-          '@Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>))',
-        path,
-      );
-    }
+    // The platform could not resolve an @Microsoft.KeyVault(...) reference: say what to check, never the text.
+    assertResolved(path, value);
     return value.trim();
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors/errors.js';
+import { assertResolved } from './keyVaultReference.js';
 import { readSetting, type FlatSettings } from './settingsSource.js';
 
 /**
@@ -126,11 +127,6 @@ export const settingDefinitions = {
     description: 'Write radiation dose Observations from dose SR instances.',
     default: 'true',
   },
-  ignoreJsonParsingErrors: {
-    path: 'DicomCast:Features:IgnoreJsonParsingErrors',
-    description: 'Skip change-feed entries whose metadata cannot be parsed instead of recording them as failures.',
-    default: 'false',
-  },
   storageConnection: {
     path: 'AzureWebJobsStorage',
     description:
@@ -151,7 +147,7 @@ export interface AppConfig {
     failureTable: string;
     maxPollSeconds: number;
     defaultTimezoneOffset: string;
-    features: { enforceValidation: boolean; generateObservations: boolean; ignoreJsonParsingErrors: boolean };
+    features: { enforceValidation: boolean; generateObservations: boolean };
   };
   storage: StorageConnection;
 }
@@ -163,6 +159,7 @@ export type StorageConnection =
 function parseSetting<T>(settings: FlatSettings, key: SettingKey, schema: z.ZodType<T, string>): T {
   const definition: SettingDefinition = settingDefinitions[key];
   const raw = readSetting(settings, definition.path.split(':')) ?? definition.default;
+  assertResolved(definition.path, raw);
   if (raw === undefined) {
     throw new ConfigurationError(
       `Missing required setting ${definition.path}: ${definition.description}`,
@@ -178,7 +175,17 @@ function parseSetting<T>(settings: FlatSettings, key: SettingKey, schema: z.ZodT
   return result.data;
 }
 
+/** Every storage setting the app reads: a connection string, or the parts of an identity-based connection. */
+export const storageSettingPaths = [
+  'AzureWebJobsStorage',
+  'AzureWebJobsStorage:accountName',
+  'AzureWebJobsStorage:queueServiceUri',
+  'AzureWebJobsStorage:tableServiceUri',
+  'AzureWebJobsStorage:clientId',
+] as const;
+
 function parseStorage(settings: FlatSettings): StorageConnection {
+  for (const path of storageSettingPaths) assertResolved(path, readSetting(settings, path.split(':')));
   const connectionString = readSetting(settings, ['AzureWebJobsStorage']);
   if (connectionString && connectionString.trim() !== '') {
     return { kind: 'connectionString', connectionString: connectionString.trim() };
@@ -233,7 +240,6 @@ export function loadAppConfig(settings: FlatSettings): AppConfig {
       features: {
         enforceValidation: parseSetting(settings, 'enforceValidation', bool),
         generateObservations: parseSetting(settings, 'generateObservations', bool),
-        ignoreJsonParsingErrors: parseSetting(settings, 'ignoreJsonParsingErrors', bool),
       },
     },
     storage: parseStorage(settings),
