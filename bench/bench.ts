@@ -554,6 +554,11 @@ function formatReport(report: Report): string {
         `(linear ~${linearity.sizeRatio}, quadratic ~${linearity.sizeRatio ** 2}); per-instance time ratio ${fixed(linearity.perInstanceRatio, 2)}`,
     );
     for (const row of linearity.rows) out.push(`FHIR requests, ${row.size}: ${interactions(row.fhirByInteraction)}`);
+    out.push(
+      'Writer runs = study queue messages handled. A study with more changes than fit in one queue message ' +
+        '(64 KB) is split into parts, and every part syncs the whole study (metadata read, mapping, compare), ' +
+        'so work grows as parts x size.',
+    );
   }
 
   out.push('');

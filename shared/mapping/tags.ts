@@ -1,8 +1,11 @@
 import { Tag, getString, getValues, type DicomJsonDataset, type DicomJsonValue } from '../dicomweb/dicomJson.js';
 import { toFhirDate, toFhirOffset, toFhirTime, toUnsignedInt } from './dates.js';
+import { SrTag } from './structuredReport.js';
 import type { TagIssue } from './types.js';
 
-const keywordByTag = new Map<string, string>(Object.entries(Tag).map(([keyword, tag]) => [tag, keyword]));
+const keywordByTag = new Map<string, string>(
+  [...Object.entries(Tag), ...Object.entries(SrTag)].map(([keyword, tag]) => [tag, keyword]),
+);
 
 /** `00100040` → `(0010,0040)` */
 export function tagLabel(tag: string): string {

@@ -1,6 +1,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { createAuthorizationProvider, loadAuthConfig } from '../auth/index.js';
 import { loadAppConfig, type AppConfig } from '../config/appConfig.js';
+import { assertNoUnresolvedReferences, loadSettings } from '../config/loadSettings.js';
 import type { FlatSettings } from '../config/settingsSource.js';
 import { createChangeFeedClient, type ChangeFeedClient } from '../dicomweb/changeFeedClient.js';
 import { createStudyReader, type StudyReader } from '../dicomweb/studyReader.js';
@@ -75,14 +76,21 @@ export async function createRuntime(settings: FlatSettings): Promise<Runtime> {
 let current: Promise<Runtime> | undefined;
 
 /**
- * The runtime of this worker, from its environment (app settings, or local.settings.json under `func start`).
+ * The runtime of this worker, from its settings as loadSettings reads them: app settings (the environment;
+ * local.settings.json under `func start`), then the Key Vault secrets when `KeyVault:Endpoint` is set.
+ * Settings still holding an unresolved `@Microsoft.KeyVault(...)` reference fail here, naming the setting.
  * Built once; a failed build is not cached, so a fixed setting or a vault that is reachable again is picked up.
  */
 export function getRuntime(): Promise<Runtime> {
-  current ??= createRuntime(process.env).catch((error: unknown) => {
-    current = undefined;
-    throw error;
-  });
+  current ??= loadSettings()
+    .then(({ settings }) => {
+      assertNoUnresolvedReferences(settings);
+      return createRuntime(settings);
+    })
+    .catch((error: unknown) => {
+      current = undefined;
+      throw error;
+    });
   return current;
 }
 

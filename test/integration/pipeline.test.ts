@@ -170,4 +170,21 @@ describe('bad input on the local stack', () => {
     assert.equal(notFound?.instance, vanished.sopUid);
     assert.ok(typeof notFound?.sequence === 'number');
   });
+
+  it('a study that keeps failing lands in the poison queue with a failure record, after maxDequeueCount tries', async () => {
+    const flaky = spec('flaky');
+    await stack.dicom!.storeFiles([makeInstanceFile(flaky)]);
+    const impatient = new LocalFunctionsHost({ settings: stack.settings, queueOverrides: { visibilityTimeoutMs: 0 } });
+    stack.fhir!.failNext(1_000, 503);
+    await impatient.runOnce();
+    stack.fhir!.failNext(0, 503);
+
+    assert.equal(impatient.writer.stats.poisoned, 1);
+    assert.equal(impatient.writer.stats.failed, impatient.hostJson.queues.maxDequeueCount);
+    const failures = await (await getRuntime()).failures.list();
+    const gaveUp = failures.find((failure) => failure.study === flaky.studyUid);
+    assert.equal(gaveUp?.category, 'transient');
+    assert.equal(gaveUp?.attempts, impatient.hostJson.queues.maxDequeueCount);
+    assert.match(gaveUp?.reason ?? '', /poison queue.*503/);
+  });
 });
