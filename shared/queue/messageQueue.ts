@@ -43,7 +43,7 @@ const createdQueues = new Map<string, Promise<void>>();
 
 /**
  * A Storage queue that takes texts as they are: callers pass what the trigger expects to read
- * (base64 for the Functions host, see encodeStudyMessages). The queue is created on first use, once per process.
+ * (base64 for the Functions host, see encodeStudyMessage). The queue is created on first use, once per process.
  */
 export function createStorageQueue(
   storage: StorageConnection,

@@ -20,8 +20,11 @@ export interface StudyMessage {
   changes: InstanceChange[];
   /** Highest change-feed sequence among `changes`, for correlation. */
   maxSequence: number;
-  /** Set when one poll's changes for a study were split over several messages to stay under 64 KB; `index` is 0-based. */
-  part?: { index: number; count: number };
+  /**
+   * Set when the study had more changes than one queue message holds: how many (older) changes were left out.
+   * The writer reconciles the whole study from the DICOM server either way.
+   */
+  omittedChanges?: number;
   /** W3C trace context of the poll that produced the message. */
   traceparent?: string;
 }

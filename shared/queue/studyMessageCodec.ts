@@ -22,51 +22,38 @@ function encode(payload: StudyMessage): string {
   return Buffer.from(JSON.stringify(toEnvelope(payload)), 'utf8').toString('base64');
 }
 
-function withChanges(message: StudyMessage, changes: InstanceChange[], part?: StudyMessage['part']): StudyMessage {
-  return {
-    study: message.study,
-    ...(message.partition !== undefined ? { partition: message.partition } : {}),
-    changes,
-    maxSequence: changes.reduce((max, change) => Math.max(max, change.sequence), 0),
-    ...(part ? { part } : {}),
-    ...(message.traceparent !== undefined ? { traceparent: message.traceparent } : {}),
-  };
+/**
+ * The order in which changes are kept when a study has more than one message can carry: newest first (the newest
+ * current change decides the study-level attributes), with the newest `update` kept in any case, since the writer
+ * needs to know that demographics changed.
+ */
+function byImportance(changes: readonly InstanceChange[]): InstanceChange[] {
+  const newestFirst = [...changes].sort((a, b) => b.sequence - a.sequence);
+  const firstUpdate = newestFirst.find((change) => change.action === 'update');
+  const rest = newestFirst.filter((change) => change !== firstUpdate);
+  return firstUpdate ? [firstUpdate, ...rest] : rest;
 }
 
 /**
- * The queue texts for one study message: base64 of the JSON envelope, each under the queue's size limit.
- * A study with too many changes for one message is split into parts (`part.index` 0-based, `part.count`),
- * each part listing some of the changes and its own maxSequence.
+ * The queue text for one study message: base64 of the JSON envelope, under the queue's size limit.
+ * One message per study, always: the writer re-reads the whole study from the DICOM server anyway, so splitting a
+ * large study into parts would only make it do that whole-study work once per part (quadratic in study size).
+ * When the changes do not all fit, the newest are kept (see byImportance) and `omittedChanges` says how many were
+ * left out; `maxSequence` still covers them all.
  */
-export function encodeStudyMessages(message: StudyMessage): string[] {
-  if (jsonBytes(toEnvelope(message)) <= maxJsonBytes) return [encode(message)];
-
-  // The fixed cost of a part: the envelope with no changes and the widest `part` it could carry.
-  const widest = { index: Number.MAX_SAFE_INTEGER, count: Number.MAX_SAFE_INTEGER };
-  const overhead = jsonBytes(toEnvelope({ ...withChanges(message, [], widest), maxSequence: Number.MAX_SAFE_INTEGER }));
-  const chunks: InstanceChange[][] = [];
-  let chunk: InstanceChange[] = [];
+export function encodeStudyMessage(message: StudyMessage): string {
+  if (jsonBytes(toEnvelope(message)) <= maxJsonBytes) return encode(message);
+  const overhead = jsonBytes(toEnvelope({ ...message, changes: [], omittedChanges: Number.MAX_SAFE_INTEGER }));
+  const kept: InstanceChange[] = [];
   let size = overhead;
-  for (const change of message.changes) {
+  for (const change of byImportance(message.changes)) {
     const cost = jsonBytes(change) + 1; // the comma
-    if (overhead + cost > maxJsonBytes) {
-      throw new NonRetryableError('A single instance change does not fit in a queue message', 'bad-change-feed-entry', {
-        study: message.study,
-        series: change.series,
-        instance: change.sop,
-      });
-    }
-    if (size + cost > maxJsonBytes && chunk.length > 0) {
-      chunks.push(chunk);
-      chunk = [];
-      size = overhead;
-    }
-    chunk.push(change);
+    if (size + cost > maxJsonBytes) break;
+    kept.push(change);
     size += cost;
   }
-  if (chunk.length > 0) chunks.push(chunk);
-
-  return chunks.map((changes, index) => encode(withChanges(message, changes, { index, count: chunks.length })));
+  kept.sort((a, b) => a.sequence - b.sequence);
+  return encode({ ...message, changes: kept, omittedChanges: message.changes.length - kept.length });
 }
 
 const uid = z.string().trim().min(1, 'must be a non-empty UID');
@@ -80,19 +67,14 @@ const instanceChangeSchema = z.object({
   state: z.enum(['current', 'replaced', 'deleted']),
 });
 
-const studyMessageSchema = z
-  .object({
-    study: uid,
-    partition: z.string().min(1).optional(),
-    changes: z.array(instanceChangeSchema),
-    maxSequence: sequence,
-    part: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }).optional(),
-    traceparent: z.string().optional(),
-  })
-  .refine((message) => !message.part || message.part.index < message.part.count, {
-    message: 'part.index must be below part.count',
-    path: ['part'],
-  });
+const studyMessageSchema = z.object({
+  study: uid,
+  partition: z.string().min(1).optional(),
+  changes: z.array(instanceChangeSchema),
+  maxSequence: sequence,
+  omittedChanges: z.number().int().positive().optional(),
+  traceparent: z.string().optional(),
+});
 
 const envelopeSchema = z.object({
   dicomCast: z.object({ version: z.literal(1), kind: z.literal('study'), payload: studyMessageSchema }),

@@ -3,7 +3,7 @@ import type { ChangeFeedEntry } from '../dicomweb/changeFeedEntry.js';
 import { isBadRow, type BadChangeFeedRow, type ChangeFeedRow } from '../dicomweb/changeFeedRow.js';
 import { buildStudyMessages } from '../queue/buildStudyMessages.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
-import { encodeStudyMessages } from '../queue/studyMessageCodec.js';
+import { encodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { Checkpoint, CheckpointStore } from '../state/checkpointStore.js';
 import type { FailureStore } from '../state/failureStore.js';
 
@@ -132,7 +132,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
       return true;
     }
     const messages = buildStudyMessages(pending, options.traceparent);
-    const texts = messages.flatMap((message) => encodeStudyMessages(message));
+    const texts = messages.map((message) => encodeStudyMessage(message));
     await queue.send(texts);
     result.messagesEnqueued += texts.length;
     result.studies += messages.length;

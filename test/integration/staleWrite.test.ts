@@ -6,7 +6,7 @@ import { LocalFunctionsHost } from '../../dev/functionsHost/localFunctionsHost.j
 import { createInvocationContext } from '../../dev/functionsHost/invocationContext.js';
 import { makeInstanceFile, uid, type InstanceSpec } from '../../dev/samples/index.js';
 import { imagingStudyWriter } from '../../functions/imagingStudyWriter.js';
-import { encodeStudyMessages } from '../../shared/queue/studyMessageCodec.js';
+import { encodeStudyMessage } from '../../shared/queue/studyMessageCodec.js';
 import type { StudyMessage } from '../../shared/queue/studyMessage.js';
 
 /**
@@ -46,7 +46,7 @@ describe('a write based on stale DICOM data never lands over a newer one', () =>
     instanceNumber: n,
   });
   const deliver = (message: StudyMessage) => {
-    const text = encodeStudyMessages(message)[0] as string;
+    const text = encodeStudyMessage(message);
     const body = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as unknown;
     return imagingStudyWriter(
       body,

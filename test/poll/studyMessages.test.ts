@@ -4,7 +4,7 @@ import type { ChangeFeedEntry } from '../../shared/dicomweb/changeFeedEntry.js';
 import { NonRetryableError } from '../../shared/errors/errors.js';
 import { buildStudyMessages } from '../../shared/queue/buildStudyMessages.js';
 import type { StudyMessage } from '../../shared/queue/studyMessage.js';
-import { decodeStudyMessage, encodeStudyMessages } from '../../shared/queue/studyMessageCodec.js';
+import { decodeStudyMessage, encodeStudyMessage } from '../../shared/queue/studyMessageCodec.js';
 
 function entry(sequence: number, study: string, sop: string, extra: Partial<ChangeFeedEntry> = {}): ChangeFeedEntry {
   return {
@@ -70,50 +70,53 @@ describe('buildStudyMessages', () => {
   });
 });
 
-describe('encodeStudyMessages / decodeStudyMessage', () => {
+describe('encodeStudyMessage / decodeStudyMessage', () => {
   const small: StudyMessage = buildStudyMessages([entry(10, '1.2.3', '1.2.3.4')], traceparent)[0]!;
 
   it('encodes a small study as one base64 envelope', () => {
-    const texts = encodeStudyMessages(small);
-    assert.equal(texts.length, 1);
-    const json: unknown = JSON.parse(Buffer.from(texts[0]!, 'base64').toString('utf8'));
+    const text = encodeStudyMessage(small);
+    const json: unknown = JSON.parse(Buffer.from(text, 'base64').toString('utf8'));
     assert.deepEqual(json, { dicomCast: { version: 1, kind: 'study', payload: small } });
   });
 
   it('accepts what the Functions host hands over: a parsed object, JSON text, base64 text or bytes', () => {
-    const [base64] = encodeStudyMessages(small);
+    const base64 = encodeStudyMessage(small);
     const jsonText = Buffer.from(base64!, 'base64').toString('utf8');
     for (const body of [base64, jsonText, JSON.parse(jsonText) as unknown, Buffer.from(jsonText)]) {
       assert.deepEqual(decodeStudyMessage(body), small);
     }
   });
 
-  it('splits a study of 3,000 changed instances into parts under 64 KB that together list every change', () => {
+  it('keeps a study of 3,000 changed instances in ONE message under 64 KB: the newest changes and an update', () => {
     const study = '1.2.826.0.1.3680043.8.498.12345678901234567890123456789012345678901234567';
     const many = Array.from({ length: 3000 }, (_, i) =>
-      entry(1_000_000 + i, study, `${study}.${i}`, { seriesInstanceUid: `${study}.${i % 7}` }),
+      entry(1_000_000 + i, study, `${study}.${i}`, {
+        seriesInstanceUid: `${study}.${i % 7}`,
+        action: i === 5 ? 'update' : 'create',
+      }),
     );
     const [message] = buildStudyMessages(many, traceparent);
     assert.ok(message);
-    const texts = encodeStudyMessages(message);
-    assert.ok(texts.length > 1, 'one message cannot hold 3,000 changes');
-    const parts = texts.map((text) => {
-      assert.ok(text.length < 64 * 1024, `a part is ${text.length} characters`);
-      return decodeStudyMessage(text);
-    });
+    const text = encodeStudyMessage(message);
+    assert.ok(text.length < 64 * 1024, `the message is ${text.length} characters`);
+    const decoded = decodeStudyMessage(text);
+    assert.equal(decoded.study, study);
+    assert.equal(decoded.traceparent, traceparent);
+    assert.equal(decoded.maxSequence, 1_000_000 + 2999, 'maxSequence covers the omitted changes too');
+    assert.ok(decoded.changes.length > 100 && decoded.changes.length < 3000);
+    assert.equal(decoded.omittedChanges, 3000 - decoded.changes.length);
+    const kept = decoded.changes.map((change) => change.sequence);
     assert.deepEqual(
-      parts.map((part) => part.part),
-      parts.map((_, index) => ({ index, count: texts.length })),
+      kept,
+      [...kept].sort((a, b) => a - b),
+      'in sequence order',
     );
-    for (const part of parts) {
-      assert.equal(part.study, study);
-      assert.equal(part.traceparent, traceparent);
-      assert.equal(part.maxSequence, Math.max(...part.changes.map((change) => change.sequence)));
-    }
-    assert.deepEqual(
-      parts.flatMap((part) => part.changes),
-      message.changes,
+    assert.ok(kept.includes(1_000_000 + 2999), 'the newest change is kept');
+    assert.ok(
+      decoded.changes.some((change) => change.action === 'update'),
+      'an update is never dropped',
     );
+    assert.ok(!kept.includes(1_000_000 + 6), 'old creates are what is left out');
   });
 
   it('rejects a malformed body with a NonRetryableError naming what is wrong', () => {
@@ -122,7 +125,7 @@ describe('encodeStudyMessages / decodeStudyMessage', () => {
       [{ dicomCast: { version: 1, kind: 'study', payload } }, /dicomCast\.payload\.changes\.0\.sop/],
       [{ dicomCast: { version: 2, kind: 'study', payload: small } }, /dicomCast\.version/],
       [{ dicomCast: { version: 1, kind: 'study', payload: { ...small, changes: undefined } } }, /payload\.changes/],
-      [{ dicomCast: { version: 1, kind: 'study', payload: { ...small, part: { index: 2, count: 2 } } } }, /part/],
+      [{ dicomCast: { version: 1, kind: 'study', payload: { ...small, omittedChanges: -1 } } }, /omittedChanges/],
       [small, /dicomCast/],
       ['this is not json', /neither JSON nor base64/],
       [Buffer.from('{"dicomCast": ').toString('base64'), /neither JSON nor base64/],
