@@ -1,9 +1,9 @@
 // A data-plane role for the app's managed identity on an Azure Health Data Services DICOM or FHIR service,
 // deployed at the service's own resource group (which may be in another subscription).
 //   DICOM: DICOM Data Reader (read and search; the app only reads the change feed and instance metadata).
-//   FHIR:  FHIR Data Contributor (the app creates, updates and searches Patient, Endpoint, ImagingStudy and
-//          Observation resources; FHIR Data Writer would do for writes but not for the conditional deletes
-//          and history reads a contributor may need, so the brief's role is kept).
+//   FHIR:  FHIR Data Contributor (the app searches, creates, updates and deletes Patient, Endpoint and
+//          ImagingStudy resources in transaction bundles). FHIR Data Writer (read, write, soft delete) would
+//          also cover that; Contributor is the role the deployment design asked for.
 
 @description('Which service the role is for.')
 @allowed([
@@ -26,16 +26,16 @@ var roles = {
   fhirDataContributor: '5a1fc7df-4bf1-4951-a576-89034ee01acd'
 }
 
-resource workspace 'Microsoft.HealthcareApis/workspaces@2023-11-01' existing = {
+resource workspace 'Microsoft.HealthcareApis/workspaces@2024-03-31' existing = {
   name: workspaceName
 }
 
-resource dicomService 'Microsoft.HealthcareApis/workspaces/dicomservices@2023-11-01' existing = if (service == 'dicom') {
+resource dicomService 'Microsoft.HealthcareApis/workspaces/dicomservices@2024-03-31' existing = if (service == 'dicom') {
   parent: workspace
   name: serviceName
 }
 
-resource fhirService 'Microsoft.HealthcareApis/workspaces/fhirservices@2023-11-01' existing = if (service == 'fhir') {
+resource fhirService 'Microsoft.HealthcareApis/workspaces/fhirservices@2024-03-31' existing = if (service == 'fhir') {
   parent: workspace
   name: serviceName
 }
