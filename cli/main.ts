@@ -13,6 +13,18 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: (ar
       summary: 'check the configuration, authentication and reachability of both servers',
       load: () => import('./commands/check.js'),
     },
+    status: {
+      summary: 'checkpoint, change-feed lag, queue depths and the last 24 hours of failures',
+      load: () => import('./commands/status.js'),
+    },
+    failures: {
+      summary: 'list failure records, replay them onto the study queue, or remove them (list | replay | remove)',
+      load: () => import('./commands/failures.js'),
+    },
+    resync: {
+      summary: 'enqueue a reconcile message for one study (--study) or every study of the DICOM server (--all)',
+      load: () => import('./commands/resync.js'),
+    },
   };
 
 function usage(): string {

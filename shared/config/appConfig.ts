@@ -45,6 +45,10 @@ export const serverUrl = z
       ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
       return;
     }
+    if (url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: 'must not contain a user name or password' });
+      return;
+    }
     if (url.protocol === 'https:') return;
     if (url.protocol === 'http:' && isLoopback(url.hostname)) return;
     ctx.addIssue({ code: 'custom', message: 'must use https (plain http is accepted only for loopback addresses)' });
@@ -184,7 +188,7 @@ export const storageSettingPaths = [
   'AzureWebJobsStorage:clientId',
 ] as const;
 
-function parseStorage(settings: FlatSettings): StorageConnection {
+export function parseStorage(settings: FlatSettings): StorageConnection {
   for (const path of storageSettingPaths) assertResolved(path, readSetting(settings, path.split(':')));
   const connectionString = readSetting(settings, ['AzureWebJobsStorage']);
   if (connectionString && connectionString.trim() !== '') {

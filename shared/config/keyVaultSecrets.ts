@@ -61,7 +61,9 @@ export function chooseKeyVaultCredential(settings: FlatSettings): { credential: 
   const clientId = configured || fallback || undefined;
   const clientIdSource = configured ? keyVaultSettings.clientId : 'AZURE_CLIENT_ID';
   const managedIdentityOffered =
-    isRunningInAzure(settings) || !!readSetting(settings, ['IDENTITY_ENDPOINT']) || !!readSetting(settings, ['MSI_ENDPOINT']);
+    isRunningInAzure(settings) ||
+    !!readSetting(settings, ['IDENTITY_ENDPOINT']) ||
+    !!readSetting(settings, ['MSI_ENDPOINT']);
   if (managedIdentityOffered) {
     return clientId
       ? {
@@ -117,10 +119,12 @@ export async function loadKeyVaultSecrets(
     : chooseKeyVaultCredential(settings);
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const serviceErrors = captureServiceErrors();
   const client = new SecretClient(vault, chosen.credential, {
     // A vault on loopback (an emulator, the tests) cannot match the challenge's *.vault.azure.net resource.
     disableChallengeResourceVerification: isLoopback(new URL(vault).hostname),
     ...options.clientOptions,
+    additionalPolicies: [...(options.clientOptions?.additionalPolicies ?? []), serviceErrors.policy],
   });
 
   // Anything that might echo back into an error: values read so far and the identity endpoint's secrets.
@@ -148,7 +152,8 @@ export async function loadKeyVaultSecrets(
       try {
         const secret = await client.getSecret(name, { abortSignal });
         if (secret.value === undefined) return;
-        values.push(secret.value);
+        // Very short values (flags, numbers) would blank out ordinary words; they are not credentials either.
+        if (secret.value.length >= 4) values.push(secret.value);
         loaded[name] = secret.value;
       } catch (error) {
         // Deleted or disabled between the list and the read: as if it had not been listed.
@@ -158,7 +163,14 @@ export async function loadKeyVaultSecrets(
     });
   } catch (error) {
     stop.abort();
-    throw keyVaultFailure(error, { vault, step, credential: chosen.description, timeoutMs, redact });
+    throw keyVaultFailure(error, {
+      vault,
+      step,
+      credential: chosen.description,
+      timeoutMs,
+      redact,
+      serviceError: serviceErrors.lastWithStatus(statusOf(error)),
+    });
   }
   const loadedNames = Object.keys(loaded).sort();
   return {
@@ -185,12 +197,66 @@ async function forEachLimited<T>(items: readonly T[], limit: number, run: (item:
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
+type AdditionalPolicy = NonNullable<SecretClientOptions['additionalPolicies']>[number];
+
+/** Key Vault's error body (`error.code`, `error.innererror.code`, `error.message`) of a failed response. */
+interface ServiceError {
+  status: number;
+  code?: string;
+  innerCode?: string;
+  message?: string;
+}
+
+/**
+ * Keeps the error bodies the vault answered: the paging helper's RestError keeps only a generic message, and the
+ * inner code (ForbiddenByRbac, ForbiddenByFirewall) is what tells the causes apart.
+ */
+function captureServiceErrors(): {
+  policy: AdditionalPolicy;
+  lastWithStatus: (status: number | undefined) => ServiceError | undefined;
+} {
+  const seen: ServiceError[] = [];
+  return {
+    policy: {
+      position: 'perRetry',
+      policy: {
+        name: 'dicomCastKeyVaultErrors',
+        async sendRequest(request, next) {
+          const response = await next(request);
+          if (response.status >= 400 && response.status !== 401) {
+            seen.push({ status: response.status, ...parseErrorBody(response.bodyAsText) });
+            if (seen.length > 20) seen.shift();
+          }
+          return response;
+        },
+      },
+    },
+    lastWithStatus: (status) => [...seen].reverse().find((entry) => entry.status === status),
+  };
+}
+
+function parseErrorBody(text: string | null | undefined): Omit<ServiceError, 'status'> {
+  if (!text) return {};
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; innererror?: { code?: unknown } } };
+    const error = body.error;
+    return {
+      ...(typeof error?.code === 'string' ? { code: error.code } : {}),
+      ...(typeof error?.innererror?.code === 'string' ? { innerCode: error.innererror.code } : {}),
+      ...(typeof error?.message === 'string' ? { message: error.message } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
 interface FailureContext {
   vault: string;
   step: string;
   credential: string;
   timeoutMs: number;
   redact: (text: string) => string;
+  serviceError: ServiceError | undefined;
 }
 
 interface ErrorShape {
@@ -244,8 +310,8 @@ function keyVaultFailure(error: unknown, context: FailureContext): Error {
   }
   if (name === 'CredentialUnavailableError' || name === 'AggregateAuthenticationError') {
     return new ConfigurationError(
-      `${where}: no identity to read it with (${credential}): ${message || name}. ` +
-        `On Azure, turn on the app's managed identity (or set ${keyVaultSettings.clientId} to a user-assigned one); ` +
+      `${where}: the ${credential} could not get a token for the vault: ${message || name}. ` +
+        `On Azure, check that the app's managed identity is on (a user-assigned one needs ${keyVaultSettings.clientId}); ` +
         'locally, sign in with az login',
       setting,
     );
@@ -269,10 +335,17 @@ function keyVaultFailure(error: unknown, context: FailureContext): Error {
     return new RetryableError(`${where}: ${reason}`, 'transient', { setting });
   }
 
-  const errorCode = typeof shape.details?.error?.code === 'string' ? shape.details.error.code : undefined;
-  const inner = innerCodeOf(error);
-  const codes = [errorCode, inner].filter(Boolean).join('/');
-  const detail = `HTTP ${status}${codes ? ` ${codes}` : ''}${message ? `: ${message}` : ''}`;
+  const service = context.serviceError;
+  const errorCode =
+    service?.code ?? (typeof shape.details?.error?.code === 'string' ? shape.details.error.code : undefined);
+  const inner = service?.innerCode ?? innerCodeOf(error);
+  // Codes are identifiers (Forbidden, ForbiddenByRbac); anything else a server put there is not repeated.
+  const codes = [errorCode, inner]
+    .filter((code): code is string => typeof code === 'string' && /^[A-Za-z][A-Za-z0-9_.]{0,63}$/.test(code))
+    .map(redact)
+    .join('/');
+  const serviceMessage = service?.message !== undefined ? redact(firstLine(service.message)) : message;
+  const detail = `HTTP ${status}${codes ? ` ${codes}` : ''}${serviceMessage ? `: ${serviceMessage.replace(/\.+$/, '')}` : ''}`;
   if (status === 403) {
     const hint =
       inner === 'ForbiddenByFirewall'
@@ -289,7 +362,10 @@ function keyVaultFailure(error: unknown, context: FailureContext): Error {
     );
   }
   if (status === 404 && step === 'listing the secrets') {
-    return new ConfigurationError(`${where}: ${detail}. Check that ${keyVaultSettings.endpoint} is a vault URL`, setting);
+    return new ConfigurationError(
+      `${where}: ${detail}. Check that ${keyVaultSettings.endpoint} is a vault URL`,
+      setting,
+    );
   }
   if (status === 408 || status === 429 || status >= 500) {
     return new RetryableError(`${where}: ${detail}`, 'transient', { setting });

@@ -31,6 +31,11 @@ export interface LoadedSettings {
   sources: {
     /** Path of the local.settings.json read, if one was. */
     localSettingsFile?: string;
+    /**
+     * Path of a local.settings.json left unread because it is encrypted (`IsEncrypted: true`): `func start` decrypts
+     * it into the environment itself; the CLI cannot, and says so.
+     */
+    encryptedLocalSettingsFile?: string;
     /** The vault read, if `KeyVault:Endpoint` was set. */
     keyVault?: KeyVaultLoadSummary;
   };
@@ -38,8 +43,8 @@ export interface LoadedSettings {
 
 /**
  * The app's settings, loaded the same way by the Functions worker and the CLI:
- * 1. `local.settings.json` `Values` from the working directory, unless on Azure (under `func start` the host has
- *    already put them in the environment, so reading the file again changes nothing; the CLI needs it);
+ * 1. `local.settings.json` `Values` from the working directory, unless on Azure or encrypted (under `func start` the
+ *    host has already put them in the environment, so reading the file again changes nothing; the CLI needs it);
  * 2. the environment (app settings), which wins over the file;
  * 3. when `KeyVault:Endpoint` is set, every enabled secret of that vault, `--` in a name standing for the
  *    hierarchy, overriding both.
@@ -51,7 +56,8 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<L
   if (options.localSettings !== false && !isRunningInAzure(env)) {
     const path = join(options.cwd ?? process.cwd(), localSettingsFileName);
     const values = await readLocalSettingsFile(path);
-    if (values) {
+    if (values === 'encrypted') sources.encryptedLocalSettingsFile = path;
+    else if (values) {
       local = values;
       sources.localSettingsFile = path;
     }
@@ -68,8 +74,11 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<L
   return { settings, sources };
 }
 
-/** The `Values` of a local.settings.json, or undefined when there is none. Errors never quote the file. */
-export async function readLocalSettingsFile(path: string): Promise<FlatSettings | undefined> {
+/**
+ * The `Values` of a local.settings.json; undefined when there is none; 'encrypted' when its values are encrypted
+ * (only Core Tools can read those). Errors never quote the file.
+ */
+export async function readLocalSettingsFile(path: string): Promise<FlatSettings | 'encrypted' | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -92,12 +101,7 @@ export async function readLocalSettingsFile(path: string): Promise<FlatSettings 
     throw new ConfigurationError(`${path} must hold a JSON object with a "Values" object`, localSettingsFileName);
   }
   const file = parsed as { IsEncrypted?: unknown; Values?: unknown };
-  if (file.IsEncrypted === true) {
-    throw new ConfigurationError(
-      `${path} is encrypted (IsEncrypted: true): run func settings decrypt, or set the values in the environment`,
-      localSettingsFileName,
-    );
-  }
+  if (file.IsEncrypted === true) return 'encrypted';
   if (file.Values === undefined) return {};
   if (typeof file.Values !== 'object' || file.Values === null || Array.isArray(file.Values)) {
     throw new ConfigurationError(`${path}: "Values" must be an object of strings`, localSettingsFileName);

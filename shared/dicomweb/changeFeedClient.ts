@@ -1,5 +1,6 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
+import type { RequestObserver } from '../telemetry/telemetry.js';
 import { isBadRow, parseChangeFeedRow, type ChangeFeedRow } from './changeFeedRow.js';
 
 export type ChangeFeedVersion = 'v1' | 'v2';
@@ -35,10 +36,19 @@ function failureFor(path: string, status: number): Error {
   return new NonRetryableError(message, 'configuration');
 }
 
-async function get(http: AxiosInstance, url: string, params: Params): Promise<{ status: number; body: unknown }> {
+async function get(
+  http: AxiosInstance,
+  url: string,
+  params: Params,
+  requests: RequestObserver | undefined,
+): Promise<{ status: number; body: unknown }> {
   let response: AxiosResponse<unknown>;
+  const call = () => http.get<unknown>(url, { params, responseType: 'json' });
+  const operation = url.endsWith('/latest') ? 'changefeed-latest' : 'changefeed';
   try {
-    response = await http.get<unknown>(url, { params, responseType: 'json' });
+    response = requests
+      ? await requests.observe('dicom', operation, call, { ofResult: (result) => result.status })
+      : await call();
   } catch (error) {
     // Network failures and timeouts; axios errors carry the config (headers included), so only the code is kept.
     const code = (error as { code?: unknown }).code;
@@ -60,9 +70,13 @@ function parseBody(data: unknown): unknown {
   }
 }
 
-export function createChangeFeedClient(http: AxiosInstance, version: ChangeFeedVersion): ChangeFeedClient {
+export function createChangeFeedClient(
+  http: AxiosInstance,
+  version: ChangeFeedVersion,
+  requests?: RequestObserver,
+): ChangeFeedClient {
   const readPage = async (url: string, params: Params): Promise<ChangeFeedRow[]> => {
-    const { status, body } = await get(http, url, { ...params, includeMetadata: false });
+    const { status, body } = await get(http, url, { ...params, includeMetadata: false }, requests);
     if (status === 204) return [];
     if (status !== 200) throw failureFor(pathOf(http, url), status);
     if (body === undefined || body === null) return [];
@@ -77,7 +91,7 @@ export function createChangeFeedClient(http: AxiosInstance, version: ChangeFeedV
 
     async latest() {
       const url = `${version}/changefeed/latest`;
-      const { status, body } = await get(http, url, { includeMetadata: false });
+      const { status, body } = await get(http, url, { includeMetadata: false }, requests);
       if (status === 204 || status === 404) return undefined;
       if (status !== 200) throw failureFor(pathOf(http, url), status);
       if (body === undefined || body === null) return undefined;

@@ -1,5 +1,6 @@
 import type { AxiosInstance } from 'axios';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
+import type { RequestObserver } from '../telemetry/telemetry.js';
 import type { DicomJsonDataset } from './dicomJson.js';
 
 /** Reads what the DICOM server holds *now* for one study. */
@@ -19,16 +20,24 @@ export function studyPath(apiVersion: 'v1' | 'v2', studyUid: string, partition?:
   return `${apiVersion}/studies/${encoded}`;
 }
 
-export function createStudyReader(http: AxiosInstance, apiVersion: 'v1' | 'v2'): StudyReader {
+export function createStudyReader(
+  http: AxiosInstance,
+  apiVersion: 'v1' | 'v2',
+  requests?: RequestObserver,
+): StudyReader {
   return {
     async readStudyMetadata(studyUid, partition) {
       const path = `${studyPath(apiVersion, studyUid, partition)}/metadata`;
       let response;
-      try {
-        response = await http.get<unknown>(path, {
+      const call = () =>
+        http.get<unknown>(path, {
           headers: { Accept: 'application/dicom+json' },
           responseType: 'json',
         });
+      try {
+        response = requests
+          ? await requests.observe('dicom', 'metadata', call, { ofResult: (result) => result.status })
+          : await call();
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         throw new RetryableError(`DICOM GET ${path} failed: ${reason}`, 'transient', { study: studyUid });

@@ -16,6 +16,8 @@ export type ErrorCategory =
   | 'dicom-not-found'
   | 'fhir-conflict'
   | 'fhir-rejected'
+  /** A resource the writer built is not valid FHIR R4: refused before sending (a mapping gap, never retried). */
+  | 'invalid-resource'
   | 'ambiguous-identity'
   | 'configuration'
   | 'transient';

@@ -2,6 +2,8 @@ import { Client } from 'fhir-kit-client';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { AuthorizationProvider } from '../auth/authorizationProvider.js';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
+import { Attr } from '../telemetry/names.js';
+import type { RequestObserver } from '../telemetry/telemetry.js';
 
 /** The FHIR interactions the writer needs, behind an interface so the sync logic does no HTTP itself. */
 export interface FhirClient {
@@ -49,6 +51,8 @@ export function toFhirError(error: unknown, what: string): Error {
 export interface FhirClientOptions {
   baseUrl: string;
   authorization: AuthorizationProvider;
+  /** Times and counts each HTTP request (request metrics and client spans). */
+  requests?: RequestObserver;
 }
 
 export function createFhirClient(options: FhirClientOptions): FhirClient {
@@ -64,14 +68,30 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
     },
   });
 
-  /** One refresh and one retry on a 401, never a loop. */
-  async function withAuthRetry<T>(call: () => Promise<T>): Promise<T> {
+  const requests = options.requests;
+  const observed = <T>(operation: string, resourceType: string | undefined, call: () => Promise<T>): Promise<T> =>
+    requests
+      ? requests.observe(
+          'fhir',
+          operation,
+          call,
+          { ofError: statusOf },
+          resourceType ? { [Attr.resourceType]: resourceType } : {},
+        )
+      : call();
+
+  /** One refresh and one retry on a 401, never a loop. Each attempt is one observed request. */
+  async function withAuthRetry<T>(
+    operation: string,
+    resourceType: string | undefined,
+    call: () => Promise<T>,
+  ): Promise<T> {
     try {
-      return await call();
+      return await observed(operation, resourceType, call);
     } catch (error) {
       if (statusOf(error) !== 401) throw error;
       options.authorization.invalidate();
-      return await call();
+      return await observed(operation, resourceType, call);
     }
   }
 
@@ -79,7 +99,7 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
     async search<T extends Resource>(resourceType: T['resourceType'], params: Record<string, string>): Promise<T[]> {
       const found: T[] = [];
       try {
-        let page = (await withAuthRetry(() =>
+        let page = (await withAuthRetry('search', resourceType, () =>
           client.search({ resourceType, searchParams: params }),
         )) as unknown as Bundle;
         for (;;) {
@@ -90,7 +110,7 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
           }
           const next = page.link?.find((link) => link.relation === 'next')?.url;
           if (!next) break;
-          page = (await withAuthRetry(() => client.request(next))) as unknown as Bundle;
+          page = (await withAuthRetry('search-page', resourceType, () => client.request(next))) as unknown as Bundle;
         }
       } catch (error) {
         throw toFhirError(error, `search ${resourceType}`);
@@ -99,7 +119,9 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
     },
     async transaction(bundle: Bundle): Promise<Bundle> {
       try {
-        return (await withAuthRetry(() => client.transaction({ body: bundle as never }))) as unknown as Bundle;
+        return (await withAuthRetry('transaction', undefined, () =>
+          client.transaction({ body: bundle as never }),
+        )) as unknown as Bundle;
       } catch (error) {
         throw toFhirError(error, 'transaction');
       }

@@ -1,34 +1,82 @@
+import { context, SpanKind } from '@opentelemetry/api';
 import type { Log } from '../logging/log.js';
+import { measureLag, type ChangeFeedLag } from '../ops/lag.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { pollChangeFeed, type PollResult } from '../sync/poll.js';
+import { Attr, SpanName } from '../telemetry/names.js';
+import { contextFromTraceparent, type InvocationInfo } from '../telemetry/traceContext.js';
 
 /**
  * One poller run: read the change feed from the checkpoint, enqueue study messages, advance the checkpoint.
  * When the time budget ran out before the feed was drained, a continuation message starts the next run at once
  * instead of waiting for the next timer tick.
+ *
+ * Telemetry: the run is a span (child of the host's invocation when the adapter passes its trace context); each
+ * study message gets a span of its own under it, whose traceparent travels in the message so the writer continues
+ * the trace. After the run the lag (newest entry vs checkpoint) is measured and recorded.
  */
-export async function runPoll(runtime: Runtime, log: Log): Promise<PollResult> {
-  const { config } = runtime;
-  const result = await pollChangeFeed(
+export async function runPoll(runtime: Runtime, log: Log, invocation: InvocationInfo = {}): Promise<PollResult> {
+  const { config, telemetry } = runtime;
+  const parent = contextFromTraceparent(invocation.traceparent, context.active());
+  return telemetry.inSpan(
+    SpanName.poll,
     {
-      feed: runtime.changeFeed,
-      checkpoints: runtime.checkpoints,
-      queue: runtime.studyQueue,
-      failures: runtime.failures,
-      now: Date.now,
-      log,
+      kind: SpanKind.INTERNAL,
+      attributes: invocation.id ? { [Attr.invocationId]: invocation.id } : {},
     },
-    {
-      version: config.dicomWeb.changeFeed.version,
-      pageSize: config.dicomWeb.changeFeed.pageSize,
-      maxRunMs: config.dicomCast.maxPollSeconds * 1000,
+    parent,
+    async (span) => {
+      const pollLog = telemetry.log(log, invocation.id ? { invocationId: invocation.id } : {});
+      const result = await pollChangeFeed(
+        {
+          feed: runtime.changeFeed,
+          checkpoints: runtime.checkpoints,
+          queue: runtime.studyQueue,
+          failures: runtime.failures,
+          now: Date.now,
+          log: pollLog,
+          tracing: telemetry.pollTracing(),
+        },
+        {
+          version: config.dicomWeb.changeFeed.version,
+          pageSize: config.dicomWeb.changeFeed.pageSize,
+          maxRunMs: config.dicomCast.maxPollSeconds * 1000,
+        },
+      );
+      telemetry.recordEntriesRead(result.entriesRead);
+      let lag: ChangeFeedLag | undefined;
+      if (!result.lostRace) {
+        try {
+          lag = await measureLag(runtime.changeFeed, result.checkpoint);
+          telemetry.recordLag(lag);
+        } catch (error) {
+          // The lag is for the dashboards: a failed read of the newest entry must not fail a run that did its work.
+          pollLog('warn', `Change-feed lag not measured: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      span.setAttributes({
+        'dicomcast.entries_read': result.entriesRead,
+        'dicomcast.messages_enqueued': result.messagesEnqueued,
+        'dicomcast.bad_entries': result.badEntries,
+        'dicomcast.caught_up': result.caughtUp,
+        'dicomcast.lost_race': result.lostRace,
+        ...(result.checkpoint ? { 'dicomcast.checkpoint.sequence': result.checkpoint.sequence } : {}),
+        ...(lag?.latest ? { 'dicomcast.changefeed.latest_sequence': lag.latest.sequence } : {}),
+        ...(lag ? { 'dicomcast.changefeed.lag.sequences': lag.sequences } : {}),
+        ...(lag?.seconds !== undefined ? { 'dicomcast.changefeed.lag.seconds': lag.seconds } : {}),
+      });
+      pollLog('info', 'Change feed polled', {
+        ...result,
+        ...(lag
+          ? { lagSequences: lag.sequences, ...(lag.seconds !== undefined ? { lagSeconds: lag.seconds } : {}) }
+          : {}),
+      });
+      if (!result.caughtUp && !result.lostRace) {
+        await runtime.continuationQueue.send([
+          Buffer.from(JSON.stringify({ dicomCast: { kind: 'poll' } })).toString('base64'),
+        ]);
+      }
+      return result;
     },
   );
-  log('info', 'Change feed polled', { ...result });
-  if (!result.caughtUp && !result.lostRace) {
-    await runtime.continuationQueue.send([
-      Buffer.from(JSON.stringify({ dicomCast: { kind: 'poll' } })).toString('base64'),
-    ]);
-  }
-  return result;
 }

@@ -1,34 +1,118 @@
+import { context, SpanKind, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
 import { isRetryable, NonRetryableError, RetryableError } from '../errors/errors.js';
 import type { Log } from '../logging/log.js';
+import { studyQueueName } from '../queue/queueNames.js';
 import { decodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { syncStudy, type StudySyncResult } from '../sync/syncStudy.js';
+import { Attr, SpanName, type WriteOutcome } from '../telemetry/names.js';
+import { correlationAttributes, correlationId, type Correlation } from '../telemetry/telemetry.js';
+import { contextFromTraceparent, parseTraceparent, type InvocationInfo } from '../telemetry/traceContext.js';
 
 /** host.json `extensions.queues.maxDequeueCount`; a test keeps the two equal. */
 export const maxDequeueCount = 5;
+
+function correlationOf(message: StudyMessage): Correlation {
+  return {
+    study: message.study,
+    sequence: message.maxSequence,
+    ...(message.partition ? { partition: message.partition } : {}),
+  };
+}
 
 /**
  * Handles one study message. Bad data is recorded and the message completes (retrying would not help);
  * a transient fault is rethrown so the host retries, and on the last attempt it is recorded as well before the
  * host moves the message to the poison queue, so nothing is lost silently.
+ *
+ * Telemetry: the invocation is a CONSUMER span whose parent is the poller's span named by the message's
+ * traceparent (the same trace on both sides of the queue), linked to the host's own trace of the invocation.
+ * Every log line carries the change's correlation id (`<study>@<maxSequence>`).
  */
 export async function handleStudyMessage(
   runtime: Runtime,
   queueItem: unknown,
   dequeueCount: number,
   log: Log,
+  invocation: InvocationInfo = {},
 ): Promise<StudySyncResult | undefined> {
-  let message: StudyMessage;
+  const { telemetry } = runtime;
+  const started = performance.now();
+  let message: StudyMessage | undefined;
+  let unreadable: unknown;
   try {
     message = decodeStudyMessage(queueItem);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    await runtime.failures.record({ category: 'bad-change-feed-entry', reason, payload: queueItem });
-    log('error', `Unreadable study message: ${reason}`);
-    return undefined;
+    unreadable = error;
   }
-  const context = { study: message.study, maxSequence: message.maxSequence, dequeueCount };
+
+  const fromPoller = parseTraceparent(message?.traceparent);
+  const hostTrace = parseTraceparent(invocation.traceparent);
+  const parent = fromPoller
+    ? trace.setSpanContext(context.active(), fromPoller)
+    : contextFromTraceparent(invocation.traceparent, context.active());
+  const links: Link[] = fromPoller && hostTrace ? [{ context: hostTrace }] : [];
+  const correlation = message ? correlationOf(message) : undefined;
+
+  return telemetry.inSpan(
+    SpanName.write,
+    {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: {
+        ...(correlation ? correlationAttributes(correlation) : {}),
+        [Attr.dequeueCount]: dequeueCount,
+        [Attr.messagingSystem]: 'azure_queue',
+        [Attr.queue]: studyQueueName,
+        ...(invocation.id ? { [Attr.invocationId]: invocation.id } : {}),
+      },
+    },
+    parent,
+    async (span) => {
+      const writerLog = telemetry.log(log, {
+        ...(correlation
+          ? {
+              correlationId: correlationId(correlation),
+              study: correlation.study,
+              maxSequence: correlation.sequence,
+              ...(correlation.partition ? { partition: correlation.partition } : {}),
+            }
+          : {}),
+        dequeueCount,
+        ...(invocation.id ? { invocationId: invocation.id } : {}),
+      });
+      let outcome: WriteOutcome = 'failed';
+      try {
+        if (!message) {
+          const reason = unreadable instanceof Error ? unreadable.message : String(unreadable);
+          await runtime.failures.record({ category: 'bad-change-feed-entry', reason, payload: queueItem });
+          writerLog('error', `Unreadable study message: ${reason}`);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: 'Unreadable study message' });
+          return undefined;
+        }
+        const result = await writeStudy(runtime, message, dequeueCount, writerLog);
+        outcome = result.outcome;
+        if (result.outcome === 'failed')
+          span.setStatus({ code: SpanStatusCode.ERROR, message: 'Recorded as a failure' });
+        return result.result;
+      } catch (error) {
+        outcome = dequeueCount >= maxDequeueCount ? 'gave-up' : 'retried';
+        throw error;
+      } finally {
+        span.setAttribute(Attr.outcome, outcome);
+        telemetry.recordWrite(outcome, performance.now() - started, dequeueCount);
+      }
+    },
+  );
+}
+
+async function writeStudy(
+  runtime: Runtime,
+  message: StudyMessage,
+  dequeueCount: number,
+  log: Log,
+): Promise<{ outcome: WriteOutcome; result?: StudySyncResult }> {
   try {
     const result = await syncStudy(
       message,
@@ -38,20 +122,20 @@ export async function handleStudyMessage(
         recordFailure: async (failure) => {
           await runtime.failures.record(failure);
         },
-        log: (level, text, properties) => log(level, text, { ...context, ...properties }),
+        log,
       },
       { mapping: runtime.mapping },
     );
     log('info', `Study ${result.outcome}`, {
-      ...context,
+      outcome: result.outcome,
       imagingStudyId: result.imagingStudyId,
-      series: result.series,
-      instances: result.instances,
+      seriesCount: result.series,
+      instanceCount: result.instances,
       attempts: result.attempts,
       warnings: result.warnings.length,
       rejectedInstances: result.rejectedInstances,
     });
-    return result;
+    return { outcome: result.outcome, result };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (!isRetryable(error)) {
@@ -67,8 +151,10 @@ export async function handleStudyMessage(
         attempts: dequeueCount,
         payload: message,
       });
-      log('error', `Study not synchronised (recorded, not retried): ${reason}`, context);
-      return undefined;
+      log('error', `Study not synchronised (recorded, not retried): ${reason}`, {
+        ...(located ? { category: located.category } : {}),
+      });
+      return { outcome: 'failed' };
     }
     if (dequeueCount >= maxDequeueCount) {
       await runtime.failures.record({
@@ -80,7 +166,7 @@ export async function handleStudyMessage(
         payload: message,
       });
     }
-    log('warn', `Study sync failed, will be retried: ${reason}`, context);
+    log('warn', `Study sync failed, will be retried: ${reason}`);
     throw error;
   }
 }

@@ -96,11 +96,30 @@ export function toImagingStudy(input: ImagingStudyInput, options: MappingOptions
   return result;
 }
 
-function readInstances(
-  input: ImagingStudyInput,
+/**
+ * The instance whose study-level attributes (and Patient) win: the one stored last among the instances that
+ * are not rejected (see toImagingStudy). Undefined when every instance is rejected.
+ */
+export function studyWinner(
+  studyUid: string,
+  instances: StudyInstance[],
   options: MappingOptions,
-): { records: Map<string, InstanceRecord>; rejectedInstances: RejectedInstance[] } {
+): StudyInstance | undefined {
+  const { records, sources } = readInstances({ studyUid, instances }, options);
+  const winner = latest([...records.values()]);
+  return winner && sources.get(winner);
+}
+
+function readInstances(
+  input: Pick<ImagingStudyInput, 'studyUid' | 'instances'>,
+  options: MappingOptions,
+): {
+  records: Map<string, InstanceRecord>;
+  rejectedInstances: RejectedInstance[];
+  sources: Map<InstanceRecord, StudyInstance>;
+} {
   const records = new Map<string, InstanceRecord>();
+  const sources = new Map<InstanceRecord, StudyInstance>();
   const rejectedInstances: RejectedInstance[] = [];
   for (const instance of input.instances) {
     const read = readInstance(instance, input.studyUid, options);
@@ -108,11 +127,12 @@ function readInstances(
       rejectedInstances.push(read.rejected);
       continue;
     }
+    sources.set(read.record, instance);
     const previous = records.get(read.record.sop);
     if (!previous || latest([read.record, previous]) === read.record) records.set(read.record.sop, read.record);
   }
   rejectedInstances.sort((a, b) => compareText(a.sop, b.sop));
-  return { records, rejectedInstances };
+  return { records, rejectedInstances, sources };
 }
 
 /**

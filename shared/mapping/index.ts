@@ -11,3 +11,24 @@ export {
 export type { RejectedInstance } from './instanceRecord.js';
 export { compact } from './compact.js';
 export { tagKeyword, tagLabel } from './tags.js';
+export {
+  doseObservationIdentity,
+  doseObservationKind,
+  isDoseReport,
+  toDoseObservations,
+  type DoseObservationContext,
+  type DoseObservationsResult,
+} from './doseObservations.js';
+export {
+  buildStudyRemoval,
+  buildStudyTransaction,
+  needsObservationSearch,
+  observationSearchParams,
+  studyPatientIdentity,
+  type FhirStudyState,
+  type PlanFailure,
+  type ResourceProblem,
+  type StudyRemovalPlan,
+  type StudyTransactionInput,
+  type StudyTransactionPlan,
+} from './transaction.js';

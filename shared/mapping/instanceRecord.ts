@@ -9,6 +9,7 @@ import { Tag, getPersonName, getPersonNames, getSequenceItems, getString } from 
 import { toBodySite } from './bodySite.js';
 import { CodeSystem, toCodeableConcepts } from './codes.js';
 import { toLaterality } from './laterality.js';
+import { checkPatientTags } from './patient.js';
 import { toDisplayName } from './personName.js';
 import { TagReader, type IssueLocation } from './tags.js';
 import type { MappingOptions, StudyInstance, TagIssue } from './types.js';
@@ -83,8 +84,12 @@ export function readInstance(input: StudyInstance, studyUid: string, options: Ma
   const seriesAttributes = readSeriesAttributes(seriesReader);
   const instance = readInstanceElement(instanceReader, sop);
   const study = readStudyAttributes(studyReader);
+  // Enforced validation fails an instance for any invalid mapped tag, the Patient's too; otherwise the Patient
+  // tags are reported once, from the instance whose data the Patient gets (toPatient).
+  const patientReader = new TagReader(dataset, location);
+  if (options.enforceValidation) checkPatientTags(patientReader);
 
-  const all = [...studyReader.issues, ...seriesReader.issues, ...instanceReader.issues];
+  const all = [...studyReader.issues, ...seriesReader.issues, ...instanceReader.issues, ...patientReader.issues];
   const failed = all.some((issue) => issue.severity === 'error') || (options.enforceValidation && all.length > 0);
   if (failed || sop === undefined || series === undefined || !seriesAttributes || !instance) {
     const rejected: RejectedInstance = {

@@ -39,6 +39,14 @@ export function patientSearchParams(identifier: PatientIdentifier): Record<strin
 
 const genderBySex: Readonly<Record<string, Patient['gender']>> = { M: 'male', F: 'female', O: 'other' };
 
+/** Checks the Patient tags whose values are mapped (PatientSex, PatientBirthDate), recording on `reader`. */
+export function checkPatientTags(reader: TagReader): void {
+  const sex = reader.string(Tag.PatientSex);
+  if (sex !== undefined && !Object.hasOwn(genderBySex, sex))
+    reader.issue('warning', Tag.PatientSex, 'not M, F or O', sex);
+  reader.date(Tag.PatientBirthDate);
+}
+
 /**
  * The Patient for the current data: a new one (with the identifier) or the existing one updated. An existing
  * Patient keeps its identifiers and other names; its `usual` name is replaced (removed when the data has no

@@ -64,7 +64,10 @@ export function children(parent: ContentItem): ContentItem[] {
  * Every content item below `root`, depth first in document order. `descendInto` decides whether the walk
  * goes below an item (it always visits the item itself).
  */
-export function descendants(root: ContentItem, descendInto: (item: ContentItem) => boolean = () => true): ContentItem[] {
+export function descendants(
+  root: ContentItem,
+  descendInto: (item: ContentItem) => boolean = () => true,
+): ContentItem[] {
   const out: ContentItem[] = [];
   const visit = (parent: ContentItem): void => {
     for (const child of children(parent)) {

@@ -12,6 +12,8 @@ export interface MappingOptions {
   defaultTimezoneOffset: string;
   /** `DicomCast:Features:EnforceValidationOfTagValues`. */
   enforceValidation: boolean;
+  /** `DicomCast:Features:GenerateObservations`: radiation dose Observations from dose SR instances (unset: off). */
+  generateObservations?: boolean;
 }
 
 /** A tag problem; warnings are skipped values, errors fail that instance. */

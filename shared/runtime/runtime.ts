@@ -1,4 +1,6 @@
+import type { TableClient } from '@azure/data-tables';
 import type { QueueClient } from '@azure/storage-queue';
+import type { AxiosInstance } from 'axios';
 import { createAuthorizationProvider, loadAuthConfig } from '../auth/index.js';
 import { loadAppConfig, type AppConfig } from '../config/appConfig.js';
 import { assertNoUnresolvedReferences, loadSettings } from '../config/loadSettings.js';
@@ -13,6 +15,9 @@ import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from 
 import { createCheckpointStore, type CheckpointStore } from '../state/checkpointStore.js';
 import { createFailureStore, type FailureStore } from '../state/failureStore.js';
 import { createTableClient } from '../state/storageClients.js';
+import { countedFailures } from '../telemetry/failures.js';
+import { initTelemetry } from '../telemetry/setup.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 
 /** Everything the functions need, built once per worker from validated settings. */
 export interface Runtime {
@@ -27,6 +32,17 @@ export interface Runtime {
   continuationQueue: MessageQueue;
   /** For tooling (status, replay): the raw queues. */
   queueClients: { studies: QueueClient; poison: QueueClient; continuation: QueueClient };
+  /** Metrics, spans and log records (Application Insights when configured; otherwise no-op or injected). */
+  telemetry: Telemetry;
+  /** For tooling (resync's QIDO-RS walk): the DICOMweb HTTP client, authorised like the change-feed reads. */
+  dicomHttp: AxiosInstance;
+  /** For tooling (resync's resumable cursor): the checkpoint table. */
+  checkpointTable: TableClient;
+}
+
+export interface CreateRuntimeOptions {
+  /** Use this telemetry instead of the one the settings call for (the CLI passes noopTelemetry). */
+  telemetry?: Telemetry;
 }
 
 export function mappingOptionsOf(config: AppConfig): MappingOptions {
@@ -36,11 +52,13 @@ export function mappingOptionsOf(config: AppConfig): MappingOptions {
     isIssuerIdUsed: config.patient.isIssuerIdUsed,
     defaultTimezoneOffset: config.dicomCast.defaultTimezoneOffset,
     enforceValidation: config.dicomCast.features.enforceValidation,
+    generateObservations: config.dicomCast.features.generateObservations,
   };
 }
 
-export async function createRuntime(settings: FlatSettings): Promise<Runtime> {
+export async function createRuntime(settings: FlatSettings, options: CreateRuntimeOptions = {}): Promise<Runtime> {
   const config = loadAppConfig(settings);
+  const telemetry = options.telemetry ?? (await initTelemetry(settings));
   const dicomAuthorization = createAuthorizationProvider(
     loadAuthConfig(settings, 'DicomWeb', config.dicomWeb.endpoint),
     config.dicomWeb.endpoint,
@@ -58,11 +76,11 @@ export async function createRuntime(settings: FlatSettings): Promise<Runtime> {
   return {
     config,
     mapping: mappingOptionsOf(config),
-    changeFeed: createChangeFeedClient(dicomHttp, version),
-    studyReader: createStudyReader(dicomHttp, version),
-    fhir: createFhirClient({ baseUrl: config.fhir.endpoint, authorization: fhirAuthorization }),
+    changeFeed: createChangeFeedClient(dicomHttp, version, telemetry),
+    studyReader: createStudyReader(dicomHttp, version, telemetry),
+    fhir: createFhirClient({ baseUrl: config.fhir.endpoint, authorization: fhirAuthorization, requests: telemetry }),
     checkpoints: createCheckpointStore(checkpointTable, { endpoint: config.dicomWeb.endpoint }),
-    failures: createFailureStore(failureTable),
+    failures: countedFailures(createFailureStore(failureTable), telemetry),
     studyQueue: createStorageQueue(config.storage, studyQueueName),
     continuationQueue: createStorageQueue(config.storage, pollContinuationQueueName),
     queueClients: {
@@ -70,6 +88,9 @@ export async function createRuntime(settings: FlatSettings): Promise<Runtime> {
       poison: createQueueClient(config.storage, studyPoisonQueueName),
       continuation: createQueueClient(config.storage, pollContinuationQueueName),
     },
+    telemetry,
+    dicomHttp,
+    checkpointTable,
   };
 }
 

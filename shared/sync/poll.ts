@@ -6,6 +6,7 @@ import type { MessageQueue } from '../queue/messageQueue.js';
 import { encodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { Checkpoint, CheckpointStore } from '../state/checkpointStore.js';
 import type { FailureStore } from '../state/failureStore.js';
+import type { PollTracing } from '../telemetry/telemetry.js';
 
 export type PollLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type PollLog = (level: PollLogLevel, message: string, props?: Record<string, unknown>) => void;
@@ -18,6 +19,8 @@ export interface PollDependencies {
   /** Milliseconds; only differences are used. */
   now: () => number;
   log?: PollLog;
+  /** Telemetry: gives each study message its own trace context (traceparent) before it is sent. */
+  tracing?: PollTracing;
 }
 
 export interface PollOptions {
@@ -131,9 +134,18 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     if (pending.length === 0 && sameCheckpoint(committed ?? start.position, position)) {
       return true;
     }
-    const messages = buildStudyMessages(pending, options.traceparent);
-    const texts = messages.map((message) => encodeStudyMessage(message));
-    await queue.send(texts);
+    const built = buildStudyMessages(pending, options.traceparent);
+    const traced = deps.tracing?.beforeSend(built, pending);
+    const messages = traced?.messages ?? built;
+    let texts: string[];
+    try {
+      texts = messages.map((message) => encodeStudyMessage(message));
+      await queue.send(texts);
+    } catch (error) {
+      traced?.settled(error);
+      throw error;
+    }
+    traced?.settled(undefined, texts.length);
     result.messagesEnqueued += texts.length;
     result.studies += messages.length;
     const target = position;

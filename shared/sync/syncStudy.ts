@@ -1,25 +1,30 @@
-import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, Endpoint, ImagingStudy, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { getString, Tag, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
 import type { StudyReader } from '../dicomweb/studyReader.js';
 import { NonRetryableError, RetryableError, type ErrorCategory } from '../errors/errors.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
-import { sameContent } from '../fhir/resourceEquality.js';
-import { ifMatchOf, referenceTo } from '../fhir/versions.js';
 import {
   endpointSearchParams,
   imagingStudySearchParams,
   isDicomWebEndpoint,
-  patientIdentifier,
   patientSearchParams,
-  toEndpoint,
-  toImagingStudy,
-  toPatient,
   type MappingOptions,
-  type StudyInstance,
   type TagIssue,
 } from '../mapping/index.js';
+import {
+  buildStudyRemoval,
+  buildStudyTransaction,
+  needsObservationSearch,
+  observationSearchParams,
+  studyPatientIdentity,
+  type FhirStudyState,
+  type PlanFailure,
+  type ResourceProblem,
+  type StudyTransactionInput,
+  type StudyTransactionPlan,
+} from '../mapping/transaction.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
+import { validateR4 } from '../validation/index.js';
 
 /** What the writer records when part of a study cannot be written (bad data); enough to find and replay it. */
 export interface SyncFailure {
@@ -40,9 +45,15 @@ export interface StudySyncDeps {
   log?: (level: 'info' | 'warn' | 'error', message: string, properties?: Record<string, unknown>) => void;
   /** Waits between conflict retries; injectable so tests need not sleep. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Checks each resource against FHIR R4 before it is sent; a resource that fails is recorded
+   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4; `false`: no check.
+   */
+  validate?: ((resource: Resource) => ResourceProblem[]) | false;
 }
 
 export interface StudySyncOptions {
+  /** Includes `generateObservations` (DicomCast:Features:GenerateObservations). */
   mapping: MappingOptions;
   /** Attempts when another writer keeps winning the race (412, or a conditional create answered 200). */
   maxAttempts?: number;
@@ -61,11 +72,8 @@ export interface StudySyncResult {
   endpointId?: string;
   warnings: TagIssue[];
   rejectedInstances: number;
-}
-
-interface FhirState {
-  imagingStudy?: ImagingStudy;
-  endpoint?: Endpoint;
+  /** Dose Observations written by this sync (GenerateObservations). */
+  observations?: { created: number; updated: number; deleted: number };
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -114,33 +122,13 @@ function instanceSequences(message: StudyMessage): Map<string, number> {
   return sequences;
 }
 
-function searchQuery(params: Record<string, string>): string {
-  return new URLSearchParams(params).toString();
-}
-
-function conditionalCreate(resource: Resource, fullUrl: string, params: Record<string, string>): BundleEntry {
-  return {
-    fullUrl,
-    resource,
-    request: { method: 'POST', url: resource.resourceType, ifNoneExist: searchQuery(params) },
-  };
-}
-
-function versionedUpdate(resource: Resource): BundleEntry {
-  const ifMatch = ifMatchOf(resource);
-  return {
-    fullUrl: referenceTo(resource),
-    resource,
-    request: { method: 'PUT', url: referenceTo(resource), ...(ifMatch ? { ifMatch } : {}) },
-  };
-}
-
 /** A conditional create answered 200 means another writer created it first: our content was not written. */
 function someoneElseCreated(response: Bundle, createIndexes: number[]): boolean {
   return createIndexes.some((index) => response.entry?.[index]?.response?.status?.startsWith('200') ?? false);
 }
 
-function idFromLocation(response: Bundle, index: number): string | undefined {
+function idFromLocation(response: Bundle, index: number | undefined): string | undefined {
+  if (index === undefined) return undefined;
   const location = response.entry?.[index]?.response?.location;
   return location?.split('/')[1];
 }
@@ -193,135 +181,121 @@ async function syncOnce(
   const study = message.study;
 
   // 1. FHIR first (see the comment on syncStudy).
-  const state: FhirState = {
-    imagingStudy: await findOne<ImagingStudy>(fhir, 'ImagingStudy', imagingStudySearchParams(study), study),
-    endpoint: await findEndpoint(fhir, mapping, study),
-  };
-  const owned = state.imagingStudy?.meta?.source === mapping.endpoint;
+  const state: FhirStudyState = {};
+  const imagingStudy = await findOne<ImagingStudy>(fhir, 'ImagingStudy', imagingStudySearchParams(study), study);
+  if (imagingStudy) state.imagingStudy = imagingStudy;
+  const endpoint = await findEndpoint(fhir, mapping, study);
+  if (endpoint) state.endpoint = endpoint;
 
   // 2. What the DICOM server holds now.
   const datasets = await deps.dicom.readStudyMetadata(study, message.partition);
-  const { accepted, rejected } = await screenInstances(study, datasets, message, deps);
   const missing = await recordListedButMissing(message, datasets, deps);
-  const base = {
-    study,
-    instances: 0,
-    series: 0,
-    warnings: [] as TagIssue[],
-    rejectedInstances: rejected,
-  };
 
-  if (accepted.length === 0) {
-    if (datasets.length > 0) {
-      // Every instance is unusable: leave FHIR as it is rather than deleting a study that does exist.
-      return { ...base, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
-    }
-    if (missing > 0) {
-      // The feed said these instances were current, the server says the study is gone: the delete rows of a
-      // later poll will say which is true. Deleting on a 404 alone could wipe a study over a server glitch.
-      return { ...base, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
-    }
-    return await removeStudy(message, state, owned, deps);
-  }
-
-  // 3. The Patient of the current data: the instance that wins the study-level attributes decides.
+  // 3. The rest of what the transaction depends on: the Patient the data names, and the dose Observations
+  // already written for the study. Both are read after DICOM, which is safe: every write carries the
+  // ImagingStudy's If-Match, so anything written since step 1 turns our write into a retry.
   const sequences = instanceSequences(message);
-  const instances: StudyInstance[] = accepted.map((dataset) => {
-    const sequence = sequences.get(getString(dataset, Tag.SOPInstanceUID) ?? '');
-    return sequence === undefined ? { dataset } : { dataset, sequence };
-  });
-  const winner = pickWinner(instances);
-  const identifier = patientIdentifier(winner.dataset, mapping);
-  const existingPatient = await findOne<Patient>(fhir, 'Patient', patientSearchParams(identifier), study);
-  const applyDemographics = !existingPatient || message.changes.some((change) => change.action === 'update');
-  const { patient, issues: patientIssues } = toPatient(winner.dataset, existingPatient, mapping, {
-    applyDemographics,
-  });
-
-  const entries: BundleEntry[] = [];
-  const createIndexes: number[] = [];
-  const endpointFullUrl = state.endpoint ? referenceTo(state.endpoint) : `urn:uuid:${randomUUID()}`;
-  if (!state.endpoint) {
-    createIndexes.push(entries.length);
-    entries.push(conditionalCreate(toEndpoint(mapping), endpointFullUrl, endpointSearchParams(mapping)[0] ?? {}));
+  const identity = studyPatientIdentity({ study, datasets, sequences }, mapping);
+  if (identity) {
+    const patient = await findOne<Patient>(fhir, 'Patient', patientSearchParams(identity), study);
+    if (patient) state.patient = patient;
   }
-  const patientFullUrl = existingPatient ? referenceTo(existingPatient) : `urn:uuid:${randomUUID()}`;
-  const patientChanged = !existingPatient || !sameContent(existingPatient, patient);
-  if (!existingPatient) {
-    createIndexes.push(entries.length);
-    entries.push(conditionalCreate(patient, patientFullUrl, patientSearchParams(identifier)));
-  } else if (patientChanged) {
-    entries.push(versionedUpdate(patient));
+  if (state.imagingStudy && needsObservationSearch(state.imagingStudy, datasets, mapping)) {
+    state.observations = await fhir.search<Observation>('Observation', observationSearchParams(state.imagingStudy));
   }
 
-  const removeOnlyThese = owned || !state.imagingStudy ? undefined : vanishedInstances(message, accepted);
-  const mapped = toImagingStudy(
-    {
-      studyUid: study,
-      instances,
-      ...(state.imagingStudy ? { existing: state.imagingStudy } : {}),
-      patientReference: patientFullUrl,
-      endpointReference: endpointFullUrl,
-      ...(removeOnlyThese ? { removeOnlyThese } : {}),
-    },
-    mapping,
-  );
-  for (const rejectedInstance of mapped.rejectedInstances) {
-    await recordIssues(rejectedInstance.issues, message, deps);
-  }
-  const warnings = [...patientIssues, ...mapped.issues];
-  for (const warning of warnings) deps.log?.('warn', `Tag warning: ${warning.reason}`, { ...warning });
-  let imagingStudy = mapped.imagingStudy;
-  if (!imagingStudy) {
-    return await removeStudy(message, state, owned, deps);
-  }
-  if (state.imagingStudy && !owned) {
-    // Not ours: keep whoever wrote it as its owner.
-    imagingStudy = { ...imagingStudy, meta: { ...imagingStudy.meta, source: state.imagingStudy.meta?.source } };
-  }
-
-  const studyChanged = !state.imagingStudy || !sameContent(state.imagingStudy, imagingStudy);
-  const counts = {
-    instances: imagingStudy.numberOfInstances ?? 0,
-    series: imagingStudy.numberOfSeries ?? 0,
+  const input: StudyTransactionInput = {
+    study,
+    datasets,
+    sequences,
+    state,
+    applyDemographics: !state.patient || message.changes.some((change) => change.action === 'update'),
+    changedInstances: message.changes.map((change) => change.sop),
+    ...(deps.validate !== false ? { validate: deps.validate ?? validateR4 } : {}),
   };
-  if (entries.length === 0 && !studyChanged) {
-    return {
-      ...base,
-      ...counts,
-      warnings,
-      rejectedInstances: rejected + mapped.rejectedInstances.length,
-      outcome: 'unchanged',
-      imagingStudyId: state.imagingStudy?.id,
-      patientId: existingPatient?.id,
-      endpointId: state.endpoint?.id,
-    };
-  }
-  // The ImagingStudy is in every transaction (even unchanged) so its If-Match fences the whole write.
-  const studyIndex = entries.length;
-  if (state.imagingStudy) {
-    const { id, meta } = state.imagingStudy;
-    entries.push(versionedUpdate({ ...imagingStudy, id, meta: { ...imagingStudy.meta, versionId: meta?.versionId } }));
-  } else {
-    createIndexes.push(studyIndex);
-    entries.push(conditionalCreate(imagingStudy, `urn:uuid:${randomUUID()}`, imagingStudySearchParams(study)));
+  const plan = buildStudyTransaction(input, mapping);
+  await recordPlan(plan, message, deps);
+
+  const result = {
+    study,
+    instances: plan.instances,
+    series: plan.series,
+    warnings: plan.warnings,
+    rejectedInstances: plan.rejectedInstances,
+  };
+  switch (plan.action) {
+    case 'keep':
+      // Every instance is unusable: leave FHIR as it is rather than deleting a study that does exist.
+      return { ...result, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
+    case 'remove':
+      if (datasets.length === 0 && missing > 0) {
+        // The feed said these instances were current, the server says the study is gone: the delete rows of a
+        // later poll will say which is true. Deleting on a 404 alone could wipe a study over a server glitch.
+        return { ...result, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
+      }
+      return await removeStudy(message, state, datasets, deps, mapping);
+    case 'invalid':
+      throw invalidResourceError(plan, study);
+    case 'unchanged':
+      return {
+        ...result,
+        outcome: 'unchanged',
+        imagingStudyId: state.imagingStudy?.id,
+        patientId: state.patient?.id,
+        endpointId: state.endpoint?.id,
+      };
+    case 'write':
+      break;
   }
 
-  const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
-  if (someoneElseCreated(response, createIndexes)) {
+  const response = await fhir.transaction(plan.bundle ?? { resourceType: 'Bundle', type: 'transaction' });
+  if (someoneElseCreated(response, plan.createIndexes)) {
     throw new ConflictRetry(study, 'a conditional create found an existing resource');
   }
-  const patientIndex = entries.findIndex((entry) => entry.resource?.resourceType === 'Patient');
+  const { created, updated, deleted } = plan.observations;
   return {
-    ...base,
-    ...counts,
-    warnings,
-    rejectedInstances: rejected + mapped.rejectedInstances.length,
+    ...result,
     outcome: state.imagingStudy ? 'updated' : 'created',
-    imagingStudyId: state.imagingStudy?.id ?? idFromLocation(response, studyIndex),
-    patientId: existingPatient?.id ?? (patientIndex >= 0 ? idFromLocation(response, patientIndex) : undefined),
-    endpointId: state.endpoint?.id ?? idFromLocation(response, 0),
+    imagingStudyId: state.imagingStudy?.id ?? idFromLocation(response, plan.indexes.imagingStudy),
+    patientId: state.patient?.id ?? idFromLocation(response, plan.indexes.patient),
+    endpointId: state.endpoint?.id ?? idFromLocation(response, plan.indexes.endpoint),
+    ...(mapping.generateObservations ? { observations: { created, updated, deleted } } : {}),
   };
+}
+
+/**
+ * Tag policy: a missing required tag (SOPInstanceUID, SeriesInstanceUID, PatientID, Modality, SOPClassUID) fails
+ * that instance only, recorded as 'bad-dicom-data'; an invalid optional value is skipped and logged as a tag
+ * warning (tag, keyword, value, location), or, with EnforceValidationOfTagValues, fails the instance and is
+ * recorded like a missing tag. A resource that is not valid R4 is recorded as 'invalid-resource'.
+ */
+async function recordPlan(plan: StudyTransactionPlan, message: StudyMessage, deps: StudySyncDeps): Promise<void> {
+  for (const failure of plan.failures) {
+    // A resource the study cannot do without is recorded once, by the handler, from the thrown error.
+    if (plan.action === 'invalid' && failure.kind === 'invalid-resource') continue;
+    await deps.recordFailure(toSyncFailure(failure, message));
+  }
+  for (const warning of plan.warnings) {
+    deps.log?.('warn', `Tag warning: ${warning.keyword} ${warning.tag} ${warning.reason}`, { ...warning });
+  }
+}
+
+function toSyncFailure(failure: PlanFailure, message: StudyMessage): SyncFailure {
+  return {
+    category: failure.kind,
+    reason: failure.reason,
+    study: message.study,
+    ...(failure.series ? { series: failure.series } : {}),
+    ...(failure.instance ? { instance: failure.instance } : {}),
+    ...(failure.tag ? { tag: failure.tag } : {}),
+    ...(failure.sequence !== undefined ? { sequence: failure.sequence } : {}),
+    payload: message,
+  };
+}
+
+function invalidResourceError(plan: StudyTransactionPlan, study: string): NonRetryableError {
+  const reasons = plan.failures.filter((failure) => failure.kind === 'invalid-resource').map((f) => f.reason);
+  return new NonRetryableError(`Not sent: ${reasons.join('; ')}`, 'invalid-resource', { study });
 }
 
 /**
@@ -351,106 +325,37 @@ async function recordListedButMissing(
   return missing.length;
 }
 
-/** Highest change-feed sequence wins; unknown sequences lose; ties go to the highest SOP Instance UID. */
-function pickWinner(instances: StudyInstance[]): StudyInstance {
-  let best = instances[0] as StudyInstance;
-  for (const candidate of instances.slice(1)) {
-    const a = candidate.sequence ?? -1;
-    const b = best.sequence ?? -1;
-    if (a > b) best = candidate;
-    else if (a === b) {
-      const aUid = getString(candidate.dataset, Tag.SOPInstanceUID) ?? '';
-      const bUid = getString(best.dataset, Tag.SOPInstanceUID) ?? '';
-      if (aUid > bUid) best = candidate;
-    }
-  }
-  return best;
-}
-
-/** Instances the message names that the DICOM server no longer holds. */
-function vanishedInstances(message: StudyMessage, current: DicomJsonDataset[]): Set<string> {
-  const present = new Set(current.map((dataset) => getString(dataset, Tag.SOPInstanceUID)));
-  return new Set(message.changes.filter((change) => !present.has(change.sop)).map((change) => change.sop));
-}
-
-/**
- * Instances without the identifiers the writer cannot do without are recorded and left out;
- * the rest of the study goes on.
- */
-async function screenInstances(
-  study: string,
-  datasets: DicomJsonDataset[],
-  message: StudyMessage,
-  deps: StudySyncDeps,
-): Promise<{ accepted: DicomJsonDataset[]; rejected: number }> {
-  const accepted: DicomJsonDataset[] = [];
-  let rejected = 0;
-  const sequences = instanceSequences(message);
-  for (const dataset of datasets) {
-    const sop = getString(dataset, Tag.SOPInstanceUID);
-    const series = getString(dataset, Tag.SeriesInstanceUID);
-    const missing = !sop
-      ? { tag: '(0008,0018)', keyword: 'SOPInstanceUID' }
-      : !series
-        ? { tag: '(0020,000E)', keyword: 'SeriesInstanceUID' }
-        : !getString(dataset, Tag.PatientID)
-          ? { tag: '(0010,0020)', keyword: 'PatientID' }
-          : undefined;
-    if (!missing) {
-      accepted.push(dataset);
-      continue;
-    }
-    rejected++;
-    const sequence = sop ? sequences.get(sop) : undefined;
-    await deps.recordFailure({
-      category: 'bad-dicom-data',
-      reason: `Instance has no ${missing.keyword} ${missing.tag}; it is left out of the ImagingStudy`,
-      study,
-      ...(series ? { series } : {}),
-      ...(sop ? { instance: sop } : {}),
-      tag: missing.tag,
-      ...(sequence !== undefined ? { sequence } : {}),
-      payload: message,
-    });
-  }
-  return { accepted, rejected };
-}
-
-async function recordIssues(issues: TagIssue[], message: StudyMessage, deps: StudySyncDeps): Promise<void> {
-  for (const issue of issues.filter((candidate) => candidate.severity === 'error')) {
-    await deps.recordFailure({
-      category: 'bad-dicom-data',
-      reason: issue.reason,
-      study: issue.study,
-      ...(issue.series ? { series: issue.series } : {}),
-      ...(issue.instance ? { instance: issue.instance } : {}),
-      tag: issue.tag,
-      payload: message,
-    });
-  }
-}
-
 async function removeStudy(
   message: StudyMessage,
-  state: FhirState,
-  owned: boolean,
+  state: FhirStudyState,
+  datasets: DicomJsonDataset[],
   deps: StudySyncDeps,
+  mapping: MappingOptions,
 ): Promise<Omit<StudySyncResult, 'attempts'>> {
   const base = { study: message.study, instances: 0, series: 0, warnings: [], rejectedInstances: 0 };
   const existing = state.imagingStudy;
-  if (!existing) return { ...base, outcome: 'absent' };
-  if (!owned) {
-    deps.log?.(
-      'warn',
-      `ImagingStudy ${existing.id ?? ''} of study ${message.study} is not owned by this DICOM server; kept`,
-    );
-    return { ...base, outcome: 'unchanged', imagingStudyId: existing.id };
+  if (existing && !state.observations && needsObservationSearch(existing, datasets, mapping)) {
+    state.observations = await deps.fhir.search<Observation>('Observation', observationSearchParams(existing));
   }
-  const ifMatch = ifMatchOf(existing);
-  await deps.fhir.transaction({
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: [{ request: { method: 'DELETE', url: referenceTo(existing), ...(ifMatch ? { ifMatch } : {}) } }],
-  });
-  return { ...base, outcome: 'deleted', imagingStudyId: existing.id };
+  const removal = buildStudyRemoval(state, mapping);
+  switch (removal.action) {
+    case 'absent':
+      return { ...base, outcome: 'absent' };
+    case 'not-owned':
+      deps.log?.(
+        'warn',
+        `ImagingStudy ${existing?.id ?? ''} of study ${message.study} is not owned by this DICOM server; kept`,
+      );
+      return { ...base, outcome: 'unchanged', imagingStudyId: existing?.id };
+    case 'delete':
+      await deps.fhir.transaction(removal.bundle ?? { resourceType: 'Bundle', type: 'transaction' });
+      return {
+        ...base,
+        outcome: 'deleted',
+        imagingStudyId: existing?.id,
+        ...(mapping.generateObservations
+          ? { observations: { created: 0, updated: 0, deleted: removal.observationsDeleted } }
+          : {}),
+      };
+  }
 }

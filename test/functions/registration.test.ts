@@ -4,7 +4,7 @@ import Module from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { maxDequeueCount } from '../../shared/handlers/studyMessageHandler.js';
-import { pollContinuationQueueName, studyQueueName } from '../../shared/queue/queueNames.js';
+import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../../shared/queue/queueNames.js';
 
 /**
  * What `func start` and Azure read, checked without Core Tools: the worker hands @azure/functions a core API
@@ -49,7 +49,13 @@ describe('Functions host indexing', () => {
       await import(join(root, 'dist', 'functions', file));
     }
     const byName = new Map(registered.map((fn) => [fn.name, fn]));
-    assert.deepEqual([...byName.keys()].sort(), ['changeFeedContinuation', 'changeFeedPoller', 'imagingStudyWriter']);
+    assert.deepEqual([...byName.keys()].sort(), [
+      'changeFeedContinuation',
+      'changeFeedPoller',
+      'imagingStudyWriter',
+      'poisonStudies',
+      'status',
+    ]);
 
     const timer = Object.values(byName.get('changeFeedPoller')!.bindings)[0]!;
     assert.equal(timer.type, 'timerTrigger');
@@ -65,6 +71,17 @@ describe('Functions host indexing', () => {
     const continuation = Object.values(byName.get('changeFeedContinuation')!.bindings)[0]!;
     assert.equal(continuation.type, 'queueTrigger');
     assert.equal(continuation.queueName, pollContinuationQueueName);
+
+    const poison = Object.values(byName.get('poisonStudies')!.bindings)[0]!;
+    assert.equal(poison.type, 'queueTrigger');
+    assert.equal(poison.queueName, studyPoisonQueueName);
+    assert.equal(poison.connection, 'AzureWebJobsStorage');
+
+    const status = Object.values(byName.get('status')!.bindings).find((binding) => binding.direction === 'in')!;
+    assert.equal(status.type, 'httpTrigger');
+    assert.equal(status.authLevel, 'function', 'the status endpoint needs a function key');
+    assert.equal(status.route, 'status');
+    assert.deepEqual(status.methods, ['GET']);
   });
 
   it('host.json is valid for the v4 extension bundle and agrees with the code', () => {

@@ -61,6 +61,7 @@ describe(`a backlog of ${rows} change-feed entries`, () => {
 
     const queue = new QueueClient(azurite.connectionString, studyQueueName);
     const instances = new Set<string>();
+    let omitted = 0;
     let messages = 0;
     for (;;) {
       const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
@@ -69,9 +70,11 @@ describe(`a backlog of ${rows} change-feed entries`, () => {
         messages++;
         const message = decodeStudyMessage(Buffer.from(item.messageText, 'base64').toString('utf8'));
         for (const change of message.changes) instances.add(change.sop);
+        omitted += message.omittedChanges ?? 0;
       }
     }
-    assert.equal(instances.size, rows, 'every entry reached the queue');
+    // A study with more changes than one message holds keeps its newest and counts the rest: every entry is accounted for.
+    assert.equal(instances.size + omitted, rows, 'every entry reached the queue');
     assert.ok(messages < rows / 100, `coalesced per study: ${messages} messages for ${rows} entries`);
     console.log(`${rows} entries: ${pollRuns.length} runs (longest ${longest} ms), ${messages} study messages`);
   });

@@ -81,7 +81,7 @@ describe('encodeStudyMessage / decodeStudyMessage', () => {
 
   it('accepts what the Functions host hands over: a parsed object, JSON text, base64 text or bytes', () => {
     const base64 = encodeStudyMessage(small);
-    const jsonText = Buffer.from(base64!, 'base64').toString('utf8');
+    const jsonText = Buffer.from(base64, 'base64').toString('utf8');
     for (const body of [base64, jsonText, JSON.parse(jsonText) as unknown, Buffer.from(jsonText)]) {
       assert.deepEqual(decodeStudyMessage(body), small);
     }
