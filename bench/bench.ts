@@ -555,9 +555,8 @@ function formatReport(report: Report): string {
     );
     for (const row of linearity.rows) out.push(`FHIR requests, ${row.size}: ${interactions(row.fhirByInteraction)}`);
     out.push(
-      'Writer runs = study queue messages handled. A study with more changes than fit in one queue message ' +
-        '(64 KB) is split into parts, and every part syncs the whole study (metadata read, mapping, compare), ' +
-        'so work grows as parts x size.',
+      'Writer runs = study queue messages handled: one per study per poll (a study with more changes than one ' +
+        '64 KB message holds keeps its newest; the writer reconciles the whole study from DICOM either way).',
     );
   }
 

@@ -249,7 +249,10 @@ async function syncOnce(
   }
 
   const response = await fhir.transaction(plan.bundle ?? { resourceType: 'Bundle', type: 'transaction' });
-  if (someoneElseCreated(response, plan.createIndexes)) {
+  // An Endpoint found by its conditional create is the one we would have written (its content is its identity),
+  // and the transaction resolved our reference to it; a Patient, ImagingStudy or Observation is not: retry.
+  const mustBeOurs = plan.createIndexes.filter((index) => index !== plan.indexes.endpoint);
+  if (someoneElseCreated(response, mustBeOurs)) {
     throw new ConflictRetry(study, 'a conditional create found an existing resource');
   }
   const { created, updated, deleted } = plan.observations;

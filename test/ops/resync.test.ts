@@ -134,6 +134,20 @@ describe('resync (local stack)', () => {
     assert.equal(gone, undefined);
   });
 
+  it('draws a progress bar on stderr when it is a terminal, and nothing otherwise', async () => {
+    const quiet = recordingIo(stack.settings);
+    const drawn: string[] = [];
+    assert.equal(await resyncCommand(['--all', '--page-size', '2'], quiet), 0);
+    const terminal = { ...recordingIo(stack.settings), errIsTTY: true, progress: (text: string) => drawn.push(text) };
+    assert.equal(await resyncCommand(['--all', '--page-size', '2'], terminal), 0);
+    assert.ok(
+      drawn.some((line) => /^\[[ #]{20}\] \d+ studies enqueued \(\d+\.\d\/s\)$/.test(line)),
+      drawn.join('\n'),
+    );
+    assert.equal(drawn.at(-1), '', 'the progress line is cleared at the end');
+    await host.writer.runUntilIdle();
+  });
+
   it('refuses unclear arguments', async () => {
     const io = recordingIo(stack.settings);
     assert.equal(await resyncCommand([], io), 2);
