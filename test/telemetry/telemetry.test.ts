@@ -127,8 +127,9 @@ describe('telemetry of a sync on the local stack', () => {
     assert.equal(sumOf(MetricName.studiesWritten, { [Attr.outcome]: 'retried' }), 1);
     // A writer that lost the race to create the shared Endpoint retries and finds its study written: unchanged.
     assert.equal(
-      sumOf(MetricName.studiesWritten, { [Attr.outcome]: 'created' }) +
-        sumOf(MetricName.studiesWritten, { [Attr.outcome]: 'unchanged' }),
+      ['created', 'updated', 'unchanged']
+        .map((outcome) => sumOf(MetricName.studiesWritten, { [Attr.outcome]: outcome }))
+        .reduce((a, b) => a + b),
       3,
     );
     assert.equal((await stack.fhir!.all('ImagingStudy')).length, 3);
@@ -146,16 +147,17 @@ describe('telemetry of a sync on the local stack', () => {
     assert.ok(
       histogramCount(MetricName.fhirRequestDuration, { [Attr.operation]: 'search', [Attr.outcome]: 'success' }) > 0,
     );
-    assert.equal(
-      histogramCount(MetricName.fhirRequestDuration, { [Attr.operation]: 'transaction', [Attr.outcome]: 'success' }),
-      3,
+    assert.ok(
+      histogramCount(MetricName.fhirRequestDuration, { [Attr.operation]: 'transaction', [Attr.outcome]: 'success' }) >=
+        3,
     );
     assert.equal(
       histogramCount(MetricName.fhirRequestDuration, { [Attr.outcome]: 'server-error', [Attr.statusCode]: 503 }),
       1,
     );
+    // Each study is read at least once (more when a writer retries after losing a race for the Endpoint).
     assert.ok(
-      histogramCount(MetricName.dicomRequestDuration, { [Attr.operation]: 'metadata', [Attr.outcome]: 'success' }) >= 4,
+      histogramCount(MetricName.dicomRequestDuration, { [Attr.operation]: 'metadata', [Attr.outcome]: 'success' }) >= 3,
     );
     assert.ok(histogramCount(MetricName.dicomRequestDuration, { [Attr.operation]: 'changefeed' }) >= 1);
     const fhir = points(MetricName.fhirRequestDuration) as DataPoint<Histogram>[];
@@ -253,7 +255,9 @@ describe('telemetry of a sync on the local stack', () => {
       assert.equal(record.attributes[Attr.correlationId], `${study}@${sequenceOf.get(study)}`);
       assert.equal(record.spanContext?.traceId, traceOf.get(study), `log "${record.body as string}" is in the trace`);
     }
-    const written = ofChanges.filter((record) => record.body === 'Study created' || record.body === 'Study unchanged');
+    const written = ofChanges.filter((record) =>
+      ['Study created', 'Study updated', 'Study unchanged'].includes(record.body as string),
+    );
     assert.equal(new Set(written.map((record) => record.attributes[Attr.study])).size, 3);
     assert.ok(records.some((record) => record.body === 'Change feed polled'));
   });
