@@ -32,8 +32,9 @@ export async function initTelemetry(settings: FlatSettings): Promise<Telemetry> 
   const connectionString = readSetting(settings, [connectionStringSetting])?.trim();
   if (mode === undefined && connectionString) {
     const { useAzureMonitor } = await import('@azure/monitor-opentelemetry');
+    const credential = await entraCredential(settings);
     useAzureMonitor({
-      azureMonitorExporterOptions: { connectionString },
+      azureMonitorExporterOptions: { connectionString, ...(credential ? { credential } : {}) },
       resource: resourceFromAttributes({ 'service.name': serviceName(settings) }),
       samplingRatio: 1,
       tracesPerSecond: 0,
@@ -49,6 +50,32 @@ export async function initTelemetry(settings: FlatSettings): Promise<Telemetry> 
     mode = 'azure-monitor';
   }
   return new Telemetry({ exportsLogs: mode !== undefined });
+}
+
+/**
+ * Application Insights with local authentication disabled (as infra/ deploys it) only takes telemetry signed with an
+ * Entra token. The platform's own setting says how: APPLICATIONINSIGHTS_AUTHENTICATION_STRING is
+ * `Authorization=AAD` (system-assigned identity) or `ClientId=<id>;Authorization=AAD` (user-assigned).
+ */
+export function parseAuthenticationString(value: string | undefined): { clientId?: string } | undefined {
+  if (!value) return undefined;
+  const parts = new Map(
+    value
+      .split(';')
+      .map((part) => part.split('=').map((text) => text.trim()))
+      .filter((pair): pair is [string, string] => pair.length === 2 && pair[0] !== '')
+      .map(([key, text]) => [key.toLowerCase(), text]),
+  );
+  if (parts.get('authorization')?.toLowerCase() !== 'aad') return undefined;
+  const clientId = parts.get('clientid');
+  return clientId ? { clientId } : {};
+}
+
+async function entraCredential(settings: FlatSettings) {
+  const auth = parseAuthenticationString(readSetting(settings, ['APPLICATIONINSIGHTS_AUTHENTICATION_STRING']));
+  if (!auth) return undefined;
+  const { ManagedIdentityCredential } = await import('@azure/identity');
+  return auth.clientId ? new ManagedIdentityCredential({ clientId: auth.clientId }) : new ManagedIdentityCredential();
 }
 
 export interface TelemetryExporters {

@@ -5,7 +5,7 @@ import { Attr, requestOutcomeOf } from '../../shared/telemetry/names.js';
 import { safeProperties, scrubText, toAttributes } from '../../shared/telemetry/redaction.js';
 import { correlationId, noopTelemetry, Telemetry } from '../../shared/telemetry/telemetry.js';
 import { formatTraceparent, parseTraceparent } from '../../shared/telemetry/traceContext.js';
-import { initTelemetry } from '../../shared/telemetry/setup.js';
+import { initTelemetry, parseAuthenticationString } from '../../shared/telemetry/setup.js';
 
 describe('telemetry redaction', () => {
   it('scrubs quoted values, person names and URL queries from free text', () => {
@@ -116,5 +116,14 @@ describe('telemetry redaction', () => {
   it('without APPLICATIONINSIGHTS_CONNECTION_STRING the app telemetry exports nothing', async () => {
     const telemetry = await initTelemetry({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
     assert.equal(telemetry.exportsLogs, false);
+  });
+});
+
+describe('APPLICATIONINSIGHTS_AUTHENTICATION_STRING', () => {
+  it('asks for an Entra credential, user-assigned when a client id is given', () => {
+    assert.deepEqual(parseAuthenticationString('ClientId=1234-abcd;Authorization=AAD'), { clientId: '1234-abcd' });
+    assert.deepEqual(parseAuthenticationString('Authorization=AAD'), {});
+    assert.equal(parseAuthenticationString(undefined), undefined);
+    assert.equal(parseAuthenticationString('Authorization=Key'), undefined);
   });
 });
