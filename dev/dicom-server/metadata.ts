@@ -1,73 +1,7 @@
-// Turns what dcmjs reads into the DICOM JSON the Azure DICOM service returns (PS3.18 Annex F).
-import type {
-  DicomJsonAttribute,
-  DicomJsonDataset,
-  DicomJsonValue,
-  DicomPersonName,
-} from '../../shared/dicomweb/dicomJson.js';
+// DICOM JSON → what dcmjs writes, and the attributes QIDO-RS returns per level. Reading Part-10 into DICOM JSON
+// is the product's own code (shared/dicomweb/part10.ts), so the stand-in serves exactly what the map command reads.
+import type { DicomJsonAttribute, DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
 import type { DcmjsAttribute, DcmjsDict } from './dcmjs.js';
-
-const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
-const NUMERIC_STRING_VRS = new Set(['IS', 'DS']);
-/** Pixel data never goes into metadata; other binary values only when small (inline base64). */
-const PIXEL_DATA_TAGS = new Set(['7FE00010', '7FE00008', '7FE00009']);
-const MAX_INLINE_BINARY_BYTES = 1024;
-
-export function toDicomJson(dict: DcmjsDict): DicomJsonDataset {
-  const out: DicomJsonDataset = {};
-  for (const key of Object.keys(dict).sort()) {
-    const tag = key.toUpperCase();
-    const attribute = dict[key];
-    if (!attribute || PIXEL_DATA_TAGS.has(tag) || tag.startsWith('0002')) continue;
-    const converted = convertAttribute(attribute);
-    if (converted) out[tag] = converted;
-  }
-  return out;
-}
-
-function convertAttribute(attribute: DcmjsAttribute): DicomJsonAttribute | undefined {
-  const vr = attribute.vr;
-  const values = attribute.Value ?? [];
-  if (BINARY_VRS.has(vr)) {
-    const bytes = values[0];
-    if (!(bytes instanceof ArrayBuffer) || bytes.byteLength === 0) return { vr };
-    if (bytes.byteLength > MAX_INLINE_BINARY_BYTES) return undefined;
-    return { vr, InlineBinary: Buffer.from(bytes).toString('base64') };
-  }
-  let converted: DicomJsonValue[];
-  if (vr === 'SQ') {
-    converted = values.filter(isObject).map((item) => toDicomJson(item as DcmjsDict));
-  } else if (vr === 'PN') {
-    converted = values.map(toPersonName);
-  } else {
-    converted = values.map((value) => toScalar(value, NUMERIC_STRING_VRS.has(vr)));
-  }
-  return converted.some((value) => value !== null) ? { vr, Value: converted } : { vr };
-}
-
-function toPersonName(value: unknown): DicomPersonName | null {
-  if (typeof value === 'string') return value.trim() === '' ? null : { Alphabetic: value.trim() };
-  if (!isObject(value)) return null;
-  const name: DicomPersonName = {};
-  for (const group of ['Alphabetic', 'Ideographic', 'Phonetic'] as const) {
-    const text = (value as Record<string, unknown>)[group];
-    if (typeof text === 'string' && text.trim() !== '') name[group] = text.trim();
-  }
-  return Object.keys(name).length > 0 ? name : null;
-}
-
-function toScalar(value: unknown, numericString: boolean): string | number | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value !== 'string') return null;
-  const trimmed = value.trim();
-  if (trimmed === '') return null;
-  if (numericString) {
-    const number = Number(trimmed);
-    if (Number.isFinite(number)) return number;
-  }
-  return trimmed;
-}
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof ArrayBuffer);

@@ -1,6 +1,7 @@
 import { getString, Tag, type DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
 import { readPart10, rewritePart10 } from './dcmjs.js';
-import { toDcmjsAttribute, toDicomJson } from './metadata.js';
+import { toDicomJson } from '../../shared/dicomweb/part10.js';
+import { toDcmjsAttribute } from './metadata.js';
 
 export interface ParsedInstance {
   study: string | undefined;

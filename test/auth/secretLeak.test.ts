@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { inspect } from 'node:util';
 import { loadAuthConfig } from '../../shared/auth/authConfig.js';
 import { createAuthorizationProvider } from '../../shared/auth/createAuthorizationProvider.js';
 import { ServerRequestError, createServerHttpClient } from '../../shared/http/serverHttpClient.js';
+import { captureOutput, renderings } from '../support/captureOutput.js';
 import { listen, refusedOrigin } from './loopback.js';
 import { startOAuth2TestServer, type OAuth2TestServer } from './oauth2TestServer.js';
 import { startProtectedResourceServer } from './protectedResourceServer.js';
@@ -11,46 +11,6 @@ import { startProtectedResourceServer } from './protectedResourceServer.js';
 const secret = 'Sekr1t~client~VALUE~9f2c';
 const password = 'Pa55word~of~the~cast~user';
 const clientId = 'leak-test-client';
-
-/** Everything written to the console or stdout/stderr while `run` runs (still passed through). */
-async function captureOutput(run: () => Promise<void>): Promise<string> {
-  const written: string[] = [];
-  const restore: Array<() => void> = [];
-  const replace = (target: object, key: string, replacement: unknown) => {
-    const original = Object.getOwnPropertyDescriptor(target, key);
-    Object.defineProperty(target, key, { value: replacement, configurable: true, writable: true });
-    restore.push(() => (original ? Object.defineProperty(target, key, original) : Reflect.deleteProperty(target, key)));
-  };
-  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace']) {
-    replace(console, method, (...args: unknown[]) => {
-      written.push(args.map((arg) => (typeof arg === 'string' ? arg : inspect(arg, { depth: 10 }))).join(' '));
-    });
-  }
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    replace(stream, 'write', (chunk: string | Uint8Array, ...rest: never[]) => {
-      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return write(chunk, ...rest);
-    });
-  }
-  try {
-    await run();
-  } finally {
-    for (const undo of restore.reverse()) undo();
-  }
-  return written.join('\n');
-}
-
-/** Every way an error may end up in a log. */
-function renderings(error: unknown): string[] {
-  return [
-    String(error),
-    error instanceof Error ? (error.stack ?? '') : '',
-    error instanceof Error ? error.message : '',
-    JSON.stringify(error) ?? '',
-    inspect(error, { depth: 10, showHidden: true }),
-  ];
-}
 
 describe('no secret, password or token leaks from a failure', () => {
   let tokenServer: OAuth2TestServer;

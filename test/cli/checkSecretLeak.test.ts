@@ -6,7 +6,7 @@ import { startFhirServer, type RunningFhirServer } from '../../dev/fhir-server/i
 import { refusedOrigin } from '../auth/loopback.js';
 import { startManagedIdentityTestServer, type ManagedIdentityTestServer } from '../auth/managedIdentityTestServer.js';
 import { startOAuth2TestServer, type OAuth2TestServer } from '../auth/oauth2TestServer.js';
-import { assertNoneLeaked, captureOutput } from '../config/captureOutput.js';
+import { assertNoneLeaked, captureOutput } from '../support/captureOutput.js';
 import { startKeyVaultTestServer, type KeyVaultTestServer } from '../config/keyVaultTestServer.js';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from '../config/selfSignedCertificate.js';
 

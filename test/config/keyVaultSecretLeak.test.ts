@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadSettings, type LoadSettingsOptions } from '../../shared/config/loadSettings.js';
 import { startManagedIdentityTestServer, type ManagedIdentityTestServer } from '../auth/managedIdentityTestServer.js';
-import { assertNoneLeaked, captureOutput, renderings } from './captureOutput.js';
+import { assertNoneLeaked, captureOutput, renderings } from '../support/captureOutput.js';
 import { startKeyVaultTestServer, type KeyVaultTestServer } from './keyVaultTestServer.js';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from './selfSignedCertificate.js';
 
