@@ -5,11 +5,17 @@ import type { MappingOptions } from './types.js';
 const connectionTypeSystem = 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type';
 const connectionTypeCode = 'dicom-wado-rs';
 const namePrefix = 'DICOM WADO-RS endpoint ';
+/** The Endpoint's address as an identifier (RFC 3986 URI), so a conditional create can match it exactly. */
+const addressIdentifierSystem = 'urn:ietf:rfc:3986';
 
-/** The Endpoint DICOM Cast wrote for `DicomWeb:Endpoint`. */
+/**
+ * The Endpoint DICOM Cast wrote for `DicomWeb:Endpoint`, plus the address as an identifier: a `name` search matches
+ * by prefix (`…https://dicom` finds `…https://dicom2`), so only an identifier makes the conditional create exact.
+ */
 export function toEndpoint(options: MappingOptions): Endpoint {
   return {
     resourceType: 'Endpoint',
+    identifier: [{ system: addressIdentifierSystem, value: options.endpoint }],
     status: 'active',
     connectionType: { system: connectionTypeSystem, code: connectionTypeCode },
     name: namePrefix + options.endpoint,
@@ -35,6 +41,11 @@ export function endpointSearchParams(options: MappingOptions): Record<string, st
     name: escapeSearchValue(name),
     'connection-type': tokenSearchValue(connectionTypeSystem, connectionTypeCode),
   }));
+}
+
+/** The If-None-Exist condition of the Endpoint's conditional create: its address identifier, an exact token match. */
+export function endpointCreateCondition(options: MappingOptions): Record<string, string> {
+  return { identifier: tokenSearchValue(addressIdentifierSystem, options.endpoint) };
 }
 
 /**

@@ -1,6 +1,12 @@
 export type { MappingOptions, StudyInstance, TagIssue } from './types.js';
 export { patientIdentifier, patientSearchParams, toPatient, type PatientIdentifier } from './patient.js';
-export { endpointNames, endpointSearchParams, isDicomWebEndpoint, toEndpoint } from './endpoint.js';
+export {
+  endpointCreateCondition,
+  endpointNames,
+  endpointSearchParams,
+  isDicomWebEndpoint,
+  toEndpoint,
+} from './endpoint.js';
 export {
   imagingStudyIdentifier,
   imagingStudySearchParams,

@@ -22,7 +22,7 @@ import {
   isDoseReport,
   toDoseObservations,
 } from './doseObservations.js';
-import { endpointSearchParams, toEndpoint } from './endpoint.js';
+import { endpointCreateCondition, toEndpoint } from './endpoint.js';
 import { imagingStudySearchParams, studyWinner, toImagingStudy } from './imagingStudy.js';
 import { replaceFirst } from './lists.js';
 import { patientIdentifier, patientSearchParams, toPatient, type PatientIdentifier } from './patient.js';
@@ -329,7 +329,7 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
     if (!check(endpoint, `Endpoint ${options.endpoint}`)) return { ...plan, action: 'invalid' };
     plan.indexes.endpoint = entries.length;
     plan.createIndexes.push(entries.length);
-    entries.push(conditionalCreate(endpoint, endpointFullUrl, endpointSearchParams(options)[0] ?? {}));
+    entries.push(conditionalCreate(endpoint, endpointFullUrl, endpointCreateCondition(options)));
   }
   if (patient && patientIdentity && (!state.patient || !sameContent(state.patient, patient))) {
     const label = `Patient ${patientIdentity.system}|${patientIdentity.value}`;

@@ -1,14 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { endpointNames, endpointSearchParams, isDicomWebEndpoint, toEndpoint } from '../../shared/mapping/endpoint.js';
+import {
+  endpointCreateCondition,
+  endpointNames,
+  endpointSearchParams,
+  isDicomWebEndpoint,
+  toEndpoint,
+} from '../../shared/mapping/endpoint.js';
 import { options } from './fixtures.js';
 
 const connectionType = 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type|dicom-wado-rs';
 
 describe('toEndpoint', () => {
-  it('is the Endpoint DICOM Cast wrote', () => {
+  it('is the Endpoint DICOM Cast wrote, with its address as an identifier', () => {
     assert.deepEqual(toEndpoint(options), {
       resourceType: 'Endpoint',
+      identifier: [{ system: 'urn:ietf:rfc:3986', value: 'https://dicom.example.com' }],
       status: 'active',
       connectionType: {
         system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
@@ -59,5 +66,11 @@ describe('isDicomWebEndpoint', () => {
 
   it('names are unique', () => {
     assert.equal(endpointNames(options).length, 2);
+  });
+});
+
+describe('endpointCreateCondition', () => {
+  it('matches the address identifier exactly, not a name prefix another server shares', () => {
+    assert.deepEqual(endpointCreateCondition(options), { identifier: 'urn:ietf:rfc:3986|https://dicom.example.com' });
   });
 });
