@@ -2,6 +2,7 @@ import { QueueClient } from '@azure/storage-queue';
 import { changeFeedContinuation } from '../../functions/changeFeedContinuation.js';
 import { changeFeedPoller } from '../../functions/changeFeedPoller.js';
 import { imagingStudyWriter } from '../../functions/imagingStudyWriter.js';
+import { poisonStudies } from '../../functions/poisonStudies.js';
 import type { FlatSettings } from '../../shared/config/settingsSource.js';
 import { readSetting } from '../../shared/config/settingsSource.js';
 import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../../shared/queue/queueNames.js';
@@ -20,7 +21,8 @@ export interface LocalFunctionsHostOptions {
 }
 
 /**
- * What `func start` does for this app, in plain Node: the app settings become the environment, the timer runs
+ * What `func start` does for this app (its queue- and timer-triggered functions; the HTTP status function is
+ * exercised by its tests), in plain Node: the app settings become the environment, the timer runs
  * on its schedule and the queues are polled per host.json, and each trigger calls the exact handler exported by
  * functions/*.ts.
  */
@@ -28,6 +30,7 @@ export class LocalFunctionsHost {
   readonly timer: TimerTriggerHost;
   readonly writer: QueueTriggerHost;
   readonly continuation: QueueTriggerHost;
+  readonly poison: QueueTriggerHost;
   readonly hostJson: HostJson;
 
   constructor(options: LocalFunctionsHostOptions) {
@@ -60,7 +63,15 @@ export class LocalFunctionsHost {
       handler: changeFeedContinuation,
       log,
     });
-    this.queues = [queue(studyQueueName), queue(pollContinuationQueueName)];
+    this.poison = new QueueTriggerHost({
+      functionName: 'poisonStudies',
+      queue: queue(studyPoisonQueueName),
+      poisonQueue: queue(`${studyPoisonQueueName}-poison`),
+      settings: this.hostJson.queues,
+      handler: poisonStudies,
+      log,
+    });
+    this.queues = [queue(studyQueueName), queue(pollContinuationQueueName), queue(studyPoisonQueueName)];
   }
 
   private readonly queues: QueueClient[];
@@ -76,6 +87,7 @@ export class LocalFunctionsHost {
     for (;;) {
       await this.continuation.runUntilIdle();
       await this.writer.runUntilIdle();
+      await this.poison.runUntilIdle();
       const [{ approximateMessagesCount: pending = 0 }] = await Promise.all([this.queues[1]!.getProperties()]);
       if (pending === 0) return;
     }
@@ -86,9 +98,10 @@ export class LocalFunctionsHost {
     this.timer.start();
     this.writer.start();
     this.continuation.start();
+    this.poison.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.timer.stop(), this.writer.stop(), this.continuation.stop()]);
+    await Promise.all([this.timer.stop(), this.writer.stop(), this.continuation.stop(), this.poison.stop()]);
   }
 }

@@ -182,7 +182,14 @@ describe('bad input on the local stack', () => {
     assert.equal(impatient.writer.stats.poisoned, 1);
     assert.equal(impatient.writer.stats.failed, impatient.hostJson.queues.maxDequeueCount);
     const failures = await (await getRuntime()).failures.list();
-    const gaveUp = failures.find((failure) => failure.study === flaky.studyUid);
+    assert.equal(impatient.poison.stats.succeeded, 1, 'the poison function took the message off the poison queue');
+    const flakyFailures = failures.filter((failure) => failure.study === flaky.studyUid);
+    assert.equal(
+      flakyFailures.length,
+      1,
+      'one failure record, not one from the writer and one from the poison function',
+    );
+    const gaveUp = flakyFailures[0];
     assert.equal(gaveUp?.category, 'transient');
     assert.equal(gaveUp?.attempts, impatient.hostJson.queues.maxDequeueCount);
     assert.match(gaveUp?.reason ?? '', /poison queue.*503/);
