@@ -60,8 +60,6 @@ export const Tag = {
   DocumentTitle: '00420010',
 } as const;
 
-export type TagName = keyof typeof Tag;
-
 /** Finds an attribute whatever the case of its key. */
 export function getAttribute(dataset: DicomJsonDataset, tag: string): DicomJsonAttribute | undefined {
   const upper = tag.toUpperCase();

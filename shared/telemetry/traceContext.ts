@@ -1,5 +1,4 @@
 import {
-  context as contextApi,
   isSpanContextValid,
   ROOT_CONTEXT,
   trace,
@@ -34,11 +33,6 @@ export function formatTraceparent(spanContext: SpanContext | undefined): string 
 export function contextFromTraceparent(traceparent: string | undefined, base: Context = ROOT_CONTEXT): Context {
   const spanContext = parseTraceparent(traceparent);
   return spanContext ? trace.setSpanContext(base, spanContext) : base;
-}
-
-/** The traceparent of the span active now, if any. */
-export function activeTraceparent(): string | undefined {
-  return formatTraceparent(trace.getSpanContext(contextApi.active()));
 }
 
 /** What a function adapter knows about its invocation, handed to the handlers for correlation. */
