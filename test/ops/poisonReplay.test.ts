@@ -65,10 +65,8 @@ describe('poison queue, failure records and replay (local stack)', () => {
     await host.runOnce();
     stack.fhir!.failNext(0, 503);
     assert.equal(host.writer.stats.poisoned, 1);
-    assert.equal((await readStatus(runtime)).queues.poison, 1);
-
-    await poisonHost.runUntilIdle();
-    assert.equal(poisonHost.stats.succeeded, 1);
+    // The local host runs the poison function in the same cycle, as the Functions host would.
+    assert.equal(host.poison.stats.succeeded, 1);
     const records = await recordsOf(flaky.studyUid);
     assert.equal(records.length, 1, 'the writer record only: no double record');
     assert.equal(records[0]?.attempts, maxDequeueCount);
