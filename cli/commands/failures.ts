@@ -6,11 +6,13 @@ import { parseArgs } from 'node:util';
 import { parseDateOption, parsePositiveInt, processIo, UsageError, type CliIo } from '../../shared/ops/cli.js';
 import { replayFailures, type ReplayResult } from '../../shared/ops/replay.js';
 import type { FailureRecord } from '../../shared/state/failureStore.js';
+import type { TagWarningRecord } from '../../shared/state/tagWarningStore.js';
 
 const usage = `Usage:
   dicom-cast failures list [--since <ISO date>] [--limit N] [--json]
   dicom-cast failures replay (--id <id> [--id <id> ...] | --all [--since <ISO date>])
   dicom-cast failures remove --id <id> [--id <id> ...]
+  dicom-cast failures warnings [--study <uid>] [--limit N] [--json]
 
 list     the failure records, newest first: when, id, category, study, sequence, attempts and why.
          --since keeps records at or after that time; --limit caps the count (default 100);
@@ -20,6 +22,9 @@ replay   puts the study message a record holds back on the study queue (re-encod
          change-feed row that could not be read is kept, with the reason it cannot be replayed as it is.
          Fix the data first: a replayed message that fails again is recorded again.
 remove   deletes records without replaying them (a bad change-feed row whose instance was fixed or resynced).
+warnings the tag warnings: invalid optional values the mapping skipped (e.g. PatientSex X, a malformed date), one
+         per study and tag, with the values seen, how many instances and when last seen. They are not failures:
+         the study was written without those values.
 
 Settings are read as the Functions app reads them (local.settings.json, environment, Key Vault).`;
 
@@ -53,6 +58,29 @@ export function formatFailures(records: readonly FailureRecord[]): string {
   }
   lines.push('', `${records.length} record${records.length === 1 ? '' : 's'}.`);
   return lines.join('\n');
+}
+
+export function formatTagWarnings(records: readonly TagWarningRecord[]): string {
+  if (records.length === 0) return 'No tag warnings.';
+  const lines = records.flatMap((record) => [
+    `${record.lastSeenAt}  study ${record.study}  ${record.keyword} ${record.tag}`,
+    `  values ${record.values.map((value) => JSON.stringify(value)).join(', ') || '(none)'} in ${record.instances} instance(s)${record.instance ? `, e.g. instance ${record.instance}` : ''}`,
+    `  ${oneLine(record.reason, 300)}`,
+  ]);
+  return [...lines, '', `${records.length} warning${records.length === 1 ? '' : 's'}.`].join('\n');
+}
+
+async function warnings(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { study: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+    strict: true,
+  });
+  const limit = parsePositiveInt('limit', values.limit, 100);
+  const runtime = await io.runtime();
+  const records = await runtime.tagWarnings.list({ ...(values.study ? { study: values.study } : {}), limit });
+  io.out(values.json ? JSON.stringify(records, null, 2) : formatTagWarnings(records));
+  return 0;
 }
 
 function describeResult(result: ReplayResult): string {
@@ -137,6 +165,7 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
     if (subcommand === 'list') return await list(rest, io);
     if (subcommand === 'replay') return await replay(rest, io);
     if (subcommand === 'remove') return await remove(rest, io);
+    if (subcommand === 'warnings') return await warnings(rest, io);
     return usageError(io, `Unknown subcommand "${subcommand}".`);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {

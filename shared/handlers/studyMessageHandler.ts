@@ -122,6 +122,7 @@ async function writeStudy(
         recordFailure: async (failure) => {
           await runtime.failures.record(failure);
         },
+        recordWarnings: (study, warnings) => runtime.tagWarnings.record(study, warnings),
         log,
       },
       { mapping: runtime.mapping },

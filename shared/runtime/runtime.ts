@@ -14,6 +14,7 @@ import { createQueueClient, createStorageQueue, type MessageQueue } from '../que
 import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../queue/queueNames.js';
 import { createCheckpointStore, type CheckpointStore } from '../state/checkpointStore.js';
 import { createFailureStore, type FailureStore } from '../state/failureStore.js';
+import { createTagWarningStore, type TagWarningStore } from '../state/tagWarningStore.js';
 import { createTableClient } from '../state/storageClients.js';
 import { countedFailures } from '../telemetry/failures.js';
 import { initTelemetry } from '../telemetry/setup.js';
@@ -28,6 +29,8 @@ export interface Runtime {
   fhir: FhirClient;
   checkpoints: CheckpointStore;
   failures: FailureStore;
+  /** Tag warnings per study and tag (in the failure table, their own partition). */
+  tagWarnings: TagWarningStore;
   studyQueue: MessageQueue;
   continuationQueue: MessageQueue;
   /** For tooling (status, replay): the raw queues. */
@@ -81,6 +84,7 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
     fhir: createFhirClient({ baseUrl: config.fhir.endpoint, authorization: fhirAuthorization, requests: telemetry }),
     checkpoints: createCheckpointStore(checkpointTable, { endpoint: config.dicomWeb.endpoint }),
     failures: countedFailures(createFailureStore(failureTable), telemetry),
+    tagWarnings: createTagWarningStore(failureTable),
     studyQueue: createStorageQueue(config.storage, studyQueueName),
     continuationQueue: createStorageQueue(config.storage, pollContinuationQueueName),
     queueClients: {

@@ -42,6 +42,8 @@ export interface StudySyncDeps {
   dicom: StudyReader;
   fhir: FhirClient;
   recordFailure: (failure: SyncFailure) => Promise<void>;
+  /** Keeps the tag warnings of this sync (values included) where people can read them; telemetry never gets values. */
+  recordWarnings?: (study: string, warnings: readonly TagIssue[]) => Promise<void>;
   log?: (level: 'info' | 'warn' | 'error', message: string, properties?: Record<string, unknown>) => void;
   /** Waits between conflict retries; injectable so tests need not sleep. */
   sleep?: (ms: number) => Promise<void>;
@@ -281,6 +283,7 @@ async function recordPlan(plan: StudyTransactionPlan, message: StudyMessage, dep
   for (const warning of plan.warnings) {
     deps.log?.('warn', `Tag warning: ${warning.keyword} ${warning.tag} ${warning.reason}`, { ...warning });
   }
+  if (plan.warnings.length > 0) await deps.recordWarnings?.(message.study, plan.warnings);
 }
 
 function toSyncFailure(failure: PlanFailure, message: StudyMessage): SyncFailure {

@@ -165,6 +165,17 @@ describe('bad input on the local stack', () => {
     assert.match(missingId?.reason ?? '', /PatientID/);
     assert.ok(missingId?.payload, 'the record carries the message, enough to replay it');
 
+    const [sexWarning] = await (await getRuntime()).tagWarnings.list({ study: badSex.studyUid });
+    assert.equal(sexWarning?.tag, '(0010,0040)');
+    assert.equal(sexWarning?.keyword, 'PatientSex');
+    assert.deepEqual(sexWarning?.values, ['X'], 'the warning names the value that was skipped');
+    assert.equal(sexWarning?.instances, 1);
+    assert.equal(
+      failures.filter((failure) => failure.study === badSex.studyUid).length,
+      0,
+      'a warning is not a failure',
+    );
+
     const notFound = failures.find((failure) => failure.study === vanished.studyUid);
     assert.equal(notFound?.category, 'dicom-not-found');
     assert.equal(notFound?.instance, vanished.sopUid);
