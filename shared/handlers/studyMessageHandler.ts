@@ -2,24 +2,16 @@ import { context, SpanKind, SpanStatusCode, trace, type Link } from '@openteleme
 import { isRetryable, NonRetryableError, RetryableError } from '../errors/errors.js';
 import type { Log } from '../logging/log.js';
 import { studyQueueName } from '../queue/queueNames.js';
-import { decodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { syncStudy, type StudySyncResult } from '../sync/syncStudy.js';
+import { receiveStudyMessage } from './receivedStudyMessage.js';
 import { Attr, SpanName, type WriteOutcome } from '../telemetry/names.js';
-import { correlationAttributes, correlationId, type Correlation } from '../telemetry/telemetry.js';
+import { correlationAttributes, correlationId } from '../telemetry/telemetry.js';
 import { contextFromTraceparent, parseTraceparent, type InvocationInfo } from '../telemetry/traceContext.js';
 
 /** host.json `extensions.queues.maxDequeueCount`; a test keeps the two equal. */
 export const maxDequeueCount = 5;
-
-function correlationOf(message: StudyMessage): Correlation {
-  return {
-    study: message.study,
-    sequence: message.maxSequence,
-    ...(message.partition ? { partition: message.partition } : {}),
-  };
-}
 
 /**
  * Handles one study message. Bad data is recorded and the message completes (retrying would not help);
@@ -39,21 +31,12 @@ export async function handleStudyMessage(
 ): Promise<StudySyncResult | undefined> {
   const { telemetry } = runtime;
   const started = performance.now();
-  let message: StudyMessage | undefined;
-  let unreadable: unknown;
-  try {
-    message = decodeStudyMessage(queueItem);
-  } catch (error) {
-    unreadable = error;
-  }
-
-  const fromPoller = parseTraceparent(message?.traceparent);
+  const { message, unreadable, correlation, pollerSpan: fromPoller } = receiveStudyMessage(queueItem);
   const hostTrace = parseTraceparent(invocation.traceparent);
   const parent = fromPoller
     ? trace.setSpanContext(context.active(), fromPoller)
     : contextFromTraceparent(invocation.traceparent, context.active());
   const links: Link[] = fromPoller && hostTrace ? [{ context: hostTrace }] : [];
-  const correlation = message ? correlationOf(message) : undefined;
 
   return telemetry.inSpan(
     SpanName.write,

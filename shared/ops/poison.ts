@@ -2,14 +2,14 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { maxDequeueCount } from '../handlers/studyMessageHandler.js';
 import type { Log } from '../logging/log.js';
 import { studyPoisonQueueName } from '../queue/queueNames.js';
-import { decodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { FailureRecord } from '../state/failureStore.js';
 import { Attr, SpanName } from '../telemetry/names.js';
 import { correlationAttributes, correlationId } from '../telemetry/telemetry.js';
-import { parseTraceparent, type InvocationInfo } from '../telemetry/traceContext.js';
+import type { InvocationInfo } from '../telemetry/traceContext.js';
 import { isPoisonRecord } from './status.js';
+import { receiveStudyMessage } from '../handlers/receivedStudyMessage.js';
 
 export interface PoisonOutcome {
   /** True when this call wrote a failure record; false when the writer had already recorded the message. */
@@ -47,22 +47,8 @@ export async function recordPoisonedMessage(
 ): Promise<PoisonOutcome> {
   const { telemetry } = runtime;
   const now = options.now ?? Date.now;
-  let message: StudyMessage | undefined;
-  let unreadable: unknown;
-  try {
-    message = decodeStudyMessage(queueItem);
-  } catch (error) {
-    unreadable = error;
-  }
-  const fromPoller = parseTraceparent(message?.traceparent);
-  const parent = fromPoller ? trace.setSpanContext(context.active(), fromPoller) : context.active();
-  const correlation = message
-    ? {
-        study: message.study,
-        sequence: message.maxSequence,
-        ...(message.partition ? { partition: message.partition } : {}),
-      }
-    : undefined;
+  const { message, unreadable, correlation, pollerSpan } = receiveStudyMessage(queueItem);
+  const parent = pollerSpan ? trace.setSpanContext(context.active(), pollerSpan) : context.active();
 
   return telemetry.inSpan(
     SpanName.poison,
