@@ -4,43 +4,28 @@ import { loadAuthConfig } from '../../shared/auth/authConfig.js';
 import { createAuthorizationProvider } from '../../shared/auth/createAuthorizationProvider.js';
 import { RetryableError } from '../../shared/errors/errors.js';
 import { createServerHttpClient } from '../../shared/http/serverHttpClient.js';
-import { startManagedIdentityTestServer, type ManagedIdentityTestServer } from './managedIdentityTestServer.js';
+import {
+  startManagedIdentityTestServer,
+  type ManagedIdentityTestServer,
+  useLoopbackManagedIdentity,
+} from './managedIdentityTestServer.js';
 import { startProtectedResourceServer } from './protectedResourceServer.js';
 
 // MSAL picks the managed identity source once per process and keeps it (and its token cache) in statics,
 // so every test here shares one identity endpoint and asks for its own resource.
 const identityHeader = 'identity-header-secret-0f3c';
-const environmentKeys = [
-  'IDENTITY_ENDPOINT',
-  'IDENTITY_HEADER',
-  'IDENTITY_SERVER_THUMBPRINT', // would make it Service Fabric
-  'MSI_ENDPOINT',
-  'MSI_SECRET',
-  'IMDS_ENDPOINT',
-  'AZURE_FEDERATED_TOKEN_FILE', // would make it workload identity
-  'AZURE_CLIENT_ID',
-  'AZURE_TENANT_ID',
-] as const;
 
 describe('ManagedIdentity through @azure/identity and the App Service identity protocol', () => {
   let identity: ManagedIdentityTestServer;
-  const saved = new Map<string, string | undefined>();
+  let restoreEnvironment: () => void = () => undefined;
 
   before(async () => {
     identity = await startManagedIdentityTestServer(identityHeader);
-    for (const key of environmentKeys) {
-      saved.set(key, process.env[key]);
-      delete process.env[key];
-    }
-    process.env.IDENTITY_ENDPOINT = identity.endpoint;
-    process.env.IDENTITY_HEADER = identityHeader;
+    restoreEnvironment = useLoopbackManagedIdentity(identity.endpoint, identityHeader);
   });
 
   after(async () => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnvironment();
     await identity.close();
   });
 

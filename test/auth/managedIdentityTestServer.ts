@@ -63,3 +63,36 @@ export async function startManagedIdentityTestServer(identityHeader: string): Pr
   });
   return { endpoint: `${loopback.origin}/msi/token`, requests, issued, deniedResources, close: loopback.close };
 }
+
+/** Environment variables @azure/identity reads to pick a managed identity source. */
+const identityEnvironmentKeys = [
+  'IDENTITY_ENDPOINT',
+  'IDENTITY_HEADER',
+  'IDENTITY_SERVER_THUMBPRINT', // would make it Service Fabric
+  'MSI_ENDPOINT',
+  'MSI_SECRET',
+  'IMDS_ENDPOINT',
+  'AZURE_FEDERATED_TOKEN_FILE', // would make it workload identity
+  'AZURE_CLIENT_ID',
+  'AZURE_TENANT_ID',
+] as const;
+
+/**
+ * Points @azure/identity's App Service source at the loopback identity endpoint (clearing every variable that
+ * would pick another source) and returns the function that puts the environment back as it was.
+ */
+export function useLoopbackManagedIdentity(endpoint: string, identityHeader: string): () => void {
+  const saved = new Map<string, string | undefined>();
+  for (const key of identityEnvironmentKeys) {
+    saved.set(key, process.env[key]);
+    delete process.env[key];
+  }
+  process.env.IDENTITY_ENDPOINT = endpoint;
+  process.env.IDENTITY_HEADER = identityHeader;
+  return () => {
+    for (const [key, value] of saved) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+}

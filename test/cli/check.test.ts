@@ -13,7 +13,11 @@ import { startAzurite, type RunningAzurite } from '../../dev/azurite.js';
 import { startDicomServer, type RunningDicomServer } from '../../dev/dicom-server/index.js';
 import { startFhirServer, type RunningFhirServer } from '../../dev/fhir-server/index.js';
 import { refusedOrigin } from '../auth/loopback.js';
-import { startManagedIdentityTestServer, type ManagedIdentityTestServer } from '../auth/managedIdentityTestServer.js';
+import {
+  startManagedIdentityTestServer,
+  type ManagedIdentityTestServer,
+  useLoopbackManagedIdentity,
+} from '../auth/managedIdentityTestServer.js';
 import { startOAuth2TestServer, type OAuth2TestServer } from '../auth/oauth2TestServer.js';
 import { startKeyVaultTestServer, type KeyVaultTestServer } from '../config/keyVaultTestServer.js';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from '../config/selfSignedCertificate.js';
@@ -25,17 +29,6 @@ const identityHeader = 'check-identity-header-7a41';
 const fhirClientId = '9d0b7a11-0000-4000-8000-0000000fa11c';
 const dicomScope = 'https://dicom.healthcareapis.azure.com/.default';
 const clientSecret = 'check-client-secret-Q9~x';
-const environmentKeys = [
-  'IDENTITY_ENDPOINT',
-  'IDENTITY_HEADER',
-  'IDENTITY_SERVER_THUMBPRINT',
-  'MSI_ENDPOINT',
-  'MSI_SECRET',
-  'IMDS_ENDPOINT',
-  'AZURE_FEDERATED_TOKEN_FILE',
-  'AZURE_CLIENT_ID',
-  'AZURE_TENANT_ID',
-] as const;
 
 export interface CheckRun {
   code: number;
@@ -77,19 +70,14 @@ describe('dicom-cast check', () => {
   let dicom: RunningDicomServer;
   let fhir: RunningFhirServer;
   let dicomAccepts: 'valid-token' | 'nothing';
-  const saved = new Map<string, string | undefined>();
+  let restoreEnvironment: () => void = () => undefined;
   let workDir: string;
 
   const bearer = (header: string | undefined) => (header?.startsWith('Bearer ') ? header.slice(7) : '');
 
   before(async () => {
-    for (const key of environmentKeys) {
-      saved.set(key, process.env[key]);
-      delete process.env[key];
-    }
     identity = await startManagedIdentityTestServer(identityHeader);
-    process.env.IDENTITY_ENDPOINT = identity.endpoint;
-    process.env.IDENTITY_HEADER = identityHeader;
+    restoreEnvironment = useLoopbackManagedIdentity(identity.endpoint, identityHeader);
     [azurite, tokens] = await Promise.all([
       startAzurite(),
       startOAuth2TestServer({
@@ -110,10 +98,7 @@ describe('dicom-cast check', () => {
   });
 
   after(async () => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnvironment();
     await Promise.all([azurite.close(), tokens.close(), identity.close(), dicom.close(), fhir.close()]);
     await rm(workDir, { recursive: true, force: true });
   });

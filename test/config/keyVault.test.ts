@@ -8,7 +8,11 @@ import { loadSettings } from '../../shared/config/loadSettings.js';
 import { readSetting } from '../../shared/config/settingsSource.js';
 import { ConfigurationError, RetryableError } from '../../shared/errors/errors.js';
 import { refusedOrigin } from '../auth/loopback.js';
-import { startManagedIdentityTestServer, type ManagedIdentityTestServer } from '../auth/managedIdentityTestServer.js';
+import {
+  startManagedIdentityTestServer,
+  type ManagedIdentityTestServer,
+  useLoopbackManagedIdentity,
+} from '../auth/managedIdentityTestServer.js';
 import { forbiddenByRbac, startKeyVaultTestServer, type KeyVaultTestServer } from './keyVaultTestServer.js';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from './selfSignedCertificate.js';
 
@@ -20,17 +24,6 @@ import { createSelfSignedCertificate, type SelfSignedCertificate } from './selfS
 // with NODE_EXTRA_CA_CERTS in the child's environment instead.
 const identityHeader = 'kv-identity-header-5e1d';
 const vaultResource = 'https://vault.azure.net';
-const environmentKeys = [
-  'IDENTITY_ENDPOINT',
-  'IDENTITY_HEADER',
-  'IDENTITY_SERVER_THUMBPRINT',
-  'MSI_ENDPOINT',
-  'MSI_SECRET',
-  'IMDS_ENDPOINT',
-  'AZURE_FEDERATED_TOKEN_FILE',
-  'AZURE_CLIENT_ID',
-  'AZURE_TENANT_ID',
-] as const;
 
 const secretPath = 'Fhir:Authentication:OAuth2ClientCredential:ClientSecret';
 
@@ -38,17 +31,12 @@ describe('Key Vault settings through SecretClient and the managed identity', () 
   let certificate: SelfSignedCertificate;
   let identity: ManagedIdentityTestServer;
   let vault: KeyVaultTestServer;
-  const saved = new Map<string, string | undefined>();
+  let restoreEnvironment: () => void = () => undefined;
 
   before(async () => {
     certificate = await createSelfSignedCertificate();
     identity = await startManagedIdentityTestServer(identityHeader);
-    for (const key of environmentKeys) {
-      saved.set(key, process.env[key]);
-      delete process.env[key];
-    }
-    process.env.IDENTITY_ENDPOINT = identity.endpoint;
-    process.env.IDENTITY_HEADER = identityHeader;
+    restoreEnvironment = useLoopbackManagedIdentity(identity.endpoint, identityHeader);
     vault = await startKeyVaultTestServer({
       cert: certificate.cert,
       key: certificate.key,
@@ -57,10 +45,7 @@ describe('Key Vault settings through SecretClient and the managed identity', () 
   });
 
   after(async () => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnvironment();
     await Promise.all([vault.close(), identity.close()]);
     await certificate.dispose();
   });

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadSettings, type LoadSettingsOptions } from '../../shared/config/loadSettings.js';
-import { startManagedIdentityTestServer, type ManagedIdentityTestServer } from '../auth/managedIdentityTestServer.js';
+import {
+  startManagedIdentityTestServer,
+  type ManagedIdentityTestServer,
+  useLoopbackManagedIdentity,
+} from '../auth/managedIdentityTestServer.js';
 import { assertNoneLeaked, captureOutput, renderings } from '../support/captureOutput.js';
 import { startKeyVaultTestServer, type KeyVaultTestServer } from './keyVaultTestServer.js';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from './selfSignedCertificate.js';
@@ -16,18 +20,13 @@ describe('no Key Vault secret leaks from a loading failure', () => {
   let certificate: SelfSignedCertificate;
   let identity: ManagedIdentityTestServer;
   let vault: KeyVaultTestServer;
-  const saved = new Map<string, string | undefined>();
+  let restoreEnvironment: () => void = () => undefined;
   const errors: unknown[] = [];
 
   before(async () => {
     certificate = await createSelfSignedCertificate();
     identity = await startManagedIdentityTestServer(identityHeader);
-    for (const key of ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'MSI_ENDPOINT', 'MSI_SECRET', 'AZURE_CLIENT_ID']) {
-      saved.set(key, process.env[key]);
-      delete process.env[key];
-    }
-    process.env.IDENTITY_ENDPOINT = identity.endpoint;
-    process.env.IDENTITY_HEADER = identityHeader;
+    restoreEnvironment = useLoopbackManagedIdentity(identity.endpoint, identityHeader);
     vault = await startKeyVaultTestServer({
       cert: certificate.cert,
       key: certificate.key,
@@ -36,10 +35,7 @@ describe('no Key Vault secret leaks from a loading failure', () => {
   });
 
   after(async () => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnvironment();
     await Promise.all([vault.close(), identity.close()]);
     await certificate.dispose();
   });
