@@ -15,7 +15,8 @@ import { isBadRow, parseChangeFeedRow, type ChangeFeedRow } from '../shared/dico
 import { RetryableError } from '../shared/errors/errors.js';
 import { createFhirClient, type FhirClient } from '../shared/fhir/fhirClient.js';
 import { sameContent } from '../shared/fhir/resourceEquality.js';
-import { ifMatchOf, referenceTo } from '../shared/fhir/versions.js';
+import { conditionalCreate, versionedDelete, versionedUpdate } from '../shared/fhir/bundleEntries.js';
+import { referenceTo } from '../shared/fhir/versions.js';
 import { createServerHttpClient } from '../shared/http/serverHttpClient.js';
 import {
   endpointSearchParams,
@@ -69,23 +70,6 @@ function findOne<T extends Resource>(found: T[], what: string): T | undefined {
   return found[0];
 }
 
-function conditionalCreate(resource: Resource, fullUrl: string, params: Record<string, string>): BundleEntry {
-  return {
-    fullUrl,
-    resource,
-    request: { method: 'POST', url: resource.resourceType, ifNoneExist: new URLSearchParams(params).toString() },
-  };
-}
-
-function versionedUpdate(resource: Resource): BundleEntry {
-  const ifMatch = ifMatchOf(resource);
-  return {
-    fullUrl: referenceTo(resource),
-    resource,
-    request: { method: 'PUT', url: referenceTo(resource), ...(ifMatch ? { ifMatch } : {}) },
-  };
-}
-
 /** FhirTransactionPipeline.ProcessAsync for one change-feed entry; false when there was nothing to write. */
 async function processEntry(entry: ChangeFeedEntry, fhir: FhirClient, mapping: MappingOptions): Promise<boolean> {
   const study = entry.studyInstanceUid;
@@ -109,9 +93,8 @@ async function processEntry(entry: ChangeFeedEntry, fhir: FhirClient, mapping: M
       },
       mapping,
     );
-    const ifMatch = ifMatchOf(existing);
     if (!imagingStudy) {
-      entries.push({ request: { method: 'DELETE', url: referenceTo(existing), ...(ifMatch ? { ifMatch } : {}) } });
+      entries.push(versionedDelete(existing));
     } else if (!sameContent(existing, imagingStudy)) {
       entries.push(versionedUpdate(imagingStudy));
     }

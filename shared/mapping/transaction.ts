@@ -12,7 +12,8 @@ import type {
 } from '@medplum/fhirtypes';
 import { Tag, getString, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
 import { sameContent } from '../fhir/resourceEquality.js';
-import { ifMatchOf, referenceTo } from '../fhir/versions.js';
+import { conditionalCreate, versionedDelete, versionedUpdate } from '../fhir/bundleEntries.js';
+import { referenceTo } from '../fhir/versions.js';
 import { compact } from './compact.js';
 import {
   dicomUidSystem,
@@ -189,32 +190,6 @@ export function localFullUrl(...identity: string[]): string {
   const hex = createHash('sha256').update(identity.join('\u0000')).digest('hex');
   const variant = ((parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
   return `urn:uuid:${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-function searchQuery(params: Record<string, string>): string {
-  return new URLSearchParams(params).toString();
-}
-
-function conditionalCreate(resource: Resource, fullUrl: string, params: Record<string, string>): BundleEntry {
-  return {
-    fullUrl,
-    resource,
-    request: { method: 'POST', url: resource.resourceType, ifNoneExist: searchQuery(params) },
-  };
-}
-
-function versionedUpdate(resource: Resource): BundleEntry {
-  const ifMatch = ifMatchOf(resource);
-  return {
-    fullUrl: referenceTo(resource),
-    resource,
-    request: { method: 'PUT', url: referenceTo(resource), ...(ifMatch ? { ifMatch } : {}) },
-  };
-}
-
-function versionedDelete(resource: Resource): BundleEntry {
-  const ifMatch = ifMatchOf(resource);
-  return { request: { method: 'DELETE', url: referenceTo(resource), ...(ifMatch ? { ifMatch } : {}) } };
 }
 
 function emptyPlan(action: StudyTransactionPlan['action']): StudyTransactionPlan {
