@@ -58,20 +58,23 @@ class UsageError extends Error {}
 /** A problem with one input file; the message names the file. */
 export class InputError extends Error {}
 
+/** The options `map` starts from: the app's defaults, with a placeholder endpoint. */
+export const defaultMapOptions: Readonly<MappingOptions> = {
+  endpoint: defaultEndpoint,
+  patientSystemId: '',
+  isIssuerIdUsed: false,
+  defaultTimezoneOffset: '+00:00',
+  enforceValidation: false,
+  generateObservations: true,
+};
+
 interface Arguments {
   input: string;
   options: MappingOptions;
 }
 
 function parseArguments(args: string[]): Arguments | 'help' {
-  const options: MappingOptions = {
-    endpoint: defaultEndpoint,
-    patientSystemId: '',
-    isIssuerIdUsed: false,
-    defaultTimezoneOffset: '+00:00',
-    enforceValidation: false,
-    generateObservations: true,
-  };
+  const options: MappingOptions = { ...defaultMapOptions };
   let input: string | undefined;
   for (let index = 0; index < args.length; index++) {
     const arg = args[index] ?? '';

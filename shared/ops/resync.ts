@@ -170,15 +170,17 @@ export async function resyncAll(runtime: ResyncSources, options: ResyncOptions =
     ...(saved ? { resumedFrom: saved.offset } : {}),
   };
   const version = runtime.config.dicomWeb.changeFeed.version;
+  const saveCursor = () =>
+    cursors.write({
+      offset: progress.offset,
+      enqueued: progress.enqueued,
+      startedAt,
+      updatedAt: now().toISOString(),
+      ...(studyDateFrom ? { studyDateFrom } : {}),
+    });
   for (;;) {
     if (options.signal?.aborted || (options.maxPages !== undefined && progress.pages >= options.maxPages)) {
-      await cursors.write({
-        offset: progress.offset,
-        enqueued: progress.enqueued,
-        startedAt,
-        updatedAt: now().toISOString(),
-        ...(studyDateFrom ? { studyDateFrom } : {}),
-      });
+      await saveCursor();
       return { ...progress, complete: false };
     }
     const page = await searchStudies(runtime.dicomHttp, version, {
@@ -195,13 +197,7 @@ export async function resyncAll(runtime: ResyncSources, options: ResyncOptions =
       options.onProgress?.({ ...progress });
       return { ...progress, complete: true };
     }
-    await cursors.write({
-      offset: progress.offset,
-      enqueued: progress.enqueued,
-      startedAt,
-      updatedAt: now().toISOString(),
-      ...(studyDateFrom ? { studyDateFrom } : {}),
-    });
+    await saveCursor();
     options.onProgress?.({ ...progress });
   }
 }

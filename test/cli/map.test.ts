@@ -7,7 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
-import { defaultEndpoint, run } from '../../cli/commands/map.js';
+import { defaultEndpoint, defaultMapOptions, run } from '../../cli/commands/map.js';
 import { parseInstance } from '../../dev/dicom-server/part10.js';
 import { makeInstanceFile, uid, type InstanceSpec } from '../../dev/samples/index.js';
 import { Tag, type DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
@@ -174,14 +174,7 @@ describe('dicom-cast map', () => {
       const datasets = files().map((file) => parseInstance(file).dataset);
       const plan = buildStudyTransaction(
         { study, datasets, state: {}, applyDemographics: true, validate: validateR4 },
-        {
-          endpoint: defaultEndpoint,
-          patientSystemId: '',
-          isIssuerIdUsed: false,
-          defaultTimezoneOffset: '+00:00',
-          enforceValidation: false,
-          generateObservations: true,
-        },
+        defaultMapOptions,
       );
       assert.deepEqual(bundle, plan.bundle);
       // …and the same again through the real entry point.
