@@ -9,7 +9,7 @@ import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from 
 import { resetRuntime } from '../../shared/runtime/runtime.js';
 import { readHostJson, type HostJson } from './hostJson.js';
 import type { HostLog } from './invocationContext.js';
-import { QueueTriggerHost } from './queueTriggerHost.js';
+import { QueueTriggerHost, type QueueHandler } from './queueTriggerHost.js';
 import { TimerTriggerHost } from './timerTriggerHost.js';
 
 export interface LocalFunctionsHostOptions {
@@ -47,30 +47,19 @@ export class LocalFunctionsHost {
     const schedule = readSetting(options.settings, ['DicomCast', 'Schedule']);
     if (!schedule) throw new Error('The timer binding reads %DicomCast__Schedule%: set DicomCast__Schedule');
     this.timer = new TimerTriggerHost('changeFeedPoller', schedule, changeFeedPoller, log);
-    this.writer = new QueueTriggerHost({
-      functionName: 'imagingStudyWriter',
-      queue: queue(studyQueueName),
-      poisonQueue: queue(studyPoisonQueueName),
-      settings: this.hostJson.queues,
-      handler: imagingStudyWriter,
-      log,
-    });
-    this.continuation = new QueueTriggerHost({
-      functionName: 'changeFeedContinuation',
-      queue: queue(pollContinuationQueueName),
-      poisonQueue: queue(`${pollContinuationQueueName}-poison`),
-      settings: this.hostJson.queues,
-      handler: changeFeedContinuation,
-      log,
-    });
-    this.poison = new QueueTriggerHost({
-      functionName: 'poisonStudies',
-      queue: queue(studyPoisonQueueName),
-      poisonQueue: queue(`${studyPoisonQueueName}-poison`),
-      settings: this.hostJson.queues,
-      handler: poisonStudies,
-      log,
-    });
+    // Like the host: a queue trigger's failed messages go to `<queue>-poison`.
+    const queueTrigger = (functionName: string, queueName: string, handler: QueueHandler) =>
+      new QueueTriggerHost({
+        functionName,
+        queue: queue(queueName),
+        poisonQueue: queue(`${queueName}-poison`),
+        settings: this.hostJson.queues,
+        handler,
+        log,
+      });
+    this.writer = queueTrigger('imagingStudyWriter', studyQueueName, imagingStudyWriter);
+    this.continuation = queueTrigger('changeFeedContinuation', pollContinuationQueueName, changeFeedContinuation);
+    this.poison = queueTrigger('poisonStudies', studyPoisonQueueName, poisonStudies);
     this.queues = [queue(studyQueueName), queue(pollContinuationQueueName), queue(studyPoisonQueueName)];
   }
 
