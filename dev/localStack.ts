@@ -45,26 +45,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
   };
   try {
-    let azurite: RunningAzurite | undefined;
-    let storageConnectionString = options.storageConnectionString;
-    if (!storageConnectionString) {
-      azurite = await startAzurite();
-      closers.push(() => azurite?.close() ?? Promise.resolve());
-      storageConnectionString = azurite.connectionString;
-    }
+    // Azurite is a child process: it starts while this process loads the servers (the FHIR server spends most
+    // of a second indexing the R4 definitions), instead of after them.
+    const azuriteStarting = options.storageConnectionString ? undefined : startAzurite();
+    const azuriteClosed = azuriteStarting?.then((running) => closers.push(() => running.close()));
     let dicom: RunningDicomServer | undefined;
-    if (!options.dicomUrl) {
-      dicom = await withPortFallback(
-        (port) => startDicomServer({ ...options.dicomOptions, port }),
-        options.dicomPort ?? options.dicomOptions?.port,
-      );
-      closers.push(() => dicom?.close() ?? Promise.resolve());
-    }
     let fhir: RunningFhirServer | undefined;
-    if (!options.fhirUrl) {
-      fhir = await withPortFallback((port) => startFhirServer({ port }), options.fhirPort);
-      closers.push(() => fhir?.close() ?? Promise.resolve());
+    try {
+      if (!options.dicomUrl) {
+        dicom = await withPortFallback(
+          (port) => startDicomServer({ ...options.dicomOptions, port }),
+          options.dicomPort ?? options.dicomOptions?.port,
+        );
+        closers.push(() => dicom?.close() ?? Promise.resolve());
+      }
+      if (!options.fhirUrl) {
+        fhir = await withPortFallback((port) => startFhirServer({ port }), options.fhirPort);
+        closers.push(() => fhir?.close() ?? Promise.resolve());
+      }
+    } finally {
+      // Whatever happened above, a started Azurite must be known to close().
+      await azuriteClosed?.catch(() => undefined);
     }
+    const azurite = await azuriteStarting;
+    const storageConnectionString = options.storageConnectionString ?? (azurite as RunningAzurite).connectionString;
     const dicomUrl = options.dicomUrl ?? (dicom as RunningDicomServer).url;
     const fhirUrl = options.fhirUrl ?? (fhir as RunningFhirServer).url;
     const settings: FlatSettings = {
