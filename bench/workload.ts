@@ -3,7 +3,6 @@
 import type { Endpoint, ImagingStudy, Patient } from '@medplum/fhirtypes';
 import axios from 'axios';
 import { encodeStowBody } from '../dev/dicom-server/index.js';
-import type { RunningFhirServer } from '../dev/fhir-server/index.js';
 import { makeInstanceFile, type InstanceSpec } from '../dev/samples/index.js';
 import { imagingStudyIdentifier } from '../shared/mapping/index.js';
 
@@ -58,7 +57,7 @@ export interface Completeness {
  * numberOfInstances agrees, each study's subject is the Patient with its PatientID, and there is one Endpoint.
  */
 export async function checkFhirComplete(
-  fhir: RunningFhirServer,
+  fhir: { all<T>(resourceType: string): Promise<T[]> },
   specs: readonly InstanceSpec[],
 ): Promise<Completeness> {
   const expected = new Map<string, { patientId: string; series: Map<string, Set<string>> }>();

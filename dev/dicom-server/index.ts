@@ -10,6 +10,7 @@ import { ChangeFeedLog } from './changeFeed.js';
 import { DicomService } from './dicomService.js';
 import { InstanceStore } from './instanceStore.js';
 import { Api, DEFAULT_PARTITION, parseApiPath, sendText } from './routes.js';
+import { TrafficCounter, type Traffic } from './trafficCounter.js';
 
 export { DEFAULT_PARTITION } from './routes.js';
 export { encodeMultipart, encodeStowBody, parseMultipart } from './multipart.js';
@@ -58,6 +59,9 @@ export interface RunningDicomServer {
   currentInstances(): CurrentInstance[];
   /** HTTP requests received (failed, refused and injected-fault ones included). */
   requestCount(): number;
+  /** Requests and response-body bytes by kind ('metadata-study', 'metadata-series', 'changefeed', 'stow', ...). */
+  traffic(): Record<string, Traffic>;
+  /** Resets requestCount and traffic. */
   resetRequestCount(): void;
   /**
    * The next `count` requests whose path starts with `pathPrefix` (as sent, or with the /vN and partition
@@ -84,6 +88,7 @@ export async function startDicomServer(options: DicomServerOptions = {}): Promis
   const api = new Api({ service, store, feed, nameCase: options.nameCase ?? 'camel', baseUrl: () => url, clock });
 
   let requests = 0;
+  const traffic = new TrafficCounter();
   const faults: FaultRule[] = [];
   const injectedFault = (pathname: string): FaultRule | undefined => {
     let stripped = pathname;
@@ -102,6 +107,7 @@ export async function startDicomServer(options: DicomServerOptions = {}): Promis
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     requests++;
     const requestUrl = new URL(request.url ?? '/', 'http://localhost');
+    traffic.observe(request, response, requestUrl.pathname);
     const fault = injectedFault(requestUrl.pathname);
     if (fault) {
       request.resume();
@@ -162,8 +168,10 @@ export async function startDicomServer(options: DicomServerOptions = {}): Promis
         dataset,
       })),
     requestCount: () => requests,
+    traffic: () => traffic.snapshot(),
     resetRequestCount: () => {
       requests = 0;
+      traffic.reset();
     },
     failNext(count, status, pathPrefix = '/') {
       if (count > 0) faults.push({ remaining: count, status, pathPrefix });

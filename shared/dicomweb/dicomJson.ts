@@ -60,11 +60,25 @@ export const Tag = {
   DocumentTitle: '00420010',
 } as const;
 
+/** Datasets whose keys are all upper case (as DICOM JSON writes them): a tag they lack is simply absent. */
+const upperCaseKeyed = new WeakSet<DicomJsonDataset>();
+
+function hasOnlyUpperCaseKeys(dataset: DicomJsonDataset): boolean {
+  if (upperCaseKeyed.has(dataset)) return true;
+  if (!Object.keys(dataset).every((key) => key === key.toUpperCase())) return false;
+  upperCaseKeyed.add(dataset);
+  return true;
+}
+
 /** Finds an attribute whatever the case of its key. */
 export function getAttribute(dataset: DicomJsonDataset, tag: string): DicomJsonAttribute | undefined {
-  const upper = tag.toUpperCase();
-  const direct = dataset[upper] ?? dataset[upper.toLowerCase()];
+  // The mapping looks up every optional tag of every instance: the common cases must not scan the keys.
+  const direct = dataset[tag];
   if (direct) return direct;
+  const upper = tag.toUpperCase();
+  const found = dataset[upper] ?? dataset[upper.toLowerCase()];
+  if (found) return found;
+  if (upper === tag && hasOnlyUpperCaseKeys(dataset)) return undefined;
   for (const key of Object.keys(dataset)) {
     if (key.toUpperCase() === upper) return dataset[key];
   }

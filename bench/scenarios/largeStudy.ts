@@ -1,0 +1,124 @@
+// One large study (breast tomosynthesis, thin-slice CT) arriving over many polls: `batches` batches of
+// `batchSize` instances in `series` series, one poll after each batch. What the writer reads from DICOM against
+// the study's whole metadata, the writer's heap, and the time of each poll.
+import axios from 'axios';
+import { makeSampleStudies } from '../../dev/samples/index.js';
+import { progress, type BenchStack } from '../harness.js';
+import { atMost, fixed, mib, table, type Section } from '../report.js';
+import { checkFhirComplete } from '../workload.js';
+
+export interface LargeStudyOptions {
+  batches: number;
+  batchSize: number;
+  series: number;
+  seed: number;
+}
+
+const BYTES_READ_TARGET = 3;
+const HEAP_TARGET_MB = 256;
+/** Flat: the last polls' time per instance stored within this factor of the first polls'. */
+const FLATNESS_TARGET = 1.5;
+
+interface PollRow {
+  poll: number;
+  instancesInStudy: number;
+  ms: number;
+  metadataBytes: number;
+  wadoRequests: number;
+  fhirRequests: number;
+  heapPeakMb: number;
+  rssPeakMb: number;
+}
+
+async function studyMetadataBytes(dicomUrl: string, studyUid: string): Promise<number> {
+  const response = await axios.get<ArrayBuffer>(`${dicomUrl}/v2/studies/${studyUid}/metadata`, {
+    headers: { Accept: 'application/dicom+json' },
+    responseType: 'arraybuffer',
+  });
+  return response.data.byteLength;
+}
+
+export async function runLargeStudy(stack: BenchStack, options: LargeStudyOptions): Promise<Section> {
+  const total = options.batches * options.batchSize;
+  const specs = makeSampleStudies({
+    studies: 1,
+    seriesPerStudy: options.series,
+    instancesPerSeries: Math.ceil(total / options.series),
+    seed: options.seed * 7_919 + total,
+  }).slice(0, total);
+  const studyUid = specs[0]?.studyUid ?? '';
+  await stack.servers.resetFhir();
+  const rows: PollRow[] = [];
+  for (let batch = 0; batch < options.batches; batch++) {
+    const part = specs.slice(batch * options.batchSize, (batch + 1) * options.batchSize);
+    await stack.store(`large study batch ${batch + 1}/${options.batches}`, part);
+    const run = await stack.measure(`large poll ${batch + 1}`, () => stack.syncOnce());
+    const traffic = run.counts.dicomTraffic;
+    const metadata = [traffic['metadata-study'], traffic['metadata-series']];
+    rows.push({
+      poll: batch + 1,
+      instancesInStudy: (batch + 1) * options.batchSize,
+      ms: run.ms,
+      metadataBytes: metadata.reduce((sum, t) => sum + (t?.bytes ?? 0), 0),
+      wadoRequests: metadata.reduce((sum, t) => sum + (t?.requests ?? 0), 0),
+      fhirRequests: run.counts.fhirRequests,
+      heapPeakMb: run.syncMemory.heapUsedPeakMb,
+      rssPeakMb: run.syncMemory.rssPeakMb,
+    });
+    progress(`large study poll ${batch + 1}: ${fixed(run.ms / 1000, 2)} s`);
+  }
+  const completeness = await checkFhirComplete(stack.servers, specs);
+  const wholeMetadata = await studyMetadataBytes(stack.dicomUrl, studyUid);
+  const bytesRead = rows.reduce((sum, row) => sum + row.metadataBytes, 0);
+  const heapPeak = Math.max(...rows.map((row) => row.heapPeakMb));
+  // Time per instance stored: the mean of the last quarter of polls over the mean of the first quarter.
+  const quarter = Math.max(1, Math.floor(rows.length / 4));
+  const mean = (part: PollRow[]) => part.reduce((sum, row) => sum + row.ms, 0) / part.length / options.batchSize;
+  const flatness = mean(rows.slice(-quarter)) / mean(rows.slice(0, quarter));
+  await stack.servers.resetFhir();
+
+  return {
+    title: `Large study: ${total} instances in ${options.series} series, ${options.batches} polls of ${options.batchSize} new instances`,
+    lines: [
+      table(
+        [
+          'Poll',
+          'In study',
+          'Seconds',
+          'ms/new inst',
+          'Metadata MB read',
+          'WADO req',
+          'FHIR req',
+          'Sync heap MB',
+          'Sync RSS MB',
+        ],
+        rows.map((row) => [
+          String(row.poll),
+          String(row.instancesInStudy),
+          fixed(row.ms / 1000, 2),
+          fixed(row.ms / options.batchSize, 2),
+          fixed(mib(row.metadataBytes), 1),
+          String(row.wadoRequests),
+          String(row.fhirRequests),
+          fixed(row.heapPeakMb, 0),
+          fixed(row.rssPeakMb, 0),
+        ]),
+      ),
+      `Metadata read from DICOM: ${fixed(mib(bytesRead), 1)} MB in all; the study's whole metadata is ${fixed(mib(wholeMetadata), 1)} MB ` +
+        `(${fixed(bytesRead / wholeMetadata, 2)}x)`,
+      `Time per new instance, last ${quarter} polls / first ${quarter}: ${fixed(flatness, 2)}`,
+    ],
+    checks: [
+      atMost('Large study: metadata bytes read / whole metadata', bytesRead / wholeMetadata, BYTES_READ_TARGET, 2, 'x'),
+      atMost('Large study: writer peak heap', heapPeak, HEAP_TARGET_MB, 0, ' MB'),
+      atMost('Large study: time per new instance, last polls / first polls', flatness, FLATNESS_TARGET, 2),
+      {
+        name: 'FHIR complete after sync (large study)',
+        target: `${completeness.expectedInstances} instances`,
+        actual: `${completeness.foundInstances} found${completeness.complete ? '' : `; ${completeness.problems.join('; ')}`}`,
+        pass: completeness.complete,
+      },
+    ],
+    data: { rows, bytesRead, wholeMetadata, heapPeak, flatness },
+  };
+}
