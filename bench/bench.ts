@@ -15,6 +15,8 @@ import { BenchStack, progress } from './harness.js';
 import { formatSections, type Section } from './report.js';
 import { runLargeStudy } from './scenarios/largeStudy.js';
 import { runLinearity } from './scenarios/linearity.js';
+import { runManyStudies } from './scenarios/manyStudies.js';
+import { runStartup } from './scenarios/startup.js';
 import { runThroughput } from './scenarios/throughput.js';
 
 const scenarioNames = ['throughput', 'linearity', 'large', 'many', 'startup'] as const;
@@ -33,6 +35,7 @@ const usage = `Usage: npm run bench -- [options]
   --large-batch-size N      large study: instances per batch (default 1000)
   --large-series N          large study: series (default 40)
   --many-studies N          many studies: studies (default 500, 2 series x 10 instances each)
+  --backlog-sizes A,B       many studies: change-feed backlogs the poller is timed over (default 10000,100000)
   --seed N                  workload seed (default 1)
   --cpu-prof-dir DIR        write a CPU profile of each measured phase (sync and servers) there
   --json                    print the results as JSON (progress still goes to stderr)
@@ -52,6 +55,7 @@ const { values } = parseArgs({
     'large-batch-size': { type: 'string', default: '1000' },
     'large-series': { type: 'string', default: '40' },
     'many-studies': { type: 'string', default: '500' },
+    'backlog-sizes': { type: 'string', default: '10000,100000' },
     seed: { type: 'string', default: '1' },
     'cpu-prof-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -123,6 +127,17 @@ async function runAll(stack: BenchStack): Promise<Section[]> {
         batchSize: positiveInt('large-batch-size', values['large-batch-size']),
         series: positiveInt('large-series', values['large-series']),
         seed,
+      }),
+    );
+  }
+  if (has('startup')) sections.push(await runStartup(stack));
+  // Last: the poller-alone part builds runtimes of its own.
+  if (has('many')) {
+    sections.push(
+      await runManyStudies(stack, {
+        studies: positiveInt('many-studies', values['many-studies']),
+        seed,
+        backlogSizes: values['backlog-sizes'].split(',').map((size) => positiveInt('backlog-sizes', size.trim())),
       }),
     );
   }
