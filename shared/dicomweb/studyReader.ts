@@ -1,12 +1,34 @@
-import type { AxiosInstance } from 'axios';
-import { NonRetryableError, RetryableError } from '../errors/errors.js';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import type { Readable } from 'node:stream';
+import { NonRetryableError, RetryableError, type ErrorLocation } from '../errors/errors.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
 import type { DicomJsonDataset } from './dicomJson.js';
+import { JsonObjectArraySplitter } from './jsonArrayStream.js';
 
 /** Reads what the DICOM server holds *now* for one study. */
 export interface StudyReader {
   /** Every current instance's metadata; an empty array when the study does not exist (any more). */
   readStudyMetadata(studyUid: string, partition?: string): Promise<DicomJsonDataset[]>;
+}
+
+/** A study, or one series of it, whose metadata is read. */
+export interface MetadataScope {
+  study: string;
+  /** Only this series (WADO-RS `/studies/{study}/series/{series}/metadata`). */
+  series?: string;
+  partition?: string;
+}
+
+/**
+ * Reads metadata one instance at a time as the response arrives, so a large study's metadata is never held
+ * whole; reads one series when asked, so a change to one series does not read the others.
+ */
+export interface MetadataStreamReader {
+  /**
+   * Calls `onInstance` for each current instance of the scope, in the server's order; resolves to the count
+   * (0 when the study or series does not exist any more).
+   */
+  forEachInstance(scope: MetadataScope, onInstance: (dataset: DicomJsonDataset) => void): Promise<number>;
 }
 
 export const defaultPartition = 'Microsoft.Default';
@@ -20,6 +42,44 @@ export function studyPath(apiVersion: 'v1' | 'v2', studyUid: string, partition?:
   return `${apiVersion}/studies/${encoded}`;
 }
 
+function metadataPath(apiVersion: 'v1' | 'v2', scope: MetadataScope): string {
+  const series = scope.series === undefined ? '' : `/series/${encodeURIComponent(scope.series)}`;
+  return `${studyPath(apiVersion, scope.study, scope.partition)}${series}/metadata`;
+}
+
+function locationOf(scope: MetadataScope): ErrorLocation {
+  return { study: scope.study, ...(scope.series !== undefined ? { series: scope.series } : {}) };
+}
+
+/** GET with the request observed; a request that got no answer is transient. */
+async function getMetadata<T>(
+  http: AxiosInstance,
+  path: string,
+  responseType: 'json' | 'stream',
+  location: ErrorLocation,
+  requests?: RequestObserver,
+): Promise<AxiosResponse<T>> {
+  const call = () => http.get<T>(path, { headers: { Accept: 'application/dicom+json' }, responseType });
+  try {
+    return requests
+      ? await requests.observe('dicom', 'metadata', call, { ofResult: (result) => result.status })
+      : await call();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RetryableError(`DICOM GET ${path} failed: ${reason}`, 'transient', location);
+  }
+}
+
+/** False for "gone" (404, 204); throws for what must be retried or recorded; true for a 200. */
+function hasMetadata(status: number, path: string, location: ErrorLocation): boolean {
+  if (status === 404 || status === 204) return false;
+  if (status === 429 || status >= 500 || status === 401) {
+    throw new RetryableError(`DICOM GET ${path} answered ${status}`, 'transient', location);
+  }
+  if (status !== 200) throw new NonRetryableError(`DICOM GET ${path} answered ${status}`, 'dicom-not-found', location);
+  return true;
+}
+
 export function createStudyReader(
   http: AxiosInstance,
   apiVersion: 'v1' | 'v2',
@@ -27,30 +87,11 @@ export function createStudyReader(
 ): StudyReader {
   return {
     async readStudyMetadata(studyUid, partition) {
-      const path = `${studyPath(apiVersion, studyUid, partition)}/metadata`;
-      let response;
-      const call = () =>
-        http.get<unknown>(path, {
-          headers: { Accept: 'application/dicom+json' },
-          responseType: 'json',
-        });
-      try {
-        response = requests
-          ? await requests.observe('dicom', 'metadata', call, { ofResult: (result) => result.status })
-          : await call();
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new RetryableError(`DICOM GET ${path} failed: ${reason}`, 'transient', { study: studyUid });
-      }
-      if (response.status === 404 || response.status === 204) return [];
-      if (response.status === 429 || response.status >= 500 || response.status === 401) {
-        throw new RetryableError(`DICOM GET ${path} answered ${response.status}`, 'transient', { study: studyUid });
-      }
-      if (response.status !== 200) {
-        throw new NonRetryableError(`DICOM GET ${path} answered ${response.status}`, 'dicom-not-found', {
-          study: studyUid,
-        });
-      }
+      const scope = { study: studyUid, ...(partition !== undefined ? { partition } : {}) };
+      const path = metadataPath(apiVersion, scope);
+      const location = locationOf(scope);
+      const response = await getMetadata<unknown>(http, path, 'json', location, requests);
+      if (!hasMetadata(response.status, path, location)) return [];
       const body: unknown = response.data;
       if (
         !Array.isArray(body) ||
@@ -59,10 +100,54 @@ export function createStudyReader(
         throw new NonRetryableError(
           `DICOM GET ${path} returned metadata that is not an array of DICOM JSON objects`,
           'bad-dicom-data',
-          { study: studyUid },
+          location,
         );
       }
       return body as DicomJsonDataset[];
+    },
+  };
+}
+
+export function createMetadataStreamReader(
+  http: AxiosInstance,
+  apiVersion: 'v1' | 'v2',
+  requests?: RequestObserver,
+): MetadataStreamReader {
+  return {
+    async forEachInstance(scope, onInstance) {
+      const path = metadataPath(apiVersion, scope);
+      const location = locationOf(scope);
+      const response = await getMetadata<Readable>(http, path, 'stream', location, requests);
+      const body = response.data;
+      if (!hasMetadata(response.status, path, location)) {
+        body.resume();
+        return 0;
+      }
+      // What the caller's callback throws is the caller's, not a read fault: it goes out unchanged.
+      let callerError: unknown;
+      const splitter = new JsonObjectArraySplitter(
+        (element) => {
+          try {
+            onInstance(element as DicomJsonDataset);
+          } catch (error) {
+            callerError = error;
+            throw error;
+          }
+        },
+        `DICOM GET ${path}`,
+        location,
+      );
+      body.setEncoding('utf8');
+      try {
+        for await (const chunk of body) splitter.push(chunk as string);
+      } catch (error) {
+        body.destroy();
+        if (error === callerError || error instanceof NonRetryableError) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new RetryableError(`DICOM GET ${path} failed while reading: ${reason}`, 'transient', location);
+      }
+      splitter.end();
+      return splitter.elements;
     },
   };
 }
