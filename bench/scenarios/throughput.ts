@@ -5,6 +5,7 @@ import { makeSampleStudies } from '../../dev/samples/index.js';
 import type { MappingOptions } from '../../shared/mapping/index.js';
 import { runDicomCastBaseline } from '../baselineDicomCast.js';
 import { studyTransactions, writeStraight } from '../directWrite.js';
+import { compareFhirReads } from '../fhirReadComparison.js';
 import { progress, type BenchStack, type Measured } from '../harness.js';
 import { atLeast, atMost, fixed, interactions, table, type Check, type Section } from '../report.js';
 import { checkFhirComplete, latestSequence, type Completeness } from '../workload.js';
@@ -63,6 +64,9 @@ export async function runThroughput(
       completeness: oursComplete,
     },
   ];
+
+  progress("the writer's FHIR reads: today's searches vs one batch, on the filled server");
+  const reads = await compareFhirReads(stack.servers, [...new Set(specs.map((spec) => spec.studyUid))], mapping);
 
   progress('physical limit: the same final resources, one transaction per study, 8 in parallel, no reads');
   const [imagingStudies, patients, endpoints] = await Promise.all([
@@ -146,6 +150,11 @@ export async function runThroughput(
     `DICOM requests, ours: ${interactions(Object.fromEntries(Object.entries(ours.counts.dicomTraffic).map(([kind, t]) => [kind, t.requests])))}`,
     `Memory, ours: sync process idle RSS ${fixed(ours.syncMemory.rssStartMb, 0)} MB, peak ${fixed(ours.syncMemory.rssPeakMb, 0)} MB ` +
       `(heapUsed peak ${fixed(ours.syncMemory.heapUsedPeakMb, 0)} MB); server process peak RSS ${fixed(ours.serverMemory.rssPeakMb, 0)} MB`,
+    `The writer's FHIR reads per study before its transaction, on the filled server (one study at a time): ` +
+      `today ${fixed(reads.searches.requests / reads.studies, 2)} requests, ${fixed(reads.searches.ms / reads.studies, 1)} ms; ` +
+      `one batch (shared/fhir/readStudyState.ts, not wired yet) ${fixed(reads.batch.requests / reads.studies, 2)} requests, ` +
+      `${fixed(reads.batch.ms / reads.studies, 1)} ms. Wired in, steady state = 1 batch + 1 transaction ` +
+      "(+1 Patient search only when the data names another patient than the study's subject).",
     `Ours: ${JSON.stringify(ours.value)}`,
     `DICOM Cast algorithm: ${JSON.stringify(baseline.value)}`,
   ];
@@ -169,6 +178,7 @@ export async function runThroughput(
     data: {
       ratio,
       speedup,
+      reads,
       fhirPerStudy,
       wadoPerStudy,
       rows: rows.map((row) => ({ ...row, measured: { ...row.measured, value: undefined } })),

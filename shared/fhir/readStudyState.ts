@@ -26,14 +26,24 @@ function searchUrl(resourceType: string, params: Record<string, string>): string
   return `${resourceType}?${new URLSearchParams(params).toString()}`;
 }
 
+export interface StudyStateReadOptions {
+  /**
+   * Also read the ImagingStudy's subject (`_include=ImagingStudy:subject`), so a study whose data still names the
+   * same patient needs no Patient search: 2 requests a study in steady state instead of 3. Off by default: the
+   * local FHIR server answers `_include` with a full scan (~130 ms at 50 studies, against 4 ms without).
+   */
+  includeSubject?: boolean;
+}
+
 /** The batch: entry 0 the ImagingStudy (+ its subject), then one Endpoint search per name DICOM Cast may have used. */
-export function studyStateBatch(study: string, mapping: MappingOptions): Bundle {
+export function studyStateBatch(study: string, mapping: MappingOptions, options: StudyStateReadOptions = {}): Bundle {
   const get = (url: string): BundleEntry => ({ request: { method: 'GET', url } });
+  const include: Record<string, string> = options.includeSubject ? { _include: 'ImagingStudy:subject' } : {};
   return {
     resourceType: 'Bundle',
     type: 'batch',
     entry: [
-      get(searchUrl('ImagingStudy', { ...imagingStudySearchParams(study), _include: 'ImagingStudy:subject' })),
+      get(searchUrl('ImagingStudy', { ...imagingStudySearchParams(study), ...include })),
       ...endpointSearchParams(mapping).map((params) => get(searchUrl('Endpoint', params))),
     ],
   };
@@ -103,13 +113,14 @@ export function parseStudyStateBatch(response: Bundle, study: string, mapping: M
   return state;
 }
 
-/** One request: the study's ImagingStudy, its subject Patient and the Endpoint. */
+/** One request: the study's ImagingStudy (with its subject Patient when asked) and the Endpoint. */
 export async function readStudyState(
   post: PostBundle,
   study: string,
   mapping: MappingOptions,
+  options: StudyStateReadOptions = {},
 ): Promise<StudyStateRead> {
-  const response = await post(studyStateBatch(study, mapping));
+  const response = await post(studyStateBatch(study, mapping, options));
   if (response.resourceType !== 'Bundle' || response.type !== 'batch-response') {
     throw new RetryableError(`FHIR batch read answered something other than a batch-response`, 'transient', { study });
   }

@@ -57,12 +57,15 @@ describe("readStudyState: the writer's FHIR reads in one batch (real FHIR server
     await create({ ...toEndpoint({ ...mapping, endpoint: `${mapping.endpoint}2` }) });
     fhir.resetRequestCount();
 
-    const state = await readStudyState(post, study, mapping);
+    const state = await readStudyState(post, study, mapping, { includeSubject: true });
     assert.equal(state.imagingStudy?.id, imagingStudy.id);
     assert.equal(state.imagingStudy?.meta?.versionId, imagingStudy.meta?.versionId);
     assert.equal(state.subject?.id, patient.id);
     assert.equal(state.endpoint?.id, endpoint.id);
-    assert.deepEqual(fhir.requestCounts(), { batch: 1 });
+    const withoutSubject = await readStudyState(post, study, mapping);
+    assert.equal(withoutSubject.imagingStudy?.id, imagingStudy.id);
+    assert.equal(withoutSubject.subject, undefined);
+    assert.deepEqual(fhir.requestCounts(), { batch: 2 });
   });
 
   it('refuses to choose between two ImagingStudies of the study', async () => {
