@@ -2,6 +2,7 @@
 // empty feed when nothing needs building.
 import { fork, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { progress, type BenchStack } from '../harness.js';
@@ -98,17 +99,24 @@ export async function runStartup(stack: BenchStack): Promise<Section> {
           'Run',
           'Cold worker: first change-feed request ms',
           'of which importing functions/* ms',
+          'worker CPU ms (to after its poll)',
           'npm run local -- --once --studies 0 ms',
         ],
         cold.map((run, index) => [
           String(index + 1),
           fixed(run.firstRequestMs, 0),
           fixed(run.importMs, 0),
+          fixed(run.cpuMs, 0),
           fixed(local[index] ?? NaN, 0),
         ]),
       ),
       'Cold worker: a new node process imports the five function modules, builds the runtime (settings, clients, ' +
         'Azurite tables) and runs the poller; timed from spawn to the first change-feed request the server sees.',
+      `Load average at the end: ${os
+        .loadavg()
+        .map((load) => load.toFixed(1))
+        .join(' ')} on ${os.cpus().length} CPUs: ` +
+        'with more runnable processes than cores, wall times measure waiting; the worker CPU time does not.',
       '`npm run local` runs `tsc -b` first (up to date: no compile) and starts Azurite, the DICOM stand-in and the FHIR server.',
     ],
     checks: [
