@@ -61,7 +61,6 @@ export function mappingOptionsOf(config: AppConfig): MappingOptions {
 
 export async function createRuntime(settings: FlatSettings, options: CreateRuntimeOptions = {}): Promise<Runtime> {
   const config = loadAppConfig(settings);
-  const telemetry = options.telemetry ?? (await initTelemetry(settings));
   const dicomAuthorization = createAuthorizationProvider(
     loadAuthConfig(settings, 'DicomWeb', config.dicomWeb.endpoint),
     config.dicomWeb.endpoint,
@@ -72,7 +71,9 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
   );
   const dicomHttp = createServerHttpClient({ baseUrl: config.dicomWeb.endpoint, authorization: dicomAuthorization });
   const version = config.dicomWeb.changeFeed.version;
-  const [checkpointTable, failureTable] = await Promise.all([
+  // Telemetry (Azure Monitor's exporter is a large import) loads while the tables are created over the network.
+  const [telemetry, checkpointTable, failureTable] = await Promise.all([
+    options.telemetry ?? initTelemetry(settings),
     createTableClient(config.storage, config.dicomCast.checkpointTable),
     createTableClient(config.storage, config.dicomCast.failureTable),
   ]);
