@@ -72,7 +72,13 @@ async function coldWorker(storage: string): Promise<ColdRun> {
 function localOnce(): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', 'local', '--', '--once', '--studies', '0'], { stdio: 'ignore' });
+    // Not the settings the bench's own host put in this process's environment: `npm run local` reads those.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([key]) => !/^(AzureWebJobs|DicomWeb|Fhir|Patient|DicomCast|KeyVault)/i.test(key),
+      ),
+    );
+    const child = spawn('npm', ['run', 'local', '--', '--once', '--studies', '0'], { stdio: 'ignore', env });
     child.once('error', reject);
     child.once('exit', (code) =>
       code === 0 ? resolve(performance.now() - started) : reject(new Error(`npm run local exited ${code}`)),
