@@ -11,7 +11,7 @@ import { ResourceStore } from './store.js';
 import { TrafficShaper, type TrafficOptions, type TrafficStats } from './traffic.js';
 import { ResourceValidator } from './validation.js';
 
-export { FHIR_PROFILE_NAMES, FHIR_PROFILES, isFhirProfileName } from './profiles.js';
+export { FHIR_PROFILE_NAMES, FHIR_PROFILES, fhirProfile, isFhirProfileName } from './profiles.js';
 export type { FhirProfileName, FhirServerProfile } from './profiles.js';
 export type { TrafficOptions, TrafficStats } from './traffic.js';
 
