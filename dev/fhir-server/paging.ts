@@ -39,6 +39,15 @@ function typeUrl(baseUrl: string, resourceType: string, query: URLSearchParams):
   return `${baseUrl}/${resourceType}${search ? `?${search}` : ''}`;
 }
 
+/** A search whose page is given by `_offset` (Medplum's links; HAPI also accepts it). */
+function readOffset(resourceType: string, query: URLSearchParams): PageRequest {
+  const rest = new URLSearchParams(query);
+  const offset = Number(rest.get('_offset') ?? 0);
+  rest.delete('_offset');
+  if (!Number.isInteger(offset) || offset < 0) throw badRequest('_offset must be a non-negative integer');
+  return { resourceType, query: rest, offset };
+}
+
 /** `_offset=n` in the next link (Medplum). */
 class OffsetPager implements Pager {
   constructor(
@@ -47,11 +56,7 @@ class OffsetPager implements Pager {
   ) {}
 
   read(resourceType: string, query: URLSearchParams): PageRequest {
-    const rest = new URLSearchParams(query);
-    const offset = Number(rest.get('_offset') ?? 0);
-    rest.delete('_offset');
-    if (!Number.isInteger(offset) || offset < 0) throw badRequest('_offset must be a non-negative integer');
-    return { resourceType, query: rest, offset };
+    return readOffset(resourceType, query);
   }
 
   readBase(): undefined {
@@ -125,11 +130,7 @@ class GetPagesPager implements Pager {
   ) {}
 
   read(resourceType: string, query: URLSearchParams): PageRequest {
-    const rest = new URLSearchParams(query);
-    const offset = Number(rest.get('_offset') ?? 0);
-    rest.delete('_offset');
-    if (!Number.isInteger(offset) || offset < 0) throw badRequest('_offset must be a non-negative integer');
-    return { resourceType, query: rest, offset };
+    return readOffset(resourceType, query);
   }
 
   readBase(query: URLSearchParams): PageRequest | undefined {

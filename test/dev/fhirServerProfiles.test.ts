@@ -2,33 +2,41 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Bundle, BundleEntry, ImagingStudy, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { startFhirServer, type FhirProfileName, type RunningFhirServer } from '../../dev/fhir-server/index.js';
+import { fhirRequest, type FhirReply } from '../support/fhirRequest.js';
 
 // Every behaviour a profile emulates (dev/fhir-server/profiles.ts), over real HTTP, with the exact status and shape;
 // each against the kind `medplum` profile too, so that a test fails if the profile's behaviour is switched off.
 
 const STUDY_UID_SYSTEM = 'urn:dicom:uid';
 
-interface Reply<T> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
+type Reply<T> = FhirReply<T>;
 
-async function request<T = unknown>(
+const request = <T = unknown>(
   server: RunningFhirServer,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<Reply<T>> {
-  const url = /^https?:/.test(path) ? path : `${server.url}${path}`;
-  const response = await fetch(url, {
-    method,
-    headers: { 'Content-Type': 'application/fhir+json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as T };
+): Promise<Reply<T>> => fhirRequest<T>(server.url, method, path, body, headers);
+
+/** Follows `next` links from `first`, checking each with `checkNext`; the ids and page sizes seen. */
+async function allPages(
+  server: RunningFhirServer,
+  first: string,
+  checkNext: (next: URL) => void,
+): Promise<{ ids: string[]; pageSizes: number[] }> {
+  const ids: string[] = [];
+  const pageSizes: number[] = [];
+  let next: string | undefined = first;
+  while (next) {
+    const page: Reply<Bundle> = await request<Bundle>(server, 'GET', next);
+    assert.equal(page.status, 200);
+    pageSizes.push(page.body.entry?.length ?? 0);
+    ids.push(...(page.body.entry ?? []).map((e) => e.resource?.id as string));
+    next = page.body.link?.find((l) => l.relation === 'next')?.url;
+    if (next) checkNext(new URL(next));
+  }
+  return { ids, pageSizes };
 }
 
 const patient = (pid: string, source?: string): Patient => ({
@@ -281,21 +289,10 @@ describe('local FHIR server profiles', () => {
 
   it('azure: 10 per page and an opaque ct continuation token; _offset is ignored', async () => {
     for (let i = 0; i < 25; i++) await create(azure, patient(`PID-P${i}`));
-    const ids: string[] = [];
-    let next: string | undefined = '/Patient';
-    const pageSizes: number[] = [];
-    while (next) {
-      const page: Reply<Bundle> = await request<Bundle>(azure, 'GET', next);
-      assert.equal(page.status, 200);
-      pageSizes.push(page.body.entry?.length ?? 0);
-      ids.push(...(page.body.entry ?? []).map((e) => e.resource?.id as string));
-      next = page.body.link?.find((l) => l.relation === 'next')?.url;
-      if (next) {
-        const url = new URL(next);
-        assert.ok(url.searchParams.get('ct'), next);
-        assert.equal(url.searchParams.get('_offset'), null);
-      }
-    }
+    const { ids, pageSizes } = await allPages(azure, '/Patient', (next) => {
+      assert.ok(next.searchParams.get('ct'), next.href);
+      assert.equal(next.searchParams.get('_offset'), null);
+    });
     assert.deepEqual(pageSizes, [10, 10, 5]);
     assert.equal(new Set(ids).size, 25);
     const offset = await request<Bundle>(azure, 'GET', '/Patient?_offset=10');
@@ -308,21 +305,10 @@ describe('local FHIR server profiles', () => {
 
   it('hapi: 20 per page and _getpages links on the base; an unknown search is 410', async () => {
     for (let i = 0; i < 45; i++) await create(hapi, patient(`PID-H${i}`));
-    const ids: string[] = [];
-    const pageSizes: number[] = [];
-    let next: string | undefined = '/Patient';
-    while (next) {
-      const page: Reply<Bundle> = await request<Bundle>(hapi, 'GET', next);
-      assert.equal(page.status, 200);
-      pageSizes.push(page.body.entry?.length ?? 0);
-      ids.push(...(page.body.entry ?? []).map((e) => e.resource?.id as string));
-      next = page.body.link?.find((l) => l.relation === 'next')?.url;
-      if (next) {
-        const url = new URL(next);
-        assert.equal(`${url.origin}${url.pathname}`, hapi.url);
-        assert.ok(url.searchParams.get('_getpages'));
-      }
-    }
+    const { ids, pageSizes } = await allPages(hapi, '/Patient', (next) => {
+      assert.equal(`${next.origin}${next.pathname}`, hapi.url);
+      assert.ok(next.searchParams.get('_getpages'));
+    });
     assert.deepEqual(pageSizes, [20, 20, 5]);
     assert.equal(new Set(ids).size, 45);
     assert.equal((await request(hapi, 'GET', '?_getpages=unknown&_getpagesoffset=20')).status, 410);
