@@ -2,31 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Bundle, Endpoint, ImagingStudy, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { startFhirServer, type RunningFhirServer } from '../../dev/fhir-server/index.js';
+import { fhirRequest, type FhirReply } from '../support/fhirRequest.js';
 
 const STUDY_UID_SYSTEM = 'urn:dicom:uid';
 
 let server: RunningFhirServer;
 
-interface Reply<T> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
-
-async function request<T = unknown>(
+const request = <T = unknown>(
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<Reply<T>> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/fhir+json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as T };
-}
+): Promise<FhirReply<T>> => fhirRequest<T>(server.url, method, path, body, headers);
 
 const patient = (pid: string): Patient => ({
   resourceType: 'Patient',
