@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { createFhirClient } from '../shared/fhir/fhirClient.js';
 import { noAuthorization } from '../shared/auth/index.js';
 import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJson.js';
+import { transportStats, type TransportStats } from '../shared/http/retryBudget.js';
+import { parseChaosSpec, startChaosProxy, type ChaosProxy } from './chaosProxy.js';
 import { startLocalStack } from './localStack.js';
 import { storeSampleStudies } from './seedSamples.js';
 import { formatSummary, summarizeStudies } from './syncSummary.js';
@@ -20,6 +22,7 @@ const usage = `Usage: npm run local -- [options]
   --storage CONN         use this Storage connection string instead of an embedded Azurite
   --studies N            sample studies to store first (default 3; 0 stores none)
   --servers-only         only run the embedded servers (for \`func start\` with local.settings.json)
+  --fhir-chaos SPEC      put a fault-injecting proxy before the FHIR server, e.g. 429=0.3,503=0.05,reset=0.03,lost=0.02
   --verbose              print every function log line
   --help`;
 
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     storage: { type: 'string' },
     studies: { type: 'string', default: '3' },
     'servers-only': { type: 'boolean', default: false },
+    'fhir-chaos': { type: 'string' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -47,12 +51,19 @@ if (!Number.isInteger(studies) || studies < 0) {
   process.exit(2);
 }
 
+const chaos = values['fhir-chaos']
+  ? await startChaosProxy({ rates: parseChaosSpec(values['fhir-chaos']), seed: Date.now() % 100_000 })
+  : undefined;
 const stack = await startLocalStack({
   ...(values['dicom-url'] ? { dicomUrl: values['dicom-url'] } : { dicomPort: 8042 }),
   ...(values['fhir-url'] ? { fhirUrl: values['fhir-url'] } : { fhirPort: 8080 }),
   ...(values.storage ? { storageConnectionString: values.storage } : {}),
-  settings: { ...definedSettings(process.env) },
+  settings: { ...definedSettings(process.env), ...(chaos ? { Fhir__Endpoint: `${chaos.origin}/fhir` } : {}) },
 });
+if (chaos) {
+  chaos.setTarget(new URL(stack.fhirUrl).origin);
+  console.log(`FHIR chaos     the functions reach FHIR through ${chaos.origin} (${values['fhir-chaos']})`);
+}
 
 console.log(`DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}`);
 console.log(`FHIR server    ${stack.fhirUrl}${stack.fhir ? ' (embedded, @medplum/fhir-router)' : ''}`);
@@ -97,6 +108,7 @@ if (values.once) {
   const started = Date.now();
   await host.runOnce();
   console.log(`One cycle done in ${Date.now() - started} ms`);
+  if (chaos) console.log(describeChaos(chaos.stats(), transportStats()));
   await printSummary();
   await stack.close();
   process.exit(0);
@@ -112,6 +124,18 @@ clearInterval(summaryTimer);
 await host.stop();
 await stack.close();
 process.exit(0);
+
+function describeChaos(proxy: ReturnType<ChaosProxy['stats']>, transport: TransportStats): string {
+  const causes = Object.entries(transport.causes)
+    .map(([cause, count]) => `${cause} ${count}`)
+    .join(', ');
+  return (
+    `FHIR chaos: ${proxy.requests} requests, ${proxy.throttle} answered 429, ${proxy.unavailable} answered 503, ` +
+    `${proxy.reset} reset, ${proxy.lost} responses lost; transport: ${transport.retries} requests retried ` +
+    `(${causes || 'none'}), ${(transport.waitedMs / 1000).toFixed(1)} s waited, ` +
+    `${transport.budgetExhausted} left to the queue with the budget spent`
+  );
+}
 
 function definedSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   // Settings given in the environment win over the stack's defaults (e.g. DicomWeb__ChangeFeed__Version=v1).

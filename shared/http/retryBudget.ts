@@ -16,7 +16,7 @@ export class RetryBudget {
 
   /** True (and charged) when `ms` more fits in the budget. */
   tryCharge(ms: number): boolean {
-    if (this.spentMs + ms > this.totalMs) return false;
+    if (this.spentMs >= this.totalMs || this.spentMs + ms > this.totalMs) return false;
     this.spentMs += ms;
     return true;
   }

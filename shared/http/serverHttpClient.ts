@@ -107,10 +107,10 @@ export function createServerHttpClient(options: ServerHttpClientOptions): AxiosI
       const config = error.config as RetriableConfig | undefined;
       const request = `${(config?.method ?? 'request').toUpperCase()} ${describeUrl(client, config)}`;
       if (config?.deadline?.aborted) {
-        const setting = options.limitSettings?.timeout ? ` (${options.limitSettings.timeout})` : '';
+        const setting = options.limitSettings?.timeout ? `, ${options.limitSettings.timeout}` : '';
         throw new ServerRequestError(
-          `${request} failed: no complete response within ${timeoutMs / 1000} s${setting}`,
-          'deadline',
+          `${request} failed: timed out (no complete response within ${timeoutMs / 1000} s${setting})`,
+          'ETIMEDOUT',
         );
       }
       const limit = config?.responseLimit;

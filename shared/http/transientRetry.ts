@@ -17,7 +17,6 @@ const transientCodes = new Set([
   'ECONNABORTED',
   'EAI_AGAIN',
   'ERR_NETWORK',
-  'deadline',
 ]);
 
 export interface RetryPolicy {
