@@ -7,7 +7,7 @@ export class AdaptiveLimiter {
   private limitValue: number;
   private inFlight = 0;
   private successes = 0;
-  private lastDecrease = 0;
+  private lastDecrease = -Infinity;
   private readonly waiting: Array<() => void> = [];
 
   constructor(
