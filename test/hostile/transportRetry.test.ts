@@ -239,7 +239,10 @@ describe('transport: transient failures are waited out inside the invocation', (
     assert.equal(limiter.limit, 4);
     limiter.succeeded();
     assert.equal(limiter.limit, 5);
-    for (let i = 0; i < 30; i++) ((clock += 1_000), limiter.throttled());
+    for (let i = 0; i < 30; i++) {
+      clock += 1_000;
+      limiter.throttled();
+    }
     assert.equal(limiter.limit, 1, 'never below one');
   });
 
