@@ -108,7 +108,11 @@ if (values.once) {
   const started = Date.now();
   await host.runOnce();
   console.log(`One cycle done in ${Date.now() - started} ms`);
-  if (chaos) console.log(describeChaos(chaos.stats(), transportStats()));
+  if (chaos) {
+    const { invocations, failed, poisoned } = host.writer.stats;
+    console.log(describeChaos(chaos.stats(), transportStats()));
+    console.log(`Writer: ${invocations} invocations, ${failed} failed, ${poisoned} messages poisoned`);
+  }
   await printSummary();
   await stack.close();
   process.exit(0);
