@@ -9,8 +9,9 @@ import { parseArgs } from 'node:util';
 import { createFhirClient } from '../shared/fhir/fhirClient.js';
 import { noAuthorization } from '../shared/auth/index.js';
 import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJson.js';
+import { FHIR_PROFILE_NAMES, isFhirProfileName, type TrafficOptions } from './fhir-server/index.js';
 import { transportStats, type TransportStats } from '../shared/http/retryBudget.js';
-import { parseChaosSpec, startChaosProxy, type ChaosProxy } from './chaosProxy.js';
+import type { QueueHostStats } from './functionsHost/queueTriggerHost.js';
 import { startLocalStack } from './localStack.js';
 import { storeSampleStudies } from './seedSamples.js';
 import { formatSummary, summarizeStudies } from './syncSummary.js';
@@ -19,10 +20,16 @@ const usage = `Usage: npm run local -- [options]
   --once                 one full cycle (poll, then every queued study), print the summary, exit
   --dicom-url URL        use this DICOMweb server (Azure DICOM service API) instead of the embedded one
   --fhir-url URL         use this FHIR R4 server instead of the embedded one
+  --fhir-profile NAME    the embedded FHIR server behaves like: medplum (default), azure (Azure Health Data
+                         Services FHIR service) or hapi (HAPI FHIR JPA); see dev/fhir-server/README.md
+  --fhir-throttle F      answer this fraction (0-1) of FHIR requests with 429 (Retry-After; azure: also
+                         x-ms-retry-after-ms)
+  --fhir-rate N          answer 429 beyond N FHIR requests per second (a token bucket)
+  --fhir-faults F        fail this fraction (0-1) of FHIR requests: half 503, a quarter reset connections, a
+                         quarter processed with the response lost
   --storage CONN         use this Storage connection string instead of an embedded Azurite
   --studies N            sample studies to store first (default 3; 0 stores none)
   --servers-only         only run the embedded servers (for \`func start\` with local.settings.json)
-  --fhir-chaos SPEC      put a fault-injecting proxy before the FHIR server, e.g. 429=0.3,503=0.05,reset=0.03,lost=0.02
   --verbose              print every function log line
   --help`;
 
@@ -31,10 +38,13 @@ const { values } = parseArgs({
     once: { type: 'boolean', default: false },
     'dicom-url': { type: 'string' },
     'fhir-url': { type: 'string' },
+    'fhir-profile': { type: 'string', default: 'medplum' },
+    'fhir-throttle': { type: 'string' },
+    'fhir-rate': { type: 'string' },
+    'fhir-faults': { type: 'string' },
     storage: { type: 'string' },
     studies: { type: 'string', default: '3' },
     'servers-only': { type: 'boolean', default: false },
-    'fhir-chaos': { type: 'string' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -51,22 +61,28 @@ if (!Number.isInteger(studies) || studies < 0) {
   process.exit(2);
 }
 
-const chaos = values['fhir-chaos']
-  ? await startChaosProxy({ rates: parseChaosSpec(values['fhir-chaos']), seed: Date.now() % 100_000 })
-  : undefined;
+const fhirProfile = values['fhir-profile'];
+if (!isFhirProfileName(fhirProfile)) {
+  console.error(`--fhir-profile must be one of ${FHIR_PROFILE_NAMES.join(', ')}, got "${fhirProfile}"`);
+  process.exit(2);
+}
+const fhirTraffic = trafficOptions();
+
 const stack = await startLocalStack({
+  fhirProfile,
+  fhirOptions: { traffic: fhirTraffic },
   ...(values['dicom-url'] ? { dicomUrl: values['dicom-url'] } : { dicomPort: 8042 }),
   ...(values['fhir-url'] ? { fhirUrl: values['fhir-url'] } : { fhirPort: 8080 }),
   ...(values.storage ? { storageConnectionString: values.storage } : {}),
-  settings: { ...definedSettings(process.env), ...(chaos ? { Fhir__Endpoint: `${chaos.origin}/fhir` } : {}) },
+  settings: { ...definedSettings(process.env) },
 });
-if (chaos) {
-  chaos.setTarget(new URL(stack.fhirUrl).origin);
-  console.log(`FHIR chaos     the functions reach FHIR through ${chaos.origin} (${values['fhir-chaos']})`);
-}
 
 console.log(`DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}`);
-console.log(`FHIR server    ${stack.fhirUrl}${stack.fhir ? ' (embedded, @medplum/fhir-router)' : ''}`);
+console.log(
+  `FHIR server    ${stack.fhirUrl}${stack.fhir ? ` (embedded, @medplum/fhir-router, profile ${fhirProfile})` : ''}`,
+);
+const { seed: _seed, ...fhirRates } = fhirTraffic;
+if (stack.fhir && Object.keys(fhirRates).length > 0) console.log(`FHIR traffic   ${JSON.stringify(fhirRates)}`);
 console.log(
   `Storage        ${stack.azurite ? `Azurite on 127.0.0.1:${stack.azurite.ports.queue} (queues)` : 'as given'}`,
 );
@@ -108,11 +124,7 @@ if (values.once) {
   const started = Date.now();
   await host.runOnce();
   console.log(`One cycle done in ${Date.now() - started} ms`);
-  if (chaos) {
-    const { invocations, failed, poisoned } = host.writer.stats;
-    console.log(describeChaos(chaos.stats(), transportStats()));
-    console.log(`Writer: ${invocations} invocations, ${failed} failed, ${poisoned} messages poisoned`);
-  }
+  console.log(describeTransport(transportStats(), host.writer.stats));
   await printSummary();
   await stack.close();
   process.exit(0);
@@ -129,15 +141,42 @@ await host.stop();
 await stack.close();
 process.exit(0);
 
-function describeChaos(proxy: ReturnType<ChaosProxy['stats']>, transport: TransportStats): string {
+/** --fhir-throttle, --fhir-rate and --fhir-faults as the embedded server's traffic options (exits on bad values). */
+function trafficOptions(): TrafficOptions {
+  const fraction = (name: 'fhir-throttle' | 'fhir-faults'): number | undefined => {
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!(value >= 0 && value <= 1)) {
+      console.error(`--${name} must be a fraction between 0 and 1, got "${raw}"`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const throttle = fraction('fhir-throttle');
+  const faults = fraction('fhir-faults');
+  const rate = values['fhir-rate'] === undefined ? undefined : Number(values['fhir-rate']);
+  if (rate !== undefined && !(rate > 0)) {
+    console.error(`--fhir-rate must be a positive number of requests per second, got "${values['fhir-rate']}"`);
+    process.exit(2);
+  }
+  return {
+    ...(throttle ? { throttleFraction: throttle } : {}),
+    ...(rate ? { requestsPerSecond: rate } : {}),
+    ...(faults ? { unavailableFraction: faults / 2, resetFraction: faults / 4, lostResponseFraction: faults / 4 } : {}),
+    seed: Date.now() % 100_000,
+  };
+}
+
+/** What the transport waited out and what it left to the queue: the figures of a throttling or fault run. */
+function describeTransport(transport: TransportStats, writer: QueueHostStats): string {
   const causes = Object.entries(transport.causes)
     .map(([cause, count]) => `${cause} ${count}`)
     .join(', ');
   return (
-    `FHIR chaos: ${proxy.requests} requests, ${proxy.throttle} answered 429, ${proxy.unavailable} answered 503, ` +
-    `${proxy.reset} reset, ${proxy.lost} responses lost; transport: ${transport.retries} requests retried ` +
-    `(${causes || 'none'}), ${(transport.waitedMs / 1000).toFixed(1)} s waited, ` +
-    `${transport.budgetExhausted} left to the queue with the budget spent`
+    `Transport: ${transport.retries} requests retried (${causes || 'none'}), ${(transport.waitedMs / 1000).toFixed(1)} s ` +
+    `waited in total, ${transport.budgetExhausted} left to the queue with the retry budget spent; writer: ` +
+    `${writer.invocations} invocations, ${writer.failed} failed, ${writer.poisoned} messages poisoned`
   );
 }
 

@@ -9,7 +9,6 @@ import { retryAfterMs } from '../../shared/http/retryAfter.js';
 import { resetTransportStats, transportStats, withRetryBudget } from '../../shared/http/retryBudget.js';
 import { backoffMs } from '../../shared/http/transientRetry.js';
 import { startFhirServer } from '../../dev/fhir-server/index.js';
-import { startChaosProxy } from '../../dev/chaosProxy.js';
 import {
   emptySearch,
   rejectionOf,
@@ -144,7 +143,6 @@ describe('transport: transient failures are waited out inside the invocation', (
 
   it('a transaction whose response was lost is resent safely: the local FHIR server answers the resend 200 (match) and 412', async () => {
     const fhir = await startFhirServer();
-    const proxy = await startChaosProxy({ rates: {}, target: new URL(fhir.url).origin });
     try {
       const direct = createFhirClient({ baseUrl: fhir.url, authorization: noAuthorization });
       const seeded = await direct.transaction({
@@ -221,7 +219,6 @@ describe('transport: transient failures are waited out inside the invocation', (
       assert.match(again.entry?.[0]?.response?.status ?? '', /^200/);
       assert.equal((await fhir.all('Endpoint')).length, 1);
     } finally {
-      await proxy.close();
       await fhir.close();
     }
   });
