@@ -136,8 +136,9 @@ export const settingDefinitions = {
   },
   requestTimeoutSeconds: {
     path: 'DicomCast:RequestTimeoutSeconds',
-    description: 'Total deadline of one FHIR or DICOM request, response body included; 1-120.',
-    default: '60',
+    description:
+      'Total deadline of one FHIR or DICOM request, response body included; 1-120. A request that times out is retried once.',
+    default: '30',
   },
   dicomMaxMetadataBytes: {
     path: 'DicomWeb:MaxMetadataBytes',

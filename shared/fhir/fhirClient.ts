@@ -32,7 +32,7 @@ export interface FhirTransportLimits {
 }
 
 export const defaultFhirLimits: FhirTransportLimits = {
-  requestTimeoutMs: 60_000,
+  requestTimeoutMs: 30_000,
   maxResponseBytes: 32 * 1024 * 1024,
   maxSearchPages: 100,
   maxConcurrentWrites: 16,

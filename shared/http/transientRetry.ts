@@ -19,6 +19,8 @@ const transientCodes = new Set([
   'ERR_NETWORK',
 ]);
 
+const timeoutCodes = new Set(['ETIMEDOUT', 'ECONNABORTED']);
+
 export interface RetryPolicy {
   /** The budget of a request made outside an invocation (CLI, tools); inside one, the invocation's budget applies. */
   fallbackBudgetMs: number;
@@ -63,6 +65,7 @@ export async function sendWithRetries(
   const budget = currentRetryBudget(policy.fallbackBudgetMs);
   const sleep = policy.sleep ?? defaultSleep;
   const maxAttempts = policy.maxAttempts ?? 12;
+  let timeouts = 0;
   for (let attempt = 1; ; attempt++) {
     const started = performance.now();
     let cause: string;
@@ -82,11 +85,14 @@ export async function sendWithRetries(
       if (!(error instanceof ServerRequestError) || !transientCodes.has(error.code)) throw error;
       cause = error.code;
       failure = { error };
+      if (timeoutCodes.has(cause)) timeouts += 1;
     }
     // The first attempt is the request itself; the time of every repeat is spent from the budget.
     if (attempt > 1) budget.charge(performance.now() - started);
     const delay = backoffMs(attempt, serverAsked, policy);
-    if (attempt >= maxAttempts || !budget.tryCharge(delay)) {
+    // A request that ran into its deadline twice (a body trickling in, a server that holds replies) is left to the
+    // queue: a third wait of a whole deadline would hold the writer for little chance.
+    if (attempt >= maxAttempts || timeouts > 1 || !budget.tryCharge(delay)) {
       recordBudgetExhausted();
       if ('response' in failure) return failure.response;
       throw failure.error instanceof RetryableError

@@ -133,6 +133,24 @@ describe('transport: bounded I/O against hostile servers', () => {
     );
   });
 
+  it('a body that trickles past the deadline is tried twice at most, whatever the budget', async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/dicom+json' });
+      response.write('[');
+      const timer = setInterval(() => response.write(' '), 200);
+      response.on('close', () => clearInterval(timer));
+    });
+    const reader = createStudyReader(dicomHttp(server, 1_000), 'v2', undefined, {
+      retry: { fallbackBudgetMs: 600_000, sleep: () => Promise.resolve() },
+    });
+    const started = performance.now();
+    const error = await rejectionOf(() => reader.readStudyMetadata('1.2.5'));
+    assert.ok(error instanceof RetryableError);
+    assert.match(error.message, /timed out \(no complete response within 1 s/);
+    assert.equal(server.requests.length, 2);
+    assert.ok(performance.now() - started < 3_500);
+  });
+
   it("a FHIR server that never answers fails at the deadline (not after undici's 300 s)", async () => {
     const server = await serve(() => undefined);
     const started = performance.now();
