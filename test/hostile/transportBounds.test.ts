@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import type { ServerResponse } from 'node:http';
 import type { Bundle } from '@medplum/fhirtypes';
 import { noAuthorization } from '../../shared/auth/index.js';
 import { NonRetryableError, RetryableError } from '../../shared/errors/errors.js';
@@ -44,6 +45,16 @@ async function peakRssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; pe
   }
 }
 
+/** Answers 200 and then one byte of DICOM JSON every `intervalMs`, never finishing. */
+function trickle(intervalMs: number) {
+  return (_request: unknown, response: ServerResponse) => {
+    response.writeHead(200, { 'Content-Type': 'application/dicom+json' });
+    response.write('[');
+    const timer = setInterval(() => response.write(' '), intervalMs);
+    response.on('close', () => clearInterval(timer));
+  };
+}
+
 describe('transport: bounded I/O against hostile servers', () => {
   const servers: ScriptedServer[] = [];
   const serve = async (...script: Parameters<typeof scriptedServer>[0]) => {
@@ -71,12 +82,7 @@ describe('transport: bounded I/O against hostile servers', () => {
   });
 
   it('a metadata body trickling a byte a second fails at the deadline, located and retryable', async () => {
-    const server = await serve((_request, response) => {
-      response.writeHead(200, { 'Content-Type': 'application/dicom+json' });
-      response.write('[');
-      const timer = setInterval(() => response.write(' '), 1_000);
-      response.on('close', () => clearInterval(timer));
-    });
+    const server = await serve(trickle(1_000));
     const reader = createStudyReader(dicomHttp(server), 'v2', undefined, { retry: noRetries });
     const { result: error, seconds } = await peakRssGrowth(() => rejectionOf(() => reader.readStudyMetadata('1.2.3')));
     assert.ok(error instanceof RetryableError);
@@ -134,12 +140,7 @@ describe('transport: bounded I/O against hostile servers', () => {
   });
 
   it('a body that trickles past the deadline is tried twice at most, whatever the budget', async () => {
-    const server = await serve((_request, response) => {
-      response.writeHead(200, { 'Content-Type': 'application/dicom+json' });
-      response.write('[');
-      const timer = setInterval(() => response.write(' '), 200);
-      response.on('close', () => clearInterval(timer));
-    });
+    const server = await serve(trickle(200));
     const reader = createStudyReader(dicomHttp(server, 1_000), 'v2', undefined, {
       retry: { fallbackBudgetMs: 600_000, sleep: () => Promise.resolve() },
     });
