@@ -10,6 +10,8 @@ import { createFhirClient } from '../shared/fhir/fhirClient.js';
 import { noAuthorization } from '../shared/auth/index.js';
 import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJson.js';
 import { FHIR_PROFILE_NAMES, isFhirProfileName, type TrafficOptions } from './fhir-server/index.js';
+import { transportStats, type TransportStats } from '../shared/http/retryBudget.js';
+import type { QueueHostStats } from './functionsHost/queueTriggerHost.js';
 import { startLocalStack } from './localStack.js';
 import { storeSampleStudies } from './seedSamples.js';
 import { formatSummary, summarizeStudies } from './syncSummary.js';
@@ -122,6 +124,7 @@ if (values.once) {
   const started = Date.now();
   await host.runOnce();
   console.log(`One cycle done in ${Date.now() - started} ms`);
+  console.log(describeTransport(transportStats(), host.writer.stats));
   await printSummary();
   await stack.close();
   process.exit(0);
@@ -163,6 +166,18 @@ function trafficOptions(): TrafficOptions {
     ...(faults ? { unavailableFraction: faults / 2, resetFraction: faults / 4, lostResponseFraction: faults / 4 } : {}),
     seed: Date.now() % 100_000,
   };
+}
+
+/** What the transport waited out and what it left to the queue: the figures of a throttling or fault run. */
+function describeTransport(transport: TransportStats, writer: QueueHostStats): string {
+  const causes = Object.entries(transport.causes)
+    .map(([cause, count]) => `${cause} ${count}`)
+    .join(', ');
+  return (
+    `Transport: ${transport.retries} requests retried (${causes || 'none'}), ${(transport.waitedMs / 1000).toFixed(1)} s ` +
+    `waited in total, ${transport.budgetExhausted} left to the queue with the retry budget spent; writer: ` +
+    `${writer.invocations} invocations, ${writer.failed} failed, ${writer.poisoned} messages poisoned`
+  );
 }
 
 function definedSettings(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -27,6 +27,7 @@ import { readSetting, type FlatSettings } from '../../shared/config/settingsSour
 import { unresolvedReferenceMessage } from '../../shared/config/keyVaultReference.js';
 import { ConfigurationError } from '../../shared/errors/errors.js';
 import { createServerHttpClient, ServerRequestError } from '../../shared/http/serverHttpClient.js';
+import { redactSecrets } from '../../shared/telemetry/redaction.js';
 import { studyQueueName } from '../../shared/queue/queueNames.js';
 import { describePaging, judgeCapabilityStatement } from './fhirServerNeeds.js';
 import { isPlainHttpConnectionString, storageCredential } from '../../shared/state/storageClients.js';
@@ -457,7 +458,8 @@ function responseCause(
 function challengeDescription(header: unknown): string {
   if (typeof header !== 'string') return '';
   const field = (name: string) => new RegExp(`${name}="([^"]{0,300})"`, 'i').exec(header)?.[1];
-  return [field('error'), field('error_description')].filter(Boolean).join(': ');
+  // Server-supplied: a server may echo the token it refused in error_description.
+  return redactSecrets([field('error'), field('error_description')].filter(Boolean).join(': '));
 }
 
 function describeAuth(config: AuthConfig): string {

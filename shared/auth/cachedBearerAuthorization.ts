@@ -1,4 +1,5 @@
 import { refreshTimeOf, type AccessToken, type TokenSource } from './accessToken.js';
+import { rememberSecret } from '../telemetry/redaction.js';
 import type { AuthorizationProvider } from './authorizationProvider.js';
 
 interface CachedToken {
@@ -27,6 +28,8 @@ export function createCachedBearerAuthorization(options: {
     const attempt: Promise<CachedToken> = options
       .fetchToken()
       .then((token: AccessToken) => {
+        // The current and recent tokens are redacted from every text a server sends back (an echoed header).
+        rememberSecret(token.token);
         const entry = {
           header: `Bearer ${token.token}`,
           expiresAt: token.expiresAt,

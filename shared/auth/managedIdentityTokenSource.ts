@@ -1,5 +1,6 @@
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { RetryableError } from '../errors/errors.js';
+import { NonRetryableError, RetryableError } from '../errors/errors.js';
+import { redactSecrets } from '../telemetry/redaction.js';
 import type { TokenSource } from './accessToken.js';
 import type { ManagedIdentityAuthConfig } from './authConfig.js';
 
@@ -25,11 +26,11 @@ export function managedIdentityTokenSource(
       const identityName = config.clientId
         ? `user-assigned managed identity (${clientIdPath})`
         : 'system-assigned managed identity';
-      throw new RetryableError(
-        `The ${identityName} could not get a token for ${config.resource} (the ${config.server} server): ${reasonOf(error)}`,
-        'transient',
-        { setting: `${config.server}:Authentication:ManagedIdentityCredential:Resource` },
-      );
+      const message = `The ${identityName} could not get a token for ${config.resource} (the ${config.server} server): ${reasonOf(error)}`;
+      const setting = { setting: `${config.server}:Authentication:ManagedIdentityCredential:Resource` };
+      // The identity endpoint refused (400 invalid_resource, unknown client id, ...): a setting to fix, not a retry.
+      if (isRefusal(error)) throw new NonRetryableError(message, 'configuration', setting);
+      throw new RetryableError(message, 'transient', setting);
     }
   };
 }
@@ -39,5 +40,11 @@ function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : 'unknown error';
   const identityHeader = process.env.IDENTITY_HEADER;
   const cleaned = identityHeader ? message.split(identityHeader).join('***') : message;
-  return cleaned.slice(0, 500);
+  return redactSecrets(cleaned).slice(0, 500);
+}
+
+/** A 4xx answer from the identity or token endpoint other than 408/429 (what @azure/identity reports as statusCode). */
+function isRefusal(error: unknown): boolean {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }

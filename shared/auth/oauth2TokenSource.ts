@@ -2,6 +2,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
 import { expiryOfTokenResponse, type TokenSource } from './accessToken.js';
 import type { OAuth2AuthConfig } from './authConfig.js';
+import { redactSecrets, rememberSecret } from '../telemetry/redaction.js';
 
 export interface OAuth2TokenSourceDeps {
   http?: AxiosInstance;
@@ -23,7 +24,10 @@ export function oauth2TokenSource(config: OAuth2AuthConfig, deps: OAuth2TokenSou
   const now = deps.now ?? Date.now;
   const where = describeUri(config.tokenUri);
   const secrets = [config.clientSecret, config.password].filter((value): value is string => !!value);
-  const redact = (text: string) => secrets.reduce((result, secret) => result.split(secret).join('***'), text);
+  for (const secret of secrets) rememberSecret(secret);
+  // Also the short ones rememberSecret ignores: this text comes from the endpoint the secret was just sent to.
+  const redact = (text: string) =>
+    redactSecrets(secrets.reduce((result, secret) => result.split(secret).join('***'), text));
 
   return async () => {
     const form = new URLSearchParams({ grant_type: config.grantType, client_id: config.clientId });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors/errors.js';
+import { isLoopbackHost } from '../http/loopback.js';
 import { assertResolved } from './keyVaultReference.js';
 import { readSetting, type FlatSettings } from './settingsSource.js';
 
@@ -29,10 +30,6 @@ const bool = z
 const intInRange = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\./.test(hostname);
-}
-
 /** An http(s) URL; plain http only for loopback, so a credential never travels in clear text. */
 export const serverUrl = z
   .string()
@@ -50,7 +47,7 @@ export const serverUrl = z
       return;
     }
     if (url.protocol === 'https:') return;
-    if (url.protocol === 'http:' && isLoopback(url.hostname)) return;
+    if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return;
     ctx.addIssue({ code: 'custom', message: 'must use https (plain http is accepted only for loopback addresses)' });
   })
   .transform((value) => value.replace(/\/+$/, ''));
@@ -131,6 +128,44 @@ export const settingDefinitions = {
     description: 'Write radiation dose Observations from dose SR instances.',
     default: 'true',
   },
+  retryBudgetSeconds: {
+    path: 'DicomCast:RetryBudgetSeconds',
+    description:
+      'Time one invocation may spend waiting out transient FHIR and DICOM failures (429, 502-504, resets, timeouts) before leaving the message to the queue; 0-300.',
+    default: '120',
+  },
+  requestTimeoutSeconds: {
+    path: 'DicomCast:RequestTimeoutSeconds',
+    description:
+      'Total deadline of one FHIR or DICOM request, response body included; 1-120. A request that times out is retried once.',
+    default: '30',
+  },
+  dicomMaxMetadataBytes: {
+    path: 'DicomWeb:MaxMetadataBytes',
+    description: 'Largest study metadata response read; a bigger study becomes a failure record naming this setting.',
+    default: '67108864',
+  },
+  dicomMaxResponseBytes: {
+    path: 'DicomWeb:MaxResponseBytes',
+    description: 'Largest other DICOMweb response read (change-feed pages, QIDO-RS).',
+    default: '16777216',
+  },
+  fhirMaxResponseBytes: {
+    path: 'Fhir:MaxResponseBytes',
+    description: 'Largest FHIR response read (a search page, a transaction response).',
+    default: '33554432',
+  },
+  fhirMaxSearchPages: {
+    path: 'Fhir:MaxSearchPages',
+    description: 'Pages one FHIR search may follow; more (or a next link repeating a page) is an error.',
+    default: '100',
+  },
+  fhirMaxConcurrentWrites: {
+    path: 'Fhir:MaxConcurrentWrites',
+    description:
+      'Most FHIR transactions one worker sends at once; halved while the server throttles (429/503), grown back on success.',
+    default: '16',
+  },
   storageConnection: {
     path: 'AzureWebJobsStorage',
     description:
@@ -142,8 +177,15 @@ export const settingDefinitions = {
 export type SettingKey = keyof typeof settingDefinitions;
 
 export interface AppConfig {
-  dicomWeb: { endpoint: string; changeFeed: { version: 'v1' | 'v2'; pageSize: number } };
-  fhir: { endpoint: string };
+  dicomWeb: {
+    endpoint: string;
+    changeFeed: { version: 'v1' | 'v2'; pageSize: number };
+    maxMetadataBytes: number;
+    maxResponseBytes: number;
+  };
+  fhir: { endpoint: string; maxResponseBytes: number; maxSearchPages: number; maxConcurrentWrites: number };
+  /** Retries and deadlines of every FHIR and DICOM request. */
+  transport: { retryBudgetMs: number; requestTimeoutMs: number };
   patient: { patientSystemId: string; isIssuerIdUsed: boolean };
   dicomCast: {
     schedule: string;
@@ -229,8 +271,20 @@ export function loadAppConfig(settings: FlatSettings): AppConfig {
         version,
         pageSize: parseSetting(settings, 'changeFeedPageSize', intInRange(1, version === 'v1' ? 100 : 200)),
       },
+      maxMetadataBytes: parseSetting(settings, 'dicomMaxMetadataBytes', intInRange(1024, 1024 ** 3)),
+      maxResponseBytes: parseSetting(settings, 'dicomMaxResponseBytes', intInRange(1024, 1024 ** 3)),
     },
-    fhir: { endpoint: parseSetting(settings, 'fhirEndpoint', serverUrl) },
+    fhir: {
+      endpoint: parseSetting(settings, 'fhirEndpoint', serverUrl),
+      maxResponseBytes: parseSetting(settings, 'fhirMaxResponseBytes', intInRange(1024, 1024 ** 3)),
+      maxSearchPages: parseSetting(settings, 'fhirMaxSearchPages', intInRange(1, 10_000)),
+      maxConcurrentWrites: parseSetting(settings, 'fhirMaxConcurrentWrites', intInRange(1, 256)),
+    },
+    // Both bounded so that a budget plus a last request stays well under the 10-minute function timeout.
+    transport: {
+      retryBudgetMs: parseSetting(settings, 'retryBudgetSeconds', intInRange(0, 300)) * 1000,
+      requestTimeoutMs: parseSetting(settings, 'requestTimeoutSeconds', intInRange(1, 120)) * 1000,
+    },
     patient: {
       patientSystemId: parseSetting(settings, 'patientSystemId', z.string().trim()),
       isIssuerIdUsed: parseSetting(settings, 'isIssuerIdUsed', bool),

@@ -1,6 +1,7 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions, type SecretProperties } from '@azure/keyvault-secrets';
 import { ConfigurationError, RetryableError } from '../errors/errors.js';
+import { isLoopbackHost } from '../http/loopback.js';
 import { assertResolved } from './keyVaultReference.js';
 import { readSetting, type FlatSettings } from './settingsSource.js';
 
@@ -98,10 +99,6 @@ export function parseVaultEndpoint(value: string): string {
   return url.origin;
 }
 
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname);
-}
-
 /**
  * Lists the vault's secrets and reads every enabled one that is currently valid.
  * Fails with a ConfigurationError (access refused, wrong tenant, not a vault, no identity) or a RetryableError
@@ -122,7 +119,7 @@ export async function loadKeyVaultSecrets(
   const serviceErrors = captureServiceErrors();
   const client = new SecretClient(vault, chosen.credential, {
     // A vault on loopback (an emulator, the tests) cannot match the challenge's *.vault.azure.net resource.
-    disableChallengeResourceVerification: isLoopback(new URL(vault).hostname),
+    disableChallengeResourceVerification: isLoopbackHost(new URL(vault).hostname),
     ...options.clientOptions,
     additionalPolicies: [...(options.clientOptions?.additionalPolicies ?? []), serviceErrors.policy],
   });

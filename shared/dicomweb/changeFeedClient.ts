@@ -1,5 +1,6 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
+import { sendWithRetries, type RetryPolicy } from '../http/transientRetry.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
 import { isBadRow, parseChangeFeedRow, type ChangeFeedRow } from './changeFeedRow.js';
 
@@ -41,16 +42,19 @@ async function get(
   url: string,
   params: Params,
   requests: RequestObserver | undefined,
+  policy: RetryPolicy,
 ): Promise<{ status: number; body: unknown }> {
   let response: AxiosResponse<unknown>;
   const call = () => http.get<unknown>(url, { params, responseType: 'json' });
   const operation = url.endsWith('/latest') ? 'changefeed-latest' : 'changefeed';
+  const observed = () =>
+    requests ? requests.observe('dicom', operation, call, { ofResult: (result) => result.status }) : call();
   try {
-    response = requests
-      ? await requests.observe('dicom', operation, call, { ofResult: (result) => result.status })
-      : await call();
+    response = await sendWithRetries(observed, policy);
   } catch (error) {
-    // Network failures and timeouts; axios errors carry the config (headers included), so only the code is kept.
+    // The transport's errors name the request without its query or headers; an auth failure (a token endpoint
+    // refusing the client) keeps its own kind and message rather than becoming a "network error".
+    if (error instanceof RetryableError || error instanceof NonRetryableError) throw error;
     const code = (error as { code?: unknown }).code;
     throw new RetryableError(
       `GET ${pathOf(http, url)} failed: ${typeof code === 'string' ? code : 'network error'}`,
@@ -74,9 +78,11 @@ export function createChangeFeedClient(
   http: AxiosInstance,
   version: ChangeFeedVersion,
   requests?: RequestObserver,
+  /** Retries of transient failures within the invocation's budget (default budget 120 s outside one). */
+  retry: RetryPolicy = { fallbackBudgetMs: 120_000 },
 ): ChangeFeedClient {
   const readPage = async (url: string, params: Params): Promise<ChangeFeedRow[]> => {
-    const { status, body } = await get(http, url, { ...params, includeMetadata: false }, requests);
+    const { status, body } = await get(http, url, { ...params, includeMetadata: false }, requests, retry);
     if (status === 204) return [];
     if (status !== 200) throw failureFor(pathOf(http, url), status);
     if (body === undefined || body === null) return [];
@@ -91,7 +97,7 @@ export function createChangeFeedClient(
 
     async latest() {
       const url = `${version}/changefeed/latest`;
-      const { status, body } = await get(http, url, { includeMetadata: false }, requests);
+      const { status, body } = await get(http, url, { includeMetadata: false }, requests, retry);
       if (status === 204 || status === 404) return undefined;
       if (status !== 200) throw failureFor(pathOf(http, url), status);
       if (body === undefined || body === null) return undefined;

@@ -1,6 +1,8 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { NonRetryableError, RetryableError, type ErrorLocation } from '../errors/errors.js';
+import { ResponseTooLargeError, type ResponseLimit } from '../http/serverHttpClient.js';
+import { sendWithRetries, type RetryPolicy } from '../http/transientRetry.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
 import type { DicomJsonDataset } from './dicomJson.js';
 import { JsonObjectArraySplitter } from './jsonArrayStream.js';
@@ -51,22 +53,56 @@ function locationOf(scope: MetadataScope): ErrorLocation {
   return { study: scope.study, ...(scope.series !== undefined ? { series: scope.series } : {}) };
 }
 
-/** GET with the request observed; a request that got no answer is transient. */
+export interface StudyReaderOptions {
+  /** Retries of transient failures (429, 5xx, resets, timeouts) within the invocation's budget. */
+  retry?: RetryPolicy;
+  /** Largest metadata response read (DicomWeb:MaxMetadataBytes); a bigger study is a located failure. */
+  maxMetadataBytes?: number;
+}
+
+export const defaultMaxMetadataBytes = 64 * 1024 * 1024;
+
+interface MetadataRequest {
+  policy: RetryPolicy;
+  responseLimit: ResponseLimit;
+  requests: RequestObserver | undefined;
+}
+
+function metadataRequest(requests: RequestObserver | undefined, options: StudyReaderOptions): MetadataRequest {
+  return {
+    policy: options.retry ?? { fallbackBudgetMs: 120_000 },
+    responseLimit: {
+      maxBytes: options.maxMetadataBytes ?? defaultMaxMetadataBytes,
+      setting: 'DicomWeb:MaxMetadataBytes',
+      category: 'bad-dicom-data',
+    },
+    requests,
+  };
+}
+
+/** GET with the request observed and transient failures retried; a request that got no answer is transient. */
 async function getMetadata<T>(
   http: AxiosInstance,
   path: string,
   responseType: 'json' | 'stream',
   location: ErrorLocation,
-  requests?: RequestObserver,
+  { policy, responseLimit, requests }: MetadataRequest,
 ): Promise<AxiosResponse<T>> {
-  const call = () => http.get<T>(path, { headers: { Accept: 'application/dicom+json' }, responseType });
+  const call = () => http.get<T>(path, { headers: { Accept: 'application/dicom+json' }, responseType, responseLimit });
+  const observed = () =>
+    requests ? requests.observe('dicom', 'metadata', call, { ofResult: (result) => result.status }) : call();
   try {
-    return requests
-      ? await requests.observe('dicom', 'metadata', call, { ofResult: (result) => result.status })
-      : await call();
+    return await sendWithRetries(observed, policy);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new RetryableError(`DICOM GET ${path} failed: ${reason}`, 'transient', location);
+    if (error instanceof ResponseTooLargeError) {
+      throw new NonRetryableError(reason, 'bad-dicom-data', { ...location, setting: responseLimit.setting });
+    }
+    // An auth failure keeps its kind (a refused client is configuration, not a network error) and its cause.
+    if (error instanceof NonRetryableError) {
+      throw new NonRetryableError(`DICOM GET ${path}: ${reason}`, error.category, location, { cause: error });
+    }
+    throw new RetryableError(`DICOM GET ${path} failed: ${reason}`, 'transient', location, { cause: error });
   }
 }
 
@@ -84,13 +120,15 @@ export function createStudyReader(
   http: AxiosInstance,
   apiVersion: 'v1' | 'v2',
   requests?: RequestObserver,
+  options: StudyReaderOptions = {},
 ): StudyReader {
+  const request = metadataRequest(requests, options);
   return {
     async readStudyMetadata(studyUid, partition) {
       const scope = { study: studyUid, ...(partition !== undefined ? { partition } : {}) };
       const path = metadataPath(apiVersion, scope);
       const location = locationOf(scope);
-      const response = await getMetadata<unknown>(http, path, 'json', location, requests);
+      const response = await getMetadata<unknown>(http, path, 'json', location, request);
       if (!hasMetadata(response.status, path, location)) return [];
       const body: unknown = response.data;
       if (
@@ -112,12 +150,14 @@ export function createMetadataStreamReader(
   http: AxiosInstance,
   apiVersion: 'v1' | 'v2',
   requests?: RequestObserver,
+  options: StudyReaderOptions = {},
 ): MetadataStreamReader {
+  const request = metadataRequest(requests, options);
   return {
     async forEachInstance(scope, onInstance) {
       const path = metadataPath(apiVersion, scope);
       const location = locationOf(scope);
-      const response = await getMetadata<Readable>(http, path, 'stream', location, requests);
+      const response = await getMetadata<Readable>(http, path, 'stream', location, request);
       const body = response.data;
       if (!hasMetadata(response.status, path, location)) {
         body.resume();

@@ -1,130 +1,172 @@
-import { Client } from 'fhir-kit-client';
-import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { AuthorizationProvider } from '../auth/authorizationProvider.js';
-import { NonRetryableError, RetryableError } from '../errors/errors.js';
+import { NonRetryableError } from '../errors/errors.js';
+import { writeLimiterFor, type AdaptiveLimiter } from '../http/adaptiveLimiter.js';
+import { createServerHttpClient } from '../http/serverHttpClient.js';
+import { sendWithRetries, type RetryPolicy } from '../http/transientRetry.js';
 import { Attr } from '../telemetry/names.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
+import { checkTransactionResponse, fhirStatusError } from './fhirErrors.js';
+
+export { describeOutcome } from './fhirErrors.js';
 
 /** The FHIR interactions the writer needs, behind an interface so the sync logic does no HTTP itself. */
 export interface FhirClient {
-  /** Every match of a search (follows `next` links). */
+  /** Every match of a search (follows `next` links on the server's origin, at most Fhir:MaxSearchPages pages). */
   search<T extends Resource>(resourceType: T['resourceType'], params: Record<string, string>): Promise<T[]>;
-  /** Sends a transaction Bundle; a 409/412 becomes a RetryableError of category 'fhir-conflict'. */
+  /**
+   * Sends a transaction Bundle; success only when every entry answered 2xx. A 409/412 (of the Bundle or an entry)
+   * becomes a RetryableError of category 'fhir-conflict'.
+   */
   transaction(bundle: Bundle): Promise<Bundle>;
 }
 
-interface FhirKitError {
-  response?: { status?: number; data?: unknown };
+/** Limits of the FHIR transport (settings under Fhir: and DicomCast:, see shared/config/appConfig.ts). */
+export interface FhirTransportLimits {
+  requestTimeoutMs: number;
+  maxResponseBytes: number;
+  maxSearchPages: number;
+  maxConcurrentWrites: number;
+  retryBudgetMs: number;
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as FhirKitError | undefined)?.response?.status;
-}
-
-/** The diagnostics of an OperationOutcome, which name what the server rejected and where. */
-export function describeOutcome(data: unknown): string {
-  const outcome = data as OperationOutcome | undefined;
-  if (outcome?.resourceType !== 'OperationOutcome' || !outcome.issue) return '';
-  return outcome.issue
-    .map((issue) =>
-      [issue.diagnostics ?? issue.details?.text ?? issue.code, issue.expression?.join(', ')]
-        .filter(Boolean)
-        .join(' at '),
-    )
-    .join('; ');
-}
-
-/** Turns a failed FHIR call into an error that says whether to retry; never includes request headers. */
-export function toFhirError(error: unknown, what: string): Error {
-  const status = statusOf(error);
-  if (status === undefined) {
-    const message = error instanceof Error ? error.message : String(error);
-    return new RetryableError(`FHIR ${what} failed: ${message}`, 'transient');
-  }
-  const detail = describeOutcome((error as FhirKitError).response?.data);
-  const message = `FHIR ${what} answered ${status}${detail ? `: ${detail}` : ''}`;
-  if (status === 409 || status === 412) return new RetryableError(message, 'fhir-conflict');
-  if (status === 401 || status === 429 || status >= 500) return new RetryableError(message, 'transient');
-  return new NonRetryableError(message, 'fhir-rejected');
-}
+export const defaultFhirLimits: FhirTransportLimits = {
+  requestTimeoutMs: 30_000,
+  maxResponseBytes: 32 * 1024 * 1024,
+  maxSearchPages: 100,
+  maxConcurrentWrites: 16,
+  retryBudgetMs: 120_000,
+};
 
 export interface FhirClientOptions {
   baseUrl: string;
   authorization: AuthorizationProvider;
   /** Times and counts each HTTP request (request metrics and client spans). */
   requests?: RequestObserver;
+  limits?: Partial<FhirTransportLimits>;
+  /** Backoff details (tests shorten the waits); the budget comes from limits.retryBudgetMs. */
+  retry?: Omit<RetryPolicy, 'fallbackBudgetMs'>;
+  /** The write limiter; default the process-wide one of the server's origin. */
+  writeLimiter?: AdaptiveLimiter;
 }
 
-export function createFhirClient(options: FhirClientOptions): FhirClient {
-  const client = new Client({
-    baseUrl: options.baseUrl,
-    // fhir-kit-client awaits the signer (HttpClient.buildRequest), although its type says it returns void.
-    // eslint-disable-next-line @typescript-eslint/no-misused-promises
-    requestSigner: async (url: string, init: RequestInit) => {
-      const header = await options.authorization.authorizationFor(url);
-      const headers = init.headers as Headers;
-      if (header) headers.set('authorization', header);
-      else headers.delete('authorization');
-    },
-  });
+const fhirJson = 'application/fhir+json';
 
-  const requests = options.requests;
-  const observed = <T>(operation: string, resourceType: string | undefined, call: () => Promise<T>): Promise<T> =>
-    requests
-      ? requests.observe(
+/**
+ * FHIR over the shared server HTTP client: token per origin, no redirects, total deadline and size cap per
+ * request, transient failures retried within the invocation's budget, writes through the adaptive limiter.
+ */
+export function createFhirClient(options: FhirClientOptions): FhirClient {
+  const limits = { ...defaultFhirLimits, ...options.limits };
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const origin = new URL(baseUrl).origin;
+  const http: AxiosInstance = createServerHttpClient({
+    baseUrl,
+    authorization: options.authorization,
+    timeoutMs: limits.requestTimeoutMs,
+    maxResponseBytes: limits.maxResponseBytes,
+    limitSettings: { timeout: 'DicomCast:RequestTimeoutSeconds', responseBytes: 'Fhir:MaxResponseBytes' },
+  });
+  const policy: RetryPolicy = { ...options.retry, fallbackBudgetMs: limits.retryBudgetMs };
+  const limiter = options.writeLimiter ?? writeLimiterFor(baseUrl, limits.maxConcurrentWrites);
+
+  const observed = (
+    operation: string,
+    resourceType: string | undefined,
+    call: () => Promise<AxiosResponse<unknown>>,
+  ): Promise<AxiosResponse<unknown>> =>
+    options.requests
+      ? options.requests.observe(
           'fhir',
           operation,
           call,
-          { ofError: statusOf },
+          { ofResult: (response) => response.status },
           resourceType ? { [Attr.resourceType]: resourceType } : {},
         )
       : call();
 
-  /** One refresh and one retry on a 401, never a loop. Each attempt is one observed request. */
-  async function withAuthRetry<T>(
-    operation: string,
-    resourceType: string | undefined,
-    call: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await observed(operation, resourceType, call);
-    } catch (error) {
-      if (statusOf(error) !== 401) throw error;
-      options.authorization.invalidate();
-      return await observed(operation, resourceType, call);
-    }
-  }
+  const getPage = (url: string, operation: string, resourceType: string) =>
+    sendWithRetries(
+      () => observed(operation, resourceType, () => http.get(url, { headers: { Accept: fhirJson } })),
+      policy,
+    );
 
   return {
     async search<T extends Resource>(resourceType: T['resourceType'], params: Record<string, string>): Promise<T[]> {
+      const what = `search ${resourceType}`;
       const found: T[] = [];
-      try {
-        let page = (await withAuthRetry('search', resourceType, () =>
-          client.search({ resourceType, searchParams: params }),
-        )) as unknown as Bundle;
-        for (;;) {
-          for (const entry of page.entry ?? []) {
-            if (entry.resource?.resourceType === resourceType && entry.search?.mode !== 'include') {
-              found.push(entry.resource as T);
-            }
-          }
-          const next = page.link?.find((link) => link.relation === 'next')?.url;
-          if (!next) break;
-          page = (await withAuthRetry('search-page', resourceType, () => client.request(next))) as unknown as Bundle;
+      let url = new URL(`${resourceType}?${new URLSearchParams(params).toString()}`, `${baseUrl}/`).toString();
+      const visited = new Set<string>([url]);
+      for (let page = 1; ; page++) {
+        const response = await getPage(url, page === 1 ? 'search' : 'search-page', resourceType);
+        if (response.status !== 200) throw fhirStatusError(response.status, response.data, what);
+        const bundle = response.data as Bundle | undefined;
+        if (bundle?.resourceType !== 'Bundle') {
+          throw new NonRetryableError(`FHIR ${what} answered 200 without a Bundle (page ${page})`, 'fhir-rejected');
         }
-      } catch (error) {
-        throw toFhirError(error, `search ${resourceType}`);
+        for (const entry of bundle.entry ?? []) {
+          if (entry.resource?.resourceType === resourceType && entry.search?.mode !== 'include') {
+            found.push(entry.resource as T);
+          }
+        }
+        const next = bundle.link?.find((link) => link.relation === 'next')?.url;
+        if (!next) return found;
+        url = nextPageUrl(next, baseUrl, origin, what, page);
+        if (visited.has(url)) {
+          throw new NonRetryableError(
+            `FHIR ${what}: the next link of page ${page} repeats an earlier page; paging stopped (a server paging loop)`,
+            'fhir-rejected',
+          );
+        }
+        if (page >= limits.maxSearchPages) {
+          throw new NonRetryableError(
+            `FHIR ${what}: more than ${limits.maxSearchPages} pages; paging stopped (Fhir:MaxSearchPages)`,
+            'fhir-rejected',
+            { setting: 'Fhir:MaxSearchPages' },
+          );
+        }
+        visited.add(url);
       }
-      return found;
     },
+
+    /**
+     * Resending a transaction whose response was lost is safe: its creates are conditional (If-None-Exist) and its
+     * updates and deletes carry If-Match, so a copy that did commit makes the resend answer 200 for the creates
+     * (taken by the writer as "someone else created it": it reads again) or 412 for the rest (a conflict: it reads
+     * again). Either way the writer re-plans from what FHIR holds; nothing is written twice.
+     */
     async transaction(bundle: Bundle): Promise<Bundle> {
-      try {
-        return (await withAuthRetry('transaction', undefined, () =>
-          client.transaction({ body: bundle as never }),
-        )) as unknown as Bundle;
-      } catch (error) {
-        throw toFhirError(error, 'transaction');
-      }
+      const response = await sendWithRetries(
+        () =>
+          limiter.run(() =>
+            observed('transaction', undefined, () =>
+              http.post('', bundle, { headers: { Accept: fhirJson, 'Content-Type': fhirJson } }),
+            ),
+          ),
+        policy,
+        { onThrottle: () => limiter.throttled(), onSuccess: () => limiter.succeeded() },
+      );
+      if (response.status !== 200) throw fhirStatusError(response.status, response.data, 'transaction');
+      return checkTransactionResponse(bundle, response.data);
     },
   };
+}
+
+/** The absolute URL of a `next` link; one on another origin is refused (our token and queries stay with the server). */
+function nextPageUrl(next: string, baseUrl: string, origin: string, what: string, page: number): string {
+  let url: URL;
+  try {
+    url = new URL(next, `${baseUrl}/`);
+  } catch {
+    throw new NonRetryableError(`FHIR ${what}: the next link of page ${page} is not a URL`, 'fhir-rejected');
+  }
+  if (url.origin !== origin) {
+    throw new NonRetryableError(
+      `FHIR ${what}: the next link of page ${page} points to another origin (${url.origin}); not followed`,
+      'fhir-rejected',
+    );
+  }
+  url.hash = '';
+  return url.toString();
 }

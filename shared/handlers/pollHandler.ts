@@ -1,4 +1,5 @@
 import { context, SpanKind } from '@opentelemetry/api';
+import { withRetryBudget } from '../http/retryBudget.js';
 import type { Log } from '../logging/log.js';
 import { measureLag, type ChangeFeedLag } from '../ops/lag.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -27,21 +28,24 @@ export async function runPoll(runtime: Runtime, log: Log, invocation: Invocation
     parent,
     async (span) => {
       const pollLog = telemetry.log(log, invocation.id ? { invocationId: invocation.id } : {});
-      const result = await pollChangeFeed(
-        {
-          feed: runtime.changeFeed,
-          checkpoints: runtime.checkpoints,
-          queue: runtime.studyQueue,
-          failures: runtime.failures,
-          now: Date.now,
-          log: pollLog,
-          tracing: telemetry.pollTracing(),
-        },
-        {
-          version: config.dicomWeb.changeFeed.version,
-          pageSize: config.dicomWeb.changeFeed.pageSize,
-          maxRunMs: config.dicomCast.maxPollSeconds * 1000,
-        },
+      // The run's change-feed requests wait out transient failures from one budget (see shared/http/retryBudget.ts).
+      const result = await withRetryBudget(config.transport.retryBudgetMs, () =>
+        pollChangeFeed(
+          {
+            feed: runtime.changeFeed,
+            checkpoints: runtime.checkpoints,
+            queue: runtime.studyQueue,
+            failures: runtime.failures,
+            now: Date.now,
+            log: pollLog,
+            tracing: telemetry.pollTracing(),
+          },
+          {
+            version: config.dicomWeb.changeFeed.version,
+            pageSize: config.dicomWeb.changeFeed.pageSize,
+            maxRunMs: config.dicomCast.maxPollSeconds * 1000,
+          },
+        ),
       );
       telemetry.recordEntriesRead(result.entriesRead);
       let lag: ChangeFeedLag | undefined;

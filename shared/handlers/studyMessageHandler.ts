@@ -1,5 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
 import { isRetryable, NonRetryableError, RetryableError } from '../errors/errors.js';
+import { withRetryBudget } from '../http/retryBudget.js';
 import type { Log } from '../logging/log.js';
 import { studyQueueName } from '../queue/queueNames.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
@@ -74,7 +75,10 @@ export async function handleStudyMessage(
           span.setStatus({ code: SpanStatusCode.ERROR, message: 'Unreadable study message' });
           return undefined;
         }
-        const result = await writeStudy(runtime, message, dequeueCount, writerLog);
+        // Every FHIR and DICOM request of this invocation waits out transient failures from one budget.
+        const result = await withRetryBudget(runtime.config.transport.retryBudgetMs, () =>
+          writeStudy(runtime, message, dequeueCount, writerLog),
+        );
         outcome = result.outcome;
         if (result.outcome === 'failed')
           span.setStatus({ code: SpanStatusCode.ERROR, message: 'Recorded as a failure' });

@@ -1,17 +1,40 @@
 import axios, { AxiosHeaders, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import type { AuthorizationProvider } from '../auth/authorizationProvider.js';
-import { RetryableError } from '../errors/errors.js';
+import { NonRetryableError, RetryableError, type ErrorCategory } from '../errors/errors.js';
 
 export interface ServerHttpClientOptions {
   baseUrl: string;
   authorization: AuthorizationProvider;
+  /** Total deadline of one request, body included (default 30 s): a body trickling in cannot hold a caller. */
   timeoutMs?: number;
+  /** Largest response body accepted (default 16 MiB); a bigger or endless body is cut off, never buffered. */
+  maxResponseBytes?: number;
+  /** The settings that set the two limits above, named in the errors they cause. */
+  limitSettings?: { timeout?: string; responseBytes?: string };
 }
 
-type RetriableConfig = InternalAxiosRequestConfig & { authRetried?: boolean };
+/** Per-request overrides: a larger cap for study metadata, the category and setting its errors carry. */
+export interface ResponseLimit {
+  maxBytes: number;
+  setting: string;
+  category: ErrorCategory;
+}
+
+type RetriableConfig = InternalAxiosRequestConfig & {
+  authRetried?: boolean;
+  deadline?: AbortSignal;
+  responseLimit?: ResponseLimit;
+};
+
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /** Caps the response body of this request (default: the client's maxResponseBytes). */
+    responseLimit?: ResponseLimit;
+  }
+}
 
 /**
- * A request that got no response (refused, reset, timed out, canceled). Replaces axios' error,
+ * A request that got no (complete) response: refused, reset, timed out, past its deadline. Replaces axios' error,
  * whose config and request carry the Authorization header; keeps only the method, the URL without its query and the code.
  */
 export class ServerRequestError extends RetryableError {
@@ -23,26 +46,47 @@ export class ServerRequestError extends RetryableError {
   }
 }
 
+/** A response body over its byte limit: cut off, and not retried (the same request would get the same body). */
+export class ResponseTooLargeError extends NonRetryableError {
+  readonly code = 'response-too-large';
+}
+
 /**
  * An axios instance for one server: adds the Authorization header the provider gives for the request's URL,
  * and on a 401 to a request that carried a token, drops that token and retries once with a fresh one (never a loop).
+ * Never follows a redirect; every request has a total deadline and a body size limit.
  * Status codes are not turned into exceptions: callers decide what a 404 or a 412 means.
  * Errors from the provider (token endpoint refused or unreachable) come out unchanged.
  */
 export function createServerHttpClient(options: ServerHttpClientOptions): AxiosInstance {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const defaultLimit: ResponseLimit = {
+    maxBytes: options.maxResponseBytes ?? 16 * 1024 * 1024,
+    setting: options.limitSettings?.responseBytes ?? 'the response size limit',
+    // Raising the limit setting is the fix, so the error names it as a configuration problem.
+    category: 'configuration',
+  };
   const client = axios.create({
     baseURL: options.baseUrl.replace(/\/+$/, '') + '/',
-    timeout: options.timeoutMs ?? 30_000,
+    // Connect and idle timeout; the deadline below bounds the whole exchange.
+    timeout: timeoutMs,
     validateStatus: () => true,
     maxRedirects: 0,
+    // Nothing this app sends is large; a request body cap keeps a mapping bug from sending a gigabyte.
+    maxBodyLength: 64 * 1024 * 1024,
   });
-  client.interceptors.request.use(async (config) => {
+  client.interceptors.request.use(async (config: RetriableConfig) => {
     const url = client.getUri(config);
     const header = await options.authorization.authorizationFor(url);
     const headers = AxiosHeaders.from(config.headers);
     if (header) headers.set('Authorization', header);
     else headers.delete('Authorization');
     config.headers = headers;
+    const limit = config.responseLimit ?? defaultLimit;
+    config.responseLimit = limit;
+    config.maxContentLength = limit.maxBytes;
+    config.deadline = AbortSignal.timeout(timeoutMs);
+    config.signal = config.signal ? AbortSignal.any([config.signal as AbortSignal, config.deadline]) : config.deadline;
     return config;
   });
   client.interceptors.response.use(
@@ -53,22 +97,38 @@ export function createServerHttpClient(options: ServerHttpClientOptions): AxiosI
       if (response.status === 401 && !config.authRetried && typeof sent === 'string') {
         options.authorization.invalidate(sent);
         config.authRetried = true;
-        return client.request(config);
+        const { signal: _previous, ...retry } = config;
+        return client.request(retry);
       }
       return response;
     },
     (error: unknown) => {
       if (!axios.isAxiosError(error)) throw error;
+      const config = error.config as RetriableConfig | undefined;
+      const request = `${(config?.method ?? 'request').toUpperCase()} ${describeUrl(client, config)}`;
+      if (config?.deadline?.aborted) {
+        const setting = options.limitSettings?.timeout ? `, ${options.limitSettings.timeout}` : '';
+        throw new ServerRequestError(
+          `${request} failed: timed out (no complete response within ${timeoutMs / 1000} s${setting})`,
+          'ETIMEDOUT',
+        );
+      }
+      const limit = config?.responseLimit;
+      if (limit && /maxContentLength/.test(error.message)) {
+        throw new ResponseTooLargeError(
+          `${request} failed: the response body exceeds ${limit.maxBytes} bytes (${limit.setting}); it was not read further`,
+          limit.category,
+        );
+      }
       const code = error.code ?? 'network error';
-      const method = (error.config?.method ?? 'request').toUpperCase();
       const reason = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? `timed out (${code})` : code;
-      throw new ServerRequestError(`${method} ${describeUrl(client, error.config)} failed: ${reason}`, code);
+      throw new ServerRequestError(`${request} failed: ${reason}`, code);
     },
   );
   return client;
 }
 
-function describeUrl(client: AxiosInstance, config: InternalAxiosRequestConfig | undefined): string {
+export function describeUrl(client: AxiosInstance, config: InternalAxiosRequestConfig | undefined): string {
   if (!config) return '(unknown URL)';
   try {
     const url = new URL(client.getUri(config));

@@ -69,7 +69,14 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
     loadAuthConfig(settings, 'Fhir', config.fhir.endpoint),
     config.fhir.endpoint,
   );
-  const dicomHttp = createServerHttpClient({ baseUrl: config.dicomWeb.endpoint, authorization: dicomAuthorization });
+  const dicomHttp = createServerHttpClient({
+    baseUrl: config.dicomWeb.endpoint,
+    authorization: dicomAuthorization,
+    timeoutMs: config.transport.requestTimeoutMs,
+    maxResponseBytes: config.dicomWeb.maxResponseBytes,
+    limitSettings: { timeout: 'DicomCast:RequestTimeoutSeconds', responseBytes: 'DicomWeb:MaxResponseBytes' },
+  });
+  const retry = { fallbackBudgetMs: config.transport.retryBudgetMs };
   const version = config.dicomWeb.changeFeed.version;
   // Telemetry (Azure Monitor's exporter is a large import) loads while the tables are created over the network.
   const [telemetry, checkpointTable, failureTable] = await Promise.all([
@@ -80,9 +87,23 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
   return {
     config,
     mapping: mappingOptionsOf(config),
-    changeFeed: createChangeFeedClient(dicomHttp, version, telemetry),
-    studyReader: createStudyReader(dicomHttp, version, telemetry),
-    fhir: createFhirClient({ baseUrl: config.fhir.endpoint, authorization: fhirAuthorization, requests: telemetry }),
+    changeFeed: createChangeFeedClient(dicomHttp, version, telemetry, retry),
+    studyReader: createStudyReader(dicomHttp, version, telemetry, {
+      retry,
+      maxMetadataBytes: config.dicomWeb.maxMetadataBytes,
+    }),
+    fhir: createFhirClient({
+      baseUrl: config.fhir.endpoint,
+      authorization: fhirAuthorization,
+      requests: telemetry,
+      limits: {
+        requestTimeoutMs: config.transport.requestTimeoutMs,
+        maxResponseBytes: config.fhir.maxResponseBytes,
+        maxSearchPages: config.fhir.maxSearchPages,
+        maxConcurrentWrites: config.fhir.maxConcurrentWrites,
+        retryBudgetMs: config.transport.retryBudgetMs,
+      },
+    }),
     checkpoints: createCheckpointStore(checkpointTable, { endpoint: config.dicomWeb.endpoint }),
     failures: countedFailures(createFailureStore(failureTable), telemetry),
     tagWarnings: createTagWarningStore(failureTable),

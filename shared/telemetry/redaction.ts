@@ -52,13 +52,55 @@ const deniedKeys = new Set([
 ]);
 
 const maxTextChars = 2_000;
+/** Text beyond this is dropped before redaction (a server may send megabytes of "diagnostics"). */
+const maxInputChars = 100_000;
+
+/** Secrets and the current and recent tokens of this process, newest first; a few dozen at most. */
+const rememberedSecrets: string[] = [];
+const maxRememberedSecrets = 32;
+/** Shorter values would also match ordinary words; no real token or client secret is this short. */
+const minSecretLength = 8;
 
 /**
- * Removes what could be patient data from free text (error reasons from servers, mapping warnings):
- * quoted values, DICOM person names (`Family^Given`) and URL query strings (a FHIR search names a PatientID).
+ * Keeps a secret (a token obtained, a client secret, a password) so that `redactSecrets` removes it from any text,
+ * also where no pattern would recognise it (an opaque token echoed by a server in a diagnostics string).
+ */
+export function rememberSecret(value: string | undefined): void {
+  if (value === undefined || value.length < minSecretLength) return;
+  const known = rememberedSecrets.indexOf(value);
+  if (known >= 0) rememberedSecrets.splice(known, 1);
+  rememberedSecrets.unshift(value);
+  if (rememberedSecrets.length > maxRememberedSecrets) rememberedSecrets.length = maxRememberedSecrets;
+}
+
+/** An HTTP credential after its scheme (`Bearer abc`, `Basic dXNlcjpwdw==`); a challenge's `realm="..."` is kept. */
+const credentialPattern =
+  /\b(Bearer|Basic|Digest|Negotiate|NTLM|DPoP|PoP|SharedAccessSignature)(\s+)(?![\w-]+=")[A-Za-z0-9\-._~+/]+=*/gi;
+/** A JWT anywhere (three base64url parts, the first an encoded JSON object). */
+const jwtPattern = /\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
+/** `access_token=...`, `"client_secret": "..."`, `password: ...` and the like. */
+const namedSecretPattern =
+  /\b(access_token|refresh_token|id_token|client_secret|client_assertion|password|api[_-]?key|sig)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi;
+
+/**
+ * Removes credentials from text a server or library supplied (OperationOutcome diagnostics, WWW-Authenticate,
+ * error bodies, token endpoint errors): the remembered secrets, HTTP credentials, JWTs and named secret fields.
+ * Everything that can reach a log, a span, a failure record or CLI output passes through here.
+ */
+export function redactSecrets(text: string): string {
+  let result = text.length > maxInputChars ? text.slice(0, maxInputChars) : text;
+  for (const secret of rememberedSecrets) {
+    if (result.includes(secret)) result = result.split(secret).join('***');
+  }
+  return result.replace(credentialPattern, '$1$2***').replace(jwtPattern, '***').replace(namedSecretPattern, '$1$2***');
+}
+
+/**
+ * Removes credentials (see `redactSecrets`) and what could be patient data from free text (error reasons from
+ * servers, mapping warnings): quoted values, DICOM person names (`Family^Given`) and URL query strings (a FHIR search names a PatientID).
  */
 export function scrubText(text: string): string {
-  return text
+  return redactSecrets(text)
     .slice(0, maxTextChars)
     .replace(/(https?:\/\/[^\s?#"']*)\?[^\s"']*/g, '$1?…')
     .replace(/\?[A-Za-z_][\w:.-]*=[^\s"']*/g, '?…')

@@ -125,7 +125,16 @@ const appSettingPaths = new Map<string, Definition>([
 ]);
 
 /** Settings the app reads that the templates leave unset on purpose. */
+const transportTuning =
+  'a transport limit whose app default suits Azure (see the README settings table); set it as an app setting to tune it';
 const leftUnset: Record<string, string> = {
+  'DicomCast:RetryBudgetSeconds': transportTuning,
+  'DicomCast:RequestTimeoutSeconds': transportTuning,
+  'DicomWeb:MaxMetadataBytes': transportTuning,
+  'DicomWeb:MaxResponseBytes': transportTuning,
+  'Fhir:MaxResponseBytes': transportTuning,
+  'Fhir:MaxSearchPages': transportTuning,
+  'Fhir:MaxConcurrentWrites': transportTuning,
   AzureWebJobsStorage:
     'the connection-string form: shared key access is disabled, so the templates set the identity-based ' +
     'AzureWebJobsStorage__accountName, __credential, __clientId, __queueServiceUri and __tableServiceUri instead',

@@ -185,7 +185,11 @@ describe('bad input on the local stack', () => {
   it('a study that keeps failing lands in the poison queue with a failure record, after maxDequeueCount tries', async () => {
     const flaky = spec('flaky');
     await stack.dicom!.storeFiles([makeInstanceFile(flaky)]);
-    const impatient = new LocalFunctionsHost({ settings: stack.settings, queueOverrides: { visibilityTimeoutMs: 0 } });
+    // No retry budget: each 503 fails its invocation at once instead of being waited out inside it.
+    const impatient = new LocalFunctionsHost({
+      settings: { ...stack.settings, DicomCast__RetryBudgetSeconds: '0' },
+      queueOverrides: { visibilityTimeoutMs: 0 },
+    });
     stack.fhir!.failNext(1_000, 503);
     await impatient.runOnce();
     stack.fhir!.failNext(0, 503);

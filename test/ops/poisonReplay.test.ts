@@ -37,7 +37,8 @@ describe('poison queue, failure records and replay (local stack)', () => {
   const flaky = spec('flaky');
 
   before(async () => {
-    stack = await startLocalStack();
+    // No retry budget: a FHIR server answering 503 fails each invocation at once (they are not waited out).
+    stack = await startLocalStack({ settings: { DicomCast__RetryBudgetSeconds: '0' } });
     host = new LocalFunctionsHost({ settings: stack.settings, queueOverrides: { visibilityTimeoutMs: 0 } });
     runtime = await getRuntime();
     studyQueue = new QueueClient(stack.storageConnectionString, studyQueueName);

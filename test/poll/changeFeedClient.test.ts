@@ -14,10 +14,18 @@ const authorization: AuthorizationProvider = {
   invalidate: () => undefined,
 };
 
+/** What reaches the poller once the transport's retries are spent (test/hostile/transport*.test.ts tests the retries). */
+const noRetries = { fallbackBudgetMs: 0 };
+
 describe('change feed client', () => {
   let feed: FakeChangeFeed;
   const client = (version: 'v1' | 'v2') =>
-    createChangeFeedClient(createServerHttpClient({ baseUrl: feed.baseUrl, authorization, timeoutMs: 5_000 }), version);
+    createChangeFeedClient(
+      createServerHttpClient({ baseUrl: feed.baseUrl, authorization, timeoutMs: 5_000 }),
+      version,
+      undefined,
+      noRetries,
+    );
 
   before(async () => {
     feed = await startFakeChangeFeed();
@@ -190,7 +198,7 @@ describe('change feed client', () => {
     const closed = await startFakeChangeFeed();
     await closed.close();
     const http = createServerHttpClient({ baseUrl: closed.baseUrl, authorization, timeoutMs: 2_000 });
-    await assert.rejects(createChangeFeedClient(http, 'v1').readV1(0, 10), (error: unknown) => {
+    await assert.rejects(createChangeFeedClient(http, 'v1', undefined, noRetries).readV1(0, 10), (error: unknown) => {
       assert.ok(error instanceof RetryableError);
       assert.match(error.message, /\/v1\/changefeed failed: ECONNREFUSED/);
       assert.doesNotMatch(error.message, /s3cr3t/);

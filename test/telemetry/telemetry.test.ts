@@ -91,7 +91,10 @@ describe('telemetry of a sync on the local stack', () => {
 
   before(async () => {
     installed = installTelemetry({ spanExporter: spans, metricExporter, logExporter: logRecords });
-    stack = await startLocalStack({ settings: { DicomWeb__ChangeFeed__PageSize: '5' } });
+    // No retry budget: the injected 503 below fails the invocation instead of being waited out inside it.
+    stack = await startLocalStack({
+      settings: { DicomWeb__ChangeFeed__PageSize: '5', DicomCast__RetryBudgetSeconds: '0' },
+    });
     host = new LocalFunctionsHost({
       settings: stack.settings,
       queueOverrides: { visibilityTimeoutMs: 0 },
