@@ -99,8 +99,10 @@ describe('metadata read one instance at a time (real DICOM server over HTTP)', (
     assert.ok((dicom.traffic()['metadata-series']?.bytes ?? 0) > 0, 'the bytes sent are counted');
   });
 
-  it("gives 0 for a study that is gone, a retryable error for a 503, and the caller's own error unchanged", async () => {
-    const reader = createMetadataStreamReader(http(), 'v2');
+  it("gives 0 for a study that is gone, a retryable error for a 503 once retries are spent, and the caller's own error unchanged", async () => {
+    const reader = createMetadataStreamReader(http(), 'v2', undefined, {
+      retry: { fallbackBudgetMs: 0, maxAttempts: 1 },
+    });
     assert.equal(await reader.forEachInstance({ study: '1.2.3.999' }, () => assert.fail('no instance expected')), 0);
     dicom.failNext(1, 503, '/studies');
     await assert.rejects(
