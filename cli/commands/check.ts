@@ -28,6 +28,14 @@ import { unresolvedReferenceMessage } from '../../shared/config/keyVaultReferenc
 import { ConfigurationError } from '../../shared/errors/errors.js';
 import { createServerHttpClient, ServerRequestError } from '../../shared/http/serverHttpClient.js';
 import { studyQueueName } from '../../shared/queue/queueNames.js';
+import {
+  basicRefusedCause,
+  checkOrthanc,
+  describeBasicAuth,
+  isOrthancSource,
+  OrthancAnswerProblem,
+  orthancRestEndpoint,
+} from './checkOrthanc.js';
 import { isPlainHttpConnectionString, storageCredential } from '../../shared/state/storageClients.js';
 
 export interface CheckDeps {
@@ -291,7 +299,7 @@ async function checkServer(
   if (config.kind !== 'none') {
     try {
       await authorization.authorizationFor(endpoint);
-      report.line('ok', 'token obtained');
+      report.line('ok', config.kind === 'basic' ? 'user name and password set' : 'token obtained');
     } catch (error) {
       report.line('FAIL', `token: ${tokenCause(error, config)}`);
       return false;
@@ -299,7 +307,13 @@ async function checkServer(
   }
   const http = createServerHttpClient({ baseUrl: endpoint, authorization, timeoutMs });
   const context: CallContext = { report, server, config, endpoint };
-  if (server === 'DicomWeb') {
+  if (server === 'DicomWeb' && isOrthancSource(settings)) {
+    await checkOrthanc(
+      (send, what) => call(context, send, what),
+      http,
+      createServerHttpClient({ baseUrl: orthancRestEndpoint(settings, endpoint), authorization, timeoutMs }),
+    );
+  } else if (server === 'DicomWeb') {
     const version =
       readSetting(settings, ['DicomWeb', 'ChangeFeed', 'Version'])?.trim().toLowerCase() === 'v1' ? 'v1' : 'v2';
     await call(context, () => http.get(`${version}/changefeed/latest`, { params: { includeMetadata: false } }), {
@@ -366,7 +380,7 @@ async function call(
       report.line('ok', `${label}: HTTP ${response.status}, ${what.accept(response.data)}`);
       return 'passed';
     } catch (error) {
-      if (!(error instanceof UnacceptableAnswer)) throw error;
+      if (!(error instanceof UnacceptableAnswer || error instanceof OrthancAnswerProblem)) throw error;
       report.line('FAIL', `${label}: HTTP ${response.status}, ${error.message}`);
       return 'failed';
     }
@@ -414,6 +428,7 @@ function responseCause(
 ): string {
   const status = response.status;
   if (status === 401) {
+    if (config.kind === 'basic') return basicRefusedCause(config);
     if (config.kind === 'none') {
       return `HTTP 401: the server wants a token, but ${server}:Authentication:Enabled is false`;
     }
@@ -460,6 +475,8 @@ function describeAuth(config: AuthConfig): string {
         `${config.grantType === 'client_credentials' ? 'OAuth2ClientCredential' : 'OAuth2UserPasswordCredential'}, ` +
         `token endpoint ${describeUrl(config.tokenUri)}, client id ${config.clientId}, ${audienceOf(config)}`
       );
+    case 'basic':
+      return describeBasicAuth(config);
   }
 }
 

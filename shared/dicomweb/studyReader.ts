@@ -1,6 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
+import { dicomWebPath, type DicomWebApiVersion } from './apiVersion.js';
 import type { DicomJsonDataset } from './dicomJson.js';
 
 /** Reads what the DICOM server holds *now* for one study. */
@@ -12,17 +13,17 @@ export interface StudyReader {
 export const defaultPartition = 'Microsoft.Default';
 
 /** The path prefix of a study: partitioned routes only for a named, non-default partition. */
-export function studyPath(apiVersion: 'v1' | 'v2', studyUid: string, partition?: string): string {
+export function studyPath(apiVersion: DicomWebApiVersion, studyUid: string, partition?: string): string {
   const encoded = encodeURIComponent(studyUid);
   if (partition && partition !== defaultPartition) {
-    return `${apiVersion}/partitions/${encodeURIComponent(partition)}/studies/${encoded}`;
+    return dicomWebPath(apiVersion, `partitions/${encodeURIComponent(partition)}/studies/${encoded}`);
   }
-  return `${apiVersion}/studies/${encoded}`;
+  return dicomWebPath(apiVersion, `studies/${encoded}`);
 }
 
 export function createStudyReader(
   http: AxiosInstance,
-  apiVersion: 'v1' | 'v2',
+  apiVersion: DicomWebApiVersion,
   requests?: RequestObserver,
 ): StudyReader {
   return {

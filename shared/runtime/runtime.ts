@@ -5,8 +5,11 @@ import { createAuthorizationProvider, loadAuthConfig } from '../auth/index.js';
 import { loadAppConfig, type AppConfig } from '../config/appConfig.js';
 import { assertNoUnresolvedReferences, loadSettings } from '../config/loadSettings.js';
 import type { FlatSettings } from '../config/settingsSource.js';
+import { dicomWebApiVersionOf } from '../dicomweb/apiVersion.js';
 import { createChangeFeedClient, type ChangeFeedClient } from '../dicomweb/changeFeedClient.js';
 import { createStudyReader, type StudyReader } from '../dicomweb/studyReader.js';
+import { createOrthancStudyIds, type OrthancStudyIds } from '../changes/orthancStudyIds.js';
+import { createOrthancClient, type OrthancClient } from '../orthanc/orthancClient.js';
 import { createFhirClient, type FhirClient } from '../fhir/fhirClient.js';
 import { createServerHttpClient } from '../http/serverHttpClient.js';
 import type { MappingOptions } from '../mapping/index.js';
@@ -41,6 +44,8 @@ export interface Runtime {
   dicomHttp: AxiosInstance;
   /** For tooling (resync's resumable cursor): the checkpoint table. */
   checkpointTable: TableClient;
+  /** DicomWeb:Source orthanc: its REST API (change log, id lookups) and the study ids remembered from it. */
+  orthanc?: { client: OrthancClient; studyIds: OrthancStudyIds };
 }
 
 export interface CreateRuntimeOptions {
@@ -80,7 +85,7 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
     config,
     mapping: mappingOptionsOf(config),
     changeFeed: createChangeFeedClient(dicomHttp, version, telemetry),
-    studyReader: createStudyReader(dicomHttp, version, telemetry),
+    studyReader: createStudyReader(dicomHttp, dicomWebApiVersionOf(config), telemetry),
     fhir: createFhirClient({ baseUrl: config.fhir.endpoint, authorization: fhirAuthorization, requests: telemetry }),
     checkpoints: createCheckpointStore(checkpointTable, { endpoint: config.dicomWeb.endpoint }),
     failures: countedFailures(createFailureStore(failureTable), telemetry),
@@ -95,6 +100,16 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
     telemetry,
     dicomHttp,
     checkpointTable,
+    ...(config.dicomWeb.orthanc
+      ? {
+          orthanc: {
+            client: createOrthancClient(
+              createServerHttpClient({ baseUrl: config.dicomWeb.orthanc.endpoint, authorization: dicomAuthorization }),
+            ),
+            studyIds: createOrthancStudyIds(checkpointTable, config.dicomWeb.endpoint),
+          },
+        }
+      : {}),
   };
 }
 
