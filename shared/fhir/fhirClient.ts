@@ -13,6 +13,23 @@ export interface FhirClient {
   transaction(bundle: Bundle): Promise<Bundle>;
 }
 
+/** One page of a search: the matches, the resources `_include` brought, and the next page's URL. */
+export interface FhirSearchPage<T extends Resource> {
+  matches: T[];
+  included: Resource[];
+  next?: string;
+}
+
+/** Page-by-page search, for walks that must stop and resume (the drift sweep, verify). */
+export interface FhirPages {
+  /** The first page of a search, or the page at `pageUrl` (a `next` link from an earlier page). */
+  searchPage<T extends Resource>(
+    resourceType: T['resourceType'],
+    params: Record<string, string>,
+    pageUrl?: string,
+  ): Promise<FhirSearchPage<T>>;
+}
+
 interface FhirKitError {
   response?: { status?: number; data?: unknown };
 }
@@ -55,7 +72,7 @@ export interface FhirClientOptions {
   requests?: RequestObserver;
 }
 
-export function createFhirClient(options: FhirClientOptions): FhirClient {
+export function createFhirClient(options: FhirClientOptions): FhirClient & FhirPages {
   const client = new Client({
     baseUrl: options.baseUrl,
     // fhir-kit-client awaits the signer (HttpClient.buildRequest), although its type says it returns void.
@@ -116,6 +133,30 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
         throw toFhirError(error, `search ${resourceType}`);
       }
       return found;
+    },
+    async searchPage<T extends Resource>(
+      resourceType: T['resourceType'],
+      params: Record<string, string>,
+      pageUrl?: string,
+    ): Promise<FhirSearchPage<T>> {
+      let page: Bundle;
+      try {
+        page = (await withAuthRetry(pageUrl ? 'search-page' : 'search', resourceType, () =>
+          pageUrl ? client.request(pageUrl) : client.search({ resourceType, searchParams: params }),
+        )) as unknown as Bundle;
+      } catch (error) {
+        throw toFhirError(error, `search ${resourceType}`);
+      }
+      const matches: T[] = [];
+      const included: Resource[] = [];
+      for (const entry of page.entry ?? []) {
+        if (!entry.resource) continue;
+        if (entry.resource.resourceType === resourceType && entry.search?.mode !== 'include') {
+          matches.push(entry.resource as T);
+        } else included.push(entry.resource);
+      }
+      const next = page.link?.find((link) => link.relation === 'next')?.url;
+      return { matches, included, ...(next ? { next } : {}) };
     },
     async transaction(bundle: Bundle): Promise<Bundle> {
       try {

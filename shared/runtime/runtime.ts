@@ -10,7 +10,7 @@ import { createChangeFeedClient, type ChangeFeedClient } from '../dicomweb/chang
 import { createStudyReader, type StudyReader } from '../dicomweb/studyReader.js';
 import { createOrthancStudyIds, type OrthancStudyIds } from '../changes/orthancStudyIds.js';
 import { createOrthancClient, type OrthancClient } from '../orthanc/orthancClient.js';
-import { createFhirClient, type FhirClient } from '../fhir/fhirClient.js';
+import { createFhirClient, type FhirClient, type FhirPages } from '../fhir/fhirClient.js';
 import { createServerHttpClient } from '../http/serverHttpClient.js';
 import type { MappingOptions } from '../mapping/index.js';
 import { createQueueClient, createStorageQueue, type MessageQueue } from '../queue/messageQueue.js';
@@ -30,6 +30,8 @@ export interface Runtime {
   changeFeed: ChangeFeedClient;
   studyReader: StudyReader;
   fhir: FhirClient;
+  /** The same FHIR client, page by page (drift sweep, verify). */
+  fhirPages: FhirPages;
   checkpoints: CheckpointStore;
   failures: FailureStore;
   /** Tag warnings per study and tag (in the failure table, their own partition). */
@@ -81,12 +83,14 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
     createTableClient(config.storage, config.dicomCast.checkpointTable),
     createTableClient(config.storage, config.dicomCast.failureTable),
   ]);
+  const fhir = createFhirClient({ baseUrl: config.fhir.endpoint, authorization: fhirAuthorization, requests: telemetry });
   return {
     config,
     mapping: mappingOptionsOf(config),
     changeFeed: createChangeFeedClient(dicomHttp, version, telemetry),
     studyReader: createStudyReader(dicomHttp, dicomWebApiVersionOf(config), telemetry),
-    fhir: createFhirClient({ baseUrl: config.fhir.endpoint, authorization: fhirAuthorization, requests: telemetry }),
+    fhir,
+    fhirPages: fhir,
     checkpoints: createCheckpointStore(checkpointTable, { endpoint: config.dicomWeb.endpoint }),
     failures: countedFailures(createFailureStore(failureTable), telemetry),
     tagWarnings: createTagWarningStore(failureTable),
