@@ -46,10 +46,11 @@ export async function fhirStudiesPage(
   endpoint: string,
   pageSize: number,
   pageUrl?: string,
+  filter: Record<string, string> = {},
 ): Promise<{ studies: FhirStudy[]; imagingStudies: ImagingStudy[]; next?: string }> {
   const page = await fhir.searchPage<ImagingStudy>(
     'ImagingStudy',
-    { _count: String(pageSize), _include: 'ImagingStudy:subject' },
+    { ...filter, _count: String(pageSize), _include: 'ImagingStudy:subject' },
     pageUrl,
   );
   const patients = patientsByReference(page.included);
