@@ -102,8 +102,13 @@ function definitionsFor(server: AuthServer): SettingDefinition[] {
       description: 'Password for grant_type=password (also read from OAuth2ClientCredential:Password).',
       secret: true,
     },
-    { path: `${auth}:Basic:Username`, description: `User name sent with HTTP Basic to the ${label}.` },
-    { path: `${auth}:Basic:Password`, description: `Password sent with HTTP Basic to the ${label}.`, secret: true },
+    // HTTP Basic is for archives such as Orthanc (its RegisteredUsers); FHIR servers take OAuth2 here.
+    ...(server === 'DicomWeb'
+      ? [
+          { path: `${auth}:Basic:Username`, description: `User name sent with HTTP Basic to the ${label}.` },
+          { path: `${auth}:Basic:Password`, description: `Password sent with HTTP Basic to the ${label}.`, secret: true },
+        ]
+      : []),
   ];
 }
 
@@ -198,6 +203,12 @@ export function loadAuthConfig(settings: FlatSettings, server: AuthServer, serve
   }
 
   if (type === 'Basic') {
+    if (server !== 'DicomWeb') {
+      throw new ConfigurationError(
+        `Invalid setting ${reader.prefix}:AuthenticationType: Basic is for the DICOM server (e.g. Orthanc); use an OAuth2 type for FHIR`,
+        `${reader.prefix}:AuthenticationType`,
+      );
+    }
     const username = reader.required(['Basic:Username'], 'the user name for HTTP Basic').value;
     if (username.includes(':')) {
       throw new ConfigurationError(
