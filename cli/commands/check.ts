@@ -308,10 +308,10 @@ async function checkServer(
   const http = createServerHttpClient({ baseUrl: endpoint, authorization, timeoutMs });
   const context: CallContext = { report, server, config, endpoint };
   if (server === 'DicomWeb' && isOrthancSource(settings)) {
+    const restEndpoint = orthancRestEndpoint(settings, endpoint);
     await checkOrthanc(
-      (send, what) => call(context, send, what),
-      http,
-      createServerHttpClient({ baseUrl: orthancRestEndpoint(settings, endpoint), authorization, timeoutMs }),
+      { rest: (send, what) => call({ ...context, endpoint: restEndpoint }, send, what), dicomWeb: (send, what) => call(context, send, what) },
+      { rest: createServerHttpClient({ baseUrl: restEndpoint, authorization, timeoutMs }), dicomWeb: http },
     );
   } else if (server === 'DicomWeb') {
     const version =

@@ -49,8 +49,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** `/system`, `/changes?limit=1` on the REST API, then `studies?limit=1` on DICOMweb. */
-export async function checkOrthanc(call: CheckCall, dicomWeb: AxiosInstance, rest: AxiosInstance): Promise<void> {
-  const system = await call(() => rest.get('system', { responseType: 'json' }), {
+export async function checkOrthanc(
+  calls: { rest: CheckCall; dicomWeb: CheckCall },
+  { rest, dicomWeb }: { rest: AxiosInstance; dicomWeb: AxiosInstance },
+): Promise<void> {
+  const system = await calls.rest(() => rest.get('system', { responseType: 'json' }), {
     path: 'system (Orthanc REST API)',
     accept: (body) => {
       if (!isObject(body) || typeof body.Version !== 'string') {
@@ -63,7 +66,7 @@ export async function checkOrthanc(call: CheckCall, dicomWeb: AxiosInstance, res
     },
   });
   if (system === 'unreachable') return;
-  await call(() => rest.get('changes', { params: { since: 0, limit: 1 }, responseType: 'json' }), {
+  await calls.rest(() => rest.get('changes', { params: { since: 0, limit: 1 }, responseType: 'json' }), {
     path: 'changes?since=0&limit=1',
     accept: (body) => {
       if (!isObject(body) || typeof body.Last !== 'number') {
@@ -72,7 +75,7 @@ export async function checkOrthanc(call: CheckCall, dicomWeb: AxiosInstance, res
       return `change log answered (Last ${body.Last})`;
     },
   });
-  await call(
+  await calls.dicomWeb(
     () => dicomWeb.get('studies', { params: { limit: 1 }, headers: { Accept: 'application/dicom+json' } }),
     {
       path: 'studies?limit=1 (QIDO-RS)',
