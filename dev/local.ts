@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { createFhirClient } from '../shared/fhir/fhirClient.js';
 import { noAuthorization } from '../shared/auth/index.js';
 import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJson.js';
+import { startLocalOrthanc, orthancStudyUids, storeSamplesInOrthanc, type LocalOrthanc } from './localOrthanc.js';
 import { startLocalStack } from './localStack.js';
 import { storeSampleStudies } from './seedSamples.js';
 import { formatSummary, summarizeStudies } from './syncSummary.js';
@@ -16,6 +17,7 @@ import { formatSummary, summarizeStudies } from './syncSummary.js';
 const usage = `Usage: npm run local -- [options]
   --once                 one full cycle (poll, then every queued study), print the summary, exit
   --dicom-url URL        use this DICOMweb server (Azure DICOM service API) instead of the embedded one
+  --dicom orthanc        run a real Orthanc (Debian's orthanc + orthanc-dicomweb, HTTP Basic on) instead
   --fhir-url URL         use this FHIR R4 server instead of the embedded one
   --storage CONN         use this Storage connection string instead of an embedded Azurite
   --studies N            sample studies to store first (default 3; 0 stores none)
@@ -27,6 +29,7 @@ const { values } = parseArgs({
   options: {
     once: { type: 'boolean', default: false },
     'dicom-url': { type: 'string' },
+    dicom: { type: 'string' },
     'fhir-url': { type: 'string' },
     storage: { type: 'string' },
     studies: { type: 'string', default: '3' },
@@ -47,20 +50,44 @@ if (!Number.isInteger(studies) || studies < 0) {
   process.exit(2);
 }
 
+if (values.dicom !== undefined && values.dicom !== 'orthanc') {
+  console.error(`--dicom takes "orthanc" (the default is the embedded stand-in), got "${values.dicom}"`);
+  process.exit(2);
+}
+let local: LocalOrthanc | undefined;
+try {
+  local = values.dicom === 'orthanc' ? await startLocalOrthanc() : undefined;
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}
 const stack = await startLocalStack({
-  ...(values['dicom-url'] ? { dicomUrl: values['dicom-url'] } : { dicomPort: 8042 }),
+  ...(local ? { dicomUrl: local.orthanc.dicomWebUrl } : values['dicom-url'] ? { dicomUrl: values['dicom-url'] } : { dicomPort: 8042 }),
   ...(values['fhir-url'] ? { fhirUrl: values['fhir-url'] } : { fhirPort: 8080 }),
   ...(values.storage ? { storageConnectionString: values.storage } : {}),
-  settings: { ...definedSettings(process.env) },
+  settings: { ...local?.settings, ...definedSettings(process.env) },
 });
+if (local) {
+  const orthanc = local.orthanc;
+  stack.close = ((close) => async () => {
+    await close();
+    await orthanc.close();
+  })(stack.close);
+}
 
-console.log(`DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}`);
+console.log(
+  `DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}` +
+    (local ? ` (Orthanc, pid ${local.orthanc.pid()}, user ${local.orthanc.username}, REST API ${local.orthanc.url})` : ''),
+);
 console.log(`FHIR server    ${stack.fhirUrl}${stack.fhir ? ' (embedded, @medplum/fhir-router)' : ''}`);
 console.log(
   `Storage        ${stack.azurite ? `Azurite on 127.0.0.1:${stack.azurite.ports.queue} (queues)` : 'as given'}`,
 );
 
-if (studies > 0) {
+if (studies > 0 && local) {
+  const count = await storeSamplesInOrthanc(local.orthanc, { studies, seriesPerStudy: 2, instancesPerSeries: 3, seed: Date.now() % 100_000 });
+  console.log(`Stored ${count} sample instances in ${studies} studies in Orthanc with STOW-RS`);
+} else if (studies > 0) {
   const specs = await storeSampleStudies(stack.dicomUrl, {
     studies,
     seriesPerStudy: 2,
@@ -89,7 +116,7 @@ const host = new LocalFunctionsHost({
 const fhir = createFhirClient({ baseUrl: stack.fhirUrl, authorization: noAuthorization });
 
 async function printSummary(): Promise<void> {
-  const studyUids = await listStudies(stack.dicomUrl);
+  const studyUids = local ? await orthancStudyUids(local.orthanc) : await listStudies(stack.dicomUrl);
   console.log(formatSummary(await summarizeStudies(fhir, stack.fhirUrl, studyUids)));
 }
 

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CurrentInstance } from '../../dev/dicom-server/index.js';
-import { encodeStowBody } from '../../dev/dicom-server/index.js';
 import { orthancInstalled, orthancInstallHint, type RunningOrthanc } from '../../dev/orthanc.js';
 import { getString, Tag, type DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
 
@@ -43,16 +42,7 @@ export async function orthancRest(
   return { status: response.status, json, bytes };
 }
 
-/** STOW-RS to Orthanc's DICOMweb root. */
-export async function stowToOrthanc(orthanc: RunningOrthanc, files: readonly Uint8Array[]): Promise<void> {
-  const { body, contentType } = encodeStowBody(files);
-  const response = await fetch(`${orthanc.dicomWebUrl}/studies`, {
-    method: 'POST',
-    body,
-    headers: { Authorization: orthanc.authorization, 'Content-Type': contentType, Accept: 'application/dicom+json' },
-  });
-  if (response.status !== 200) throw new Error(`STOW-RS to Orthanc answered ${response.status}: ${await response.text()}`);
-}
+export { stowToOrthanc } from '../../dev/localOrthanc.js';
 
 async function dicomWebJson(orthanc: RunningOrthanc, path: string): Promise<DicomJsonDataset[]> {
   const response = await fetch(`${orthanc.dicomWebUrl}/${path}`, {
