@@ -5,7 +5,9 @@ import { LocalFunctionsHost } from '../../dev/functionsHost/localFunctionsHost.j
 import { startLocalStack, type LocalStack } from '../../dev/localStack.js';
 import { startOrthanc, type RunningOrthanc } from '../../dev/orthanc.js';
 import { getRuntime } from '../../shared/runtime/runtime.js';
+import { run as verifyCommand } from '../../cli/commands/verify.js';
 import { differences } from '../support/convergence.js';
+import { recordingIo } from '../ops/support.js';
 import {
   orthancIdOf,
   orthancInstances,
@@ -147,5 +149,28 @@ describe('sync from a real Orthanc', { skip }, () => {
     assert.ok(logs.some((line) => /database was wiped or replaced/.test(line)), logs.join('\n'));
     const runtime = await getRuntime();
     assert.equal((await runtime.checkpoints.read())?.checkpoint.sequence, (await runtime.orthanc!.client.lastChange())?.seq);
+  });
+
+  it('verify finds a drift made by hand on either side, and --repair fixes it', async () => {
+    await stowToOrthanc(orthanc, [pydicomFile('MR_small.dcm'), pydicomFile('rtplan.dcm')]);
+    await host.runOnce();
+    const inOrder = recordingIo(stack.settings);
+    assert.equal(await verifyCommand([], inOrder), 0, inOrder.text());
+
+    const mr = (await stack.fhir!.all<ImagingStudy>('ImagingStudy')).find((s) => s.identifier?.[0]?.value === `urn:oid:${mrUid}`)!;
+    const deleted = await fetch(`${stack.fhirUrl}/ImagingStudy/${mr.id}`, { method: 'DELETE' });
+    assert.ok(deleted.ok);
+    const ct = await orthancIdOf(orthanc, ctUid, 'Study');
+    assert.equal((await orthancRest(orthanc, 'DELETE', `/studies/${ct}`)).status, 200);
+
+    const found = recordingIo(stack.settings);
+    assert.equal(await verifyCommand(['--repair'], found), 1, found.text());
+    assert.match(found.text(), new RegExp(`MISSING IN FHIR .*study ${mrUid}: in the archive \\(1 instances\\)`));
+    assert.match(found.text(), new RegExp(`NOT IN ARCHIVE .*study ${ctUid}: ImagingStudy/\\S+ has no study behind it`));
+    assert.match(found.text(), /Enqueued 2 reconcile message/);
+    await host.writer.runUntilIdle();
+    const repaired = recordingIo(stack.settings);
+    assert.equal(await verifyCommand([], repaired), 0, repaired.text());
+    await inSync();
   });
 });
