@@ -58,7 +58,7 @@ try {
   console.log(
     `drift sweep on ${onOrthanc ? 'Orthanc' : 'the Azure DICOM stand-in'}, ${studies} studies in sync: ` +
       `${result!.requests} requests (${stack.fhir!.requestCount()} of them FHIR), ${result!.pages} pages, ` +
-      `${seconds.toFixed(2)} s, enqueued ${result!.enqueued} => ${per1000(result!.requests)} requests and ` +
+      `${seconds.toFixed(2)} s (archive ${(result!.archiveMs / 1000).toFixed(2)} s, FHIR ${(result!.fhirMs / 1000).toFixed(2)} s), enqueued ${result!.enqueued} => ${per1000(result!.requests)} requests and ` +
       `${per1000(seconds)} s per 1,000 studies`,
   );
 

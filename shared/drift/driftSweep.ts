@@ -33,6 +33,9 @@ export interface DriftSweepResult {
   pages: number;
   /** DICOMweb and FHIR requests this run made. */
   requests: number;
+  /** Time spent waiting for each server. */
+  archiveMs: number;
+  fhirMs: number;
   studiesChecked: number;
   drifts: Record<StudyDrift['kind'], number>;
   /** Listed in FHIR, not by the archive's page, and confirmed gone by a direct query. */
@@ -68,6 +71,8 @@ export async function runDriftSweep(deps: DriftSweepDeps, options: DriftSweepOpt
   const result: DriftSweepResult = {
     pages: 0,
     requests: 0,
+    archiveMs: 0,
+    fhirMs: 0,
     studiesChecked: 0,
     drifts: { 'missing-in-fhir': 0, 'missing-in-archive': 0, 'instances-differ': 0, 'subject-differs': 0 },
     confirmedGone: 0,
@@ -78,6 +83,14 @@ export async function runDriftSweep(deps: DriftSweepDeps, options: DriftSweepOpt
     durationMs: 0,
   };
   const enqueuedThisRun = new Set<string>();
+  const timed = async <T>(side: 'archiveMs' | 'fhirMs', call: () => Promise<T>): Promise<T> => {
+    const from = deps.now();
+    try {
+      return await call();
+    } finally {
+      result[side] += deps.now() - from;
+    }
+  };
 
   const act = async (drifts: StudyDrift[]) => {
     for (const drift of drifts) result.drifts[drift.kind]++;
@@ -91,14 +104,15 @@ export async function runDriftSweep(deps: DriftSweepDeps, options: DriftSweepOpt
   };
 
   const archivePage = async (): Promise<void> => {
-    const page = await queryArchiveStudies(deps.dicomHttp, deps.version, deps.mapping, {
-      limit: options.pageSize,
-      offset: cursor.offset,
-    });
-    const fhir = await fhirStudiesFor(
-      deps.fhir,
-      endpoint,
-      page.studies.map((study) => study.study),
+    const page = await timed('archiveMs', () =>
+      queryArchiveStudies(deps.dicomHttp, deps.version, deps.mapping, { limit: options.pageSize, offset: cursor.offset }),
+    );
+    const fhir = await timed('fhirMs', () =>
+      fhirStudiesFor(
+        deps.fhir,
+        endpoint,
+        page.studies.map((study) => study.study),
+      ),
     );
     result.requests += page.studies.length > 0 ? 2 : 1;
     result.studiesChecked += page.studies.length;
@@ -113,17 +127,19 @@ export async function runDriftSweep(deps: DriftSweepDeps, options: DriftSweepOpt
   };
 
   const fhirPage = async (): Promise<boolean> => {
-    const page = await fhirStudiesPage(deps.fhir, endpoint, options.pageSize, cursor.fhirNext);
+    const page = await timed('fhirMs', () => fhirStudiesPage(deps.fhir, endpoint, options.pageSize, cursor.fhirNext));
     result.requests++;
     const owned = page.studies.filter((study) => study.owned);
     const listed =
       owned.length === 0
         ? []
         : (
-            await queryArchiveStudies(deps.dicomHttp, deps.version, deps.mapping, {
-              limit: owned.length + 1,
-              studies: owned.map((study) => study.study),
-            })
+            await timed('archiveMs', () =>
+              queryArchiveStudies(deps.dicomHttp, deps.version, deps.mapping, {
+                limit: owned.length + 1,
+                studies: owned.map((study) => study.study),
+              }),
+            )
           ).studies;
     if (owned.length > 0) result.requests++;
     result.studiesChecked += owned.length;
@@ -136,7 +152,9 @@ export async function runDriftSweep(deps: DriftSweepDeps, options: DriftSweepOpt
         continue;
       }
       result.requests++;
-      const direct = await archiveStudy(deps.dicomHttp, deps.version, deps.mapping, drift.study);
+      const direct = await timed('archiveMs', () =>
+        archiveStudy(deps.dicomHttp, deps.version, deps.mapping, drift.study),
+      );
       if (direct) {
         const fhirStudy = owned.find((study) => study.study === drift.study);
         confirmed.push(...compareStudies([direct], fhirStudy ? [fhirStudy] : []));

@@ -52,6 +52,8 @@ export async function runDriftSweepHandler(
         'dicomcast.sweep.complete': result.complete,
         'dicomcast.sweep.phase': result.phase,
         'dicomcast.sweep.duration_ms': result.durationMs,
+        'dicomcast.sweep.archive_ms': result.archiveMs,
+        'dicomcast.sweep.fhir_ms': result.fhirMs,
         ...Object.fromEntries(Object.entries(result.drifts).map(([kind, count]) => [`dicomcast.sweep.drift.${kind}`, count])),
       });
       sweepLog('info', 'Drift sweep ran', { ...result });
