@@ -71,7 +71,9 @@ try {
       const storedAt = Date.now();
       await stowToOrthanc(local.orthanc, [makeInstanceFile(spec!)]);
       for (;;) {
-        const response = await fetch(`${stack.fhirUrl}/ImagingStudy?identifier=urn:dicom:uid|urn:oid:${spec!.studyUid}`);
+        const response = await fetch(
+          `${stack.fhirUrl}/ImagingStudy?identifier=urn:dicom:uid|urn:oid:${spec!.studyUid}`,
+        );
         const bundle = (await response.json()) as { entry?: { resource: ImagingStudy }[] };
         if (bundle.entry?.length) break;
         await new Promise((resolve) => setTimeout(resolve, 20));

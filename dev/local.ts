@@ -62,22 +62,25 @@ try {
   process.exit(1);
 }
 const stack = await startLocalStack({
-  ...(local ? { dicomUrl: local.orthanc.dicomWebUrl } : values['dicom-url'] ? { dicomUrl: values['dicom-url'] } : { dicomPort: 8042 }),
+  ...(local
+    ? { dicomUrl: local.orthanc.dicomWebUrl }
+    : values['dicom-url']
+      ? { dicomUrl: values['dicom-url'] }
+      : { dicomPort: 8042 }),
   ...(values['fhir-url'] ? { fhirUrl: values['fhir-url'] } : { fhirPort: 8080 }),
   ...(values.storage ? { storageConnectionString: values.storage } : {}),
   settings: { ...local?.settings, ...definedSettings(process.env) },
 });
-if (local) {
-  const orthanc = local.orthanc;
-  stack.close = ((close) => async () => {
-    await close();
-    await orthanc.close();
-  })(stack.close);
-}
+const closeAll = async (): Promise<void> => {
+  await stack.close();
+  await local?.orthanc.close();
+};
 
 console.log(
   `DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}` +
-    (local ? ` (Orthanc, pid ${local.orthanc.pid()}, user ${local.orthanc.username}, REST API ${local.orthanc.url})` : ''),
+    (local
+      ? ` (Orthanc, pid ${local.orthanc.pid()}, user ${local.orthanc.username}, REST API ${local.orthanc.url})`
+      : ''),
 );
 console.log(`FHIR server    ${stack.fhirUrl}${stack.fhir ? ' (embedded, @medplum/fhir-router)' : ''}`);
 console.log(
@@ -85,7 +88,12 @@ console.log(
 );
 
 if (studies > 0 && local) {
-  const count = await storeSamplesInOrthanc(local.orthanc, { studies, seriesPerStudy: 2, instancesPerSeries: 3, seed: Date.now() % 100_000 });
+  const count = await storeSamplesInOrthanc(local.orthanc, {
+    studies,
+    seriesPerStudy: 2,
+    instancesPerSeries: 3,
+    seed: Date.now() % 100_000,
+  });
   console.log(`Stored ${count} sample instances in ${studies} studies in Orthanc with STOW-RS`);
 } else if (studies > 0) {
   const specs = await storeSampleStudies(stack.dicomUrl, {
@@ -100,7 +108,7 @@ if (studies > 0 && local) {
 if (values['servers-only']) {
   console.log('Servers running; point local.settings.json at them and run `func start`. Ctrl-C stops.');
   await waitForSignal();
-  await stack.close();
+  await closeAll();
   process.exit(0);
 }
 
@@ -125,7 +133,7 @@ if (values.once) {
   await host.runOnce();
   console.log(`One cycle done in ${Date.now() - started} ms`);
   await printSummary();
-  await stack.close();
+  await closeAll();
   process.exit(0);
 }
 
@@ -137,7 +145,7 @@ const summaryTimer = setInterval(() => {
 await waitForSignal();
 clearInterval(summaryTimer);
 await host.stop();
-await stack.close();
+await closeAll();
 process.exit(0);
 
 function definedSettings(env: NodeJS.ProcessEnv): Record<string, string> {

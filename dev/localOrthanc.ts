@@ -39,7 +39,8 @@ export async function stowToOrthanc(orthanc: RunningOrthanc, files: readonly Uin
     body,
     headers: { Authorization: orthanc.authorization, 'Content-Type': contentType, Accept: 'application/dicom+json' },
   });
-  if (response.status !== 200) throw new Error(`STOW-RS to Orthanc answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 200)
+    throw new Error(`STOW-RS to Orthanc answered ${response.status}: ${await response.text()}`);
 }
 
 export async function storeSamplesInOrthanc(orthanc: RunningOrthanc, options: SampleStudiesOptions): Promise<number> {

@@ -310,7 +310,10 @@ async function checkServer(
   if (server === 'DicomWeb' && isOrthancSource(settings)) {
     const restEndpoint = orthancRestEndpoint(settings, endpoint);
     await checkOrthanc(
-      { rest: (send, what) => call({ ...context, endpoint: restEndpoint }, send, what), dicomWeb: (send, what) => call(context, send, what) },
+      {
+        rest: (send, what) => call({ ...context, endpoint: restEndpoint }, send, what),
+        dicomWeb: (send, what) => call(context, send, what),
+      },
       { rest: createServerHttpClient({ baseUrl: restEndpoint, authorization, timeoutMs }), dicomWeb: http },
     );
   } else if (server === 'DicomWeb') {

@@ -40,7 +40,7 @@ export function describeBasicAuth(config: BasicAuthConfig): string {
 export function basicRefusedCause(config: BasicAuthConfig): string {
   return (
     `HTTP 401: the server refused user ${config.username} and its password (${config.server}:Authentication:Basic); ` +
-    "for Orthanc they must be one of its RegisteredUsers, with AuthenticationEnabled true"
+    'for Orthanc they must be one of its RegisteredUsers, with AuthenticationEnabled true'
   );
 }
 
@@ -62,7 +62,7 @@ export async function checkOrthanc(
         );
       }
       const plugins = body.PluginsEnabled === false ? ', plugins disabled (DICOMweb needs them)' : '';
-      return `Orthanc ${body.Version}, REST API ${String(body.ApiVersion ?? '?')}${plugins}`;
+      return `Orthanc ${body.Version}, REST API ${typeof body.ApiVersion === 'number' ? body.ApiVersion : '?'}${plugins}`;
     },
   });
   if (system === 'unreachable') return;

@@ -48,7 +48,8 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
       io.out(usage);
       return 0;
     }
-    if (values.study !== undefined && values.since !== undefined) throw new UsageError('Give --study or --since, not both');
+    if (values.study !== undefined && values.since !== undefined)
+      throw new UsageError('Give --study or --since, not both');
     if (values.study !== undefined && values.study.trim() === '') throw new UsageError('--study needs a UID');
     studyDateFrom = values.since !== undefined ? dicomDateOf(values.since) : undefined;
     pageSize = parsePositiveInt('page-size', values['page-size'], 100);

@@ -100,6 +100,12 @@ export class LocalFunctionsHost {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.timer.stop(), this.sweep.stop(), this.writer.stop(), this.continuation.stop(), this.poison.stop()]);
+    await Promise.all([
+      this.timer.stop(),
+      this.sweep.stop(),
+      this.writer.stop(),
+      this.continuation.stop(),
+      this.poison.stop(),
+    ]);
   }
 }

@@ -106,7 +106,11 @@ function definitionsFor(server: AuthServer): SettingDefinition[] {
     ...(server === 'DicomWeb'
       ? [
           { path: `${auth}:Basic:Username`, description: `User name sent with HTTP Basic to the ${label}.` },
-          { path: `${auth}:Basic:Password`, description: `Password sent with HTTP Basic to the ${label}.`, secret: true },
+          {
+            path: `${auth}:Basic:Password`,
+            description: `Password sent with HTTP Basic to the ${label}.`,
+            secret: true,
+          },
         ]
       : []),
   ];

@@ -85,7 +85,10 @@ export function createOrthancChangeSource(deps: OrthancChangeSourceDeps): Change
       const resolved = await mapLimited(distinct, concurrency, resolve);
       const studiesOf = new Map(distinct.map((row, index) => [`${row.resourceType}/${row.id}`, resolved[index]!]));
       const studies: StudyChange[] = rows.flatMap((row) =>
-        (studiesOf.get(`${row.resourceType}/${row.id}`) ?? []).map((ref) => ({ study: ref.studyUid, sequence: row.seq })),
+        (studiesOf.get(`${row.resourceType}/${row.id}`) ?? []).map((ref) => ({
+          study: ref.studyUid,
+          sequence: row.seq,
+        })),
       );
 
       const last = page.changes.at(-1)?.seq ?? page.last;

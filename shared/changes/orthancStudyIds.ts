@@ -21,9 +21,14 @@ export function createOrthancStudyIds(table: TableClient, endpoint: string): Ort
   const partitionKey = `orthanc-study-ids|${checkpointRowKey({ endpoint })}`;
   const known = new Map<string, string>();
   const failed = (action: string, error: unknown) =>
-    new RetryableError(`${action} Orthanc study ids failed: ${describeStorageError(error)}`, 'transient', {}, {
-      cause: error,
-    });
+    new RetryableError(
+      `${action} Orthanc study ids failed: ${describeStorageError(error)}`,
+      'transient',
+      {},
+      {
+        cause: error,
+      },
+    );
 
   return {
     async get(id) {

@@ -74,7 +74,7 @@ export const settingDefinitions = {
   dicomSource: {
     path: 'DicomWeb:Source',
     description:
-      'Where changes come from: azure (the Azure DICOM service change feed) or orthanc (Orthanc\'s /changes log; DicomWeb:Endpoint is then its DICOMweb root, e.g. https://pacs.example.org/dicom-web).',
+      "Where changes come from: azure (the Azure DICOM service change feed) or orthanc (Orthanc's /changes log; DicomWeb:Endpoint is then its DICOMweb root, e.g. https://pacs.example.org/dicom-web).",
     default: 'azure',
   },
   orthancEndpoint: {

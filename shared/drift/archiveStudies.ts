@@ -25,12 +25,17 @@ export async function qido(
       responseType: 'json',
     });
   } catch (error) {
-    throw new RetryableError(`QIDO-RS GET ${fullPath} failed: ${error instanceof Error ? error.message : String(error)}`, 'transient');
+    throw new RetryableError(
+      `QIDO-RS GET ${fullPath} failed: ${error instanceof Error ? error.message : String(error)}`,
+      'transient',
+    );
   }
   if (response.status === 204) return [];
   if (response.status !== 200) {
     const message = `QIDO-RS GET ${fullPath} answered HTTP ${response.status}`;
-    throw response.status >= 500 || response.status === 429 ? new RetryableError(message, 'transient') : new Error(message);
+    throw response.status >= 500 || response.status === 429
+      ? new RetryableError(message, 'transient')
+      : new Error(message);
   }
   const body: unknown = typeof response.data === 'string' && response.data.trim() === '' ? [] : response.data;
   if (!Array.isArray(body)) throw new Error(`QIDO-RS GET ${fullPath} returned a body that is not a JSON array`);

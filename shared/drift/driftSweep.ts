@@ -105,7 +105,10 @@ export async function runDriftSweep(deps: DriftSweepDeps, options: DriftSweepOpt
 
   const archivePage = async (): Promise<void> => {
     const page = await timed('archiveMs', () =>
-      queryArchiveStudies(deps.dicomHttp, deps.version, deps.mapping, { limit: options.pageSize, offset: cursor.offset }),
+      queryArchiveStudies(deps.dicomHttp, deps.version, deps.mapping, {
+        limit: options.pageSize,
+        offset: cursor.offset,
+      }),
     );
     const fhir = await timed('fhirMs', () =>
       fhirStudiesFor(

@@ -17,7 +17,11 @@ export function instanceUidsOf(imagingStudy: ImagingStudy): string[] {
   return (imagingStudy.series ?? []).flatMap((series) => (series.instance ?? []).map((instance) => instance.uid));
 }
 
-function toFhirStudy(imagingStudy: ImagingStudy, endpoint: string, patients: ReadonlyMap<string, Patient>): FhirStudy | undefined {
+function toFhirStudy(
+  imagingStudy: ImagingStudy,
+  endpoint: string,
+  patients: ReadonlyMap<string, Patient>,
+): FhirStudy | undefined {
   const study = studyUidOf(imagingStudy);
   if (!study || !imagingStudy.id) return undefined;
   const subject = imagingStudy.subject?.reference;

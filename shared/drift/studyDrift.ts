@@ -48,7 +48,8 @@ export type StudyDrift =
 export function compareStudy(archive: ArchiveStudy | undefined, fhir: FhirStudy | undefined): StudyDrift[] {
   if (!archive && !fhir) return [];
   if (!fhir) return [{ kind: 'missing-in-fhir', study: archive!.study, ...countOf(archive!.instances) }];
-  if (!archive) return fhir.owned ? [{ kind: 'missing-in-archive', study: fhir.study, imagingStudy: fhir.reference }] : [];
+  if (!archive)
+    return fhir.owned ? [{ kind: 'missing-in-archive', study: fhir.study, imagingStudy: fhir.reference }] : [];
   const drifts: StudyDrift[] = [];
   if (archive.instances !== undefined && archive.instances !== fhir.instances) {
     drifts.push({
@@ -121,7 +122,10 @@ function countOf(instances: number | undefined): { archiveInstances?: number } {
   return instances === undefined ? {} : { archiveInstances: instances };
 }
 
-function namesPatient(identifiers: readonly { system?: string; value?: string }[], want: { system: string; value: string }) {
+function namesPatient(
+  identifiers: readonly { system?: string; value?: string }[],
+  want: { system: string; value: string },
+) {
   return identifiers.some((identifier) => (identifier.system ?? '') === want.system && identifier.value === want.value);
 }
 

@@ -29,9 +29,14 @@ const partitionKey = 'drift-sweep';
 export function createSweepCursorStore(table: TableClient, endpoint: string): SweepCursorStore {
   const rowKey = checkpointRowKey({ endpoint });
   const failed = (action: string, error: unknown) =>
-    new RetryableError(`${action} the drift-sweep cursor failed: ${describeStorageError(error)}`, 'transient', {}, {
-      cause: error,
-    });
+    new RetryableError(
+      `${action} the drift-sweep cursor failed: ${describeStorageError(error)}`,
+      'transient',
+      {},
+      {
+        cause: error,
+      },
+    );
   return {
     async read() {
       try {
@@ -56,7 +61,14 @@ export function createSweepCursorStore(table: TableClient, endpoint: string): Sw
     async write(cursor) {
       try {
         await table.upsertEntity(
-          { partitionKey, rowKey, endpoint, ...cursor, fhirNext: cursor.fhirNext ?? '', updatedAt: new Date().toISOString() },
+          {
+            partitionKey,
+            rowKey,
+            endpoint,
+            ...cursor,
+            fhirNext: cursor.fhirNext ?? '',
+            updatedAt: new Date().toISOString(),
+          },
           'Replace',
         );
       } catch (error) {

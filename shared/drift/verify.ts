@@ -91,7 +91,7 @@ export async function verifyArchive(sources: VerifySources, options: VerifyOptio
   const seen = new Set<string>();
   const report = () => options.onProgress?.({ archiveStudies: result.archiveStudies, fhirStudies: result.fhirStudies });
 
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const page = await queryArchiveStudies(sources.dicomHttp, sources.version, sources.mapping, {
       limit: pageSize,
       offset,
@@ -111,7 +111,9 @@ export async function verifyArchive(sources: VerifySources, options: VerifyOptio
   }
 
   const started: Record<string, string> = options.studyDateFrom
-    ? { started: `ge${options.studyDateFrom.slice(0, 4)}-${options.studyDateFrom.slice(4, 6)}-${options.studyDateFrom.slice(6, 8)}` }
+    ? {
+        started: `ge${options.studyDateFrom.slice(0, 4)}-${options.studyDateFrom.slice(4, 6)}-${options.studyDateFrom.slice(6, 8)}`,
+      }
     : {};
   let pageUrl: string | undefined;
   do {

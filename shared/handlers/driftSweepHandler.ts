@@ -54,7 +54,9 @@ export async function runDriftSweepHandler(
         'dicomcast.sweep.duration_ms': result.durationMs,
         'dicomcast.sweep.archive_ms': result.archiveMs,
         'dicomcast.sweep.fhir_ms': result.fhirMs,
-        ...Object.fromEntries(Object.entries(result.drifts).map(([kind, count]) => [`dicomcast.sweep.drift.${kind}`, count])),
+        ...Object.fromEntries(
+          Object.entries(result.drifts).map(([kind, count]) => [`dicomcast.sweep.drift.${kind}`, count]),
+        ),
       });
       sweepLog('info', 'Drift sweep ran', { ...result });
       return result;

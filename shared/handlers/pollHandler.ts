@@ -33,7 +33,9 @@ export async function runPoll(runtime: Runtime, log: Log, invocation: Invocation
       const result = await pollChangeFeed(
         {
           feed: runtime.changeFeed,
-          ...(orthanc ? { source: createOrthancChangeSource({ ...orthanc, orthanc: orthanc.client, log: pollLog }) } : {}),
+          ...(orthanc
+            ? { source: createOrthancChangeSource({ ...orthanc, orthanc: orthanc.client, log: pollLog }) }
+            : {}),
           checkpoints: runtime.checkpoints,
           queue: runtime.studyQueue,
           failures: runtime.failures,

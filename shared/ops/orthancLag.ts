@@ -12,7 +12,9 @@ export async function measureOrthancLag(
 ): Promise<ChangeFeedLag> {
   const newest = await orthanc.lastChange();
   const latestTimestamp = orthancDateToIso(newest?.date);
-  const latest = newest ? { sequence: newest.seq, ...(latestTimestamp ? { timestamp: latestTimestamp } : {}) } : undefined;
+  const latest = newest
+    ? { sequence: newest.seq, ...(latestTimestamp ? { timestamp: latestTimestamp } : {}) }
+    : undefined;
   const checkpointSequence = checkpoint?.sequence ?? 0;
   const sequences = Math.max(0, (latest?.sequence ?? 0) - checkpointSequence);
   let checkpointTimestamp: string | undefined;

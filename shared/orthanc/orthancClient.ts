@@ -92,7 +92,8 @@ export function createOrthancClient(http: AxiosInstance): OrthancClient {
 
   return {
     async changes(since, limit) {
-      if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`Orthanc /changes limit must be >= 1, not ${limit}`);
+      if (!Number.isSafeInteger(limit) || limit < 1)
+        throw new Error(`Orthanc /changes limit must be >= 1, not ${limit}`);
       const { status, body } = await getJson('changes', { since, limit });
       if (status !== 200) throw failure('/changes', status);
       return parsePage('/changes', body);

@@ -83,7 +83,11 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
     createTableClient(config.storage, config.dicomCast.checkpointTable),
     createTableClient(config.storage, config.dicomCast.failureTable),
   ]);
-  const fhir = createFhirClient({ baseUrl: config.fhir.endpoint, authorization: fhirAuthorization, requests: telemetry });
+  const fhir = createFhirClient({
+    baseUrl: config.fhir.endpoint,
+    authorization: fhirAuthorization,
+    requests: telemetry,
+  });
   return {
     config,
     mapping: mappingOptionsOf(config),

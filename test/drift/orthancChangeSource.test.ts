@@ -61,7 +61,10 @@ describe('Orthanc change source', () => {
       { i1: [study], s1: [study], st1: [study], p1: [study], i2: [study] },
     );
     const ids = memoryIds();
-    const page = await createOrthancChangeSource({ orthanc: client, studyIds: ids }).readPage({ version: 'v1', sequence: 0 }, 100);
+    const page = await createOrthancChangeSource({ orthanc: client, studyIds: ids }).readPage(
+      { version: 'v1', sequence: 0 },
+      100,
+    );
     assert.deepEqual(page.position, { version: 'v1', sequence: 8 });
     assert.equal(page.rowsRead, 8);
     assert.ok(page.done);
@@ -72,11 +75,14 @@ describe('Orthanc change source', () => {
   });
 
   it('a study id Orthanc no longer knows is answered from memory', async () => {
-    const { client } = fakeOrthanc([row(9, 'StableStudy', 'Study', 'gone-study'), row(10, 'NewInstance', 'Instance', 'gone-i')], {});
-    const page = await createOrthancChangeSource({ orthanc: client, studyIds: memoryIds({ 'gone-study': '9.9' }) }).readPage(
-      { version: 'v1', sequence: 8 },
-      100,
+    const { client } = fakeOrthanc(
+      [row(9, 'StableStudy', 'Study', 'gone-study'), row(10, 'NewInstance', 'Instance', 'gone-i')],
+      {},
     );
+    const page = await createOrthancChangeSource({
+      orthanc: client,
+      studyIds: memoryIds({ 'gone-study': '9.9' }),
+    }).readPage({ version: 'v1', sequence: 8 }, 100);
     assert.deepEqual(page.studies, [{ study: '9.9', sequence: 9 }]);
     assert.deepEqual(page.position, { version: 'v1', sequence: 10 });
   });
@@ -94,6 +100,9 @@ describe('Orthanc change source', () => {
     assert.equal(page.done, false);
     assert.deepEqual(page.studies.map((change) => change.study).sort(), ['1.1', '2.2']);
     assert.match(lines.join('\n'), /^error .*ends at Seq 1, below the checkpoint 50: its database was wiped/m);
-    assert.ok(limits.every((limit) => limit >= 1), 'never limit=0');
+    assert.ok(
+      limits.every((limit) => limit >= 1),
+      'never limit=0',
+    );
   });
 });

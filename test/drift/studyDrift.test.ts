@@ -27,16 +27,26 @@ describe('study comparison (pure, shared by the drift sweep and verify)', () => 
   });
 
   it('names each kind of drift', () => {
-    assert.deepEqual(compareStudy(archive('1.1'), undefined), [{ kind: 'missing-in-fhir', study: '1.1', archiveInstances: 3 }]);
+    assert.deepEqual(compareStudy(archive('1.1'), undefined), [
+      { kind: 'missing-in-fhir', study: '1.1', archiveInstances: 3 },
+    ]);
     assert.deepEqual(compareStudy(undefined, fhir('1.2')), [
       { kind: 'missing-in-archive', study: '1.2', imagingStudy: 'ImagingStudy/is-1.2' },
     ]);
     assert.deepEqual(compareStudy(archive('1.3', 4), fhir('1.3', 3)), [
       { kind: 'instances-differ', study: '1.3', archiveInstances: 4, fhirInstances: 3 },
     ]);
-    const moved = compareStudy(archive('1.4'), fhir('1.4', 3, { subject: 'Patient/p2', subjectIdentifiers: [{ system: 'urn:oid:1.2.3', value: 'PID-2' }] }));
+    const moved = compareStudy(
+      archive('1.4'),
+      fhir('1.4', 3, { subject: 'Patient/p2', subjectIdentifiers: [{ system: 'urn:oid:1.2.3', value: 'PID-2' }] }),
+    );
     assert.deepEqual(moved, [
-      { kind: 'subject-differs', study: '1.4', expected: 'urn:oid:1.2.3|PID-1', subject: 'Patient/p2 urn:oid:1.2.3|PID-2' },
+      {
+        kind: 'subject-differs',
+        study: '1.4',
+        expected: 'urn:oid:1.2.3|PID-1',
+        subject: 'Patient/p2 urn:oid:1.2.3|PID-2',
+      },
     ]);
   });
 
@@ -67,7 +77,13 @@ describe('study comparison (pure, shared by the drift sweep and verify)', () => 
 
   it('describes a drift in one line', () => {
     assert.equal(
-      describeDrift({ kind: 'instances-differ', study: '3.1', archiveInstances: 3, fhirInstances: 2, onlyInArchive: ['x'] }),
+      describeDrift({
+        kind: 'instances-differ',
+        study: '3.1',
+        archiveInstances: 3,
+        fhirInstances: 2,
+        onlyInArchive: ['x'],
+      }),
       'study 3.1: 3 instances in the archive, 2 in FHIR (only in the archive: x)',
     );
   });

@@ -113,7 +113,10 @@ describe('Functions host indexing', () => {
     };
     assert.equal(example.Values.FUNCTIONS_WORKER_RUNTIME, 'node');
     assert.ok(example.Values.DicomCast__Schedule, 'the timer binding reads %DicomCast__Schedule%');
-    assert.ok(example.Values.DicomCast__DriftSweep__Schedule, 'the sweep binding reads %DicomCast__DriftSweep__Schedule%');
+    assert.ok(
+      example.Values.DicomCast__DriftSweep__Schedule,
+      'the sweep binding reads %DicomCast__DriftSweep__Schedule%',
+    );
     assert.ok(example.Values.AzureWebJobsStorage);
   });
 

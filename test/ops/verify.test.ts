@@ -41,7 +41,9 @@ describe('verify (local stack)', () => {
   before(async () => {
     stack = await startLocalStack();
     host = new LocalFunctionsHost({ settings: stack.settings });
-    await stack.dicom!.storeFiles([0, 1, 2, 3, 4].flatMap((index) => [spec(index, 1), spec(index, 2), spec(index, 3)]).map(makeInstanceFile));
+    await stack.dicom!.storeFiles(
+      [0, 1, 2, 3, 4].flatMap((index) => [spec(index, 1), spec(index, 2), spec(index, 3)]).map(makeInstanceFile),
+    );
     await host.runOnce();
     assert.deepEqual(await differences(stack.dicom!, stack.fhir!), []);
   });
@@ -75,17 +77,39 @@ describe('verify (local stack)', () => {
     const found = recordingIo(stack.settings);
     assert.equal(await verifyCommand([], found), 1, found.text());
     const text = found.text();
-    assert.match(text, new RegExp(`MISSING IN FHIR .*study ${studies[0]}: in the archive \\(3 instances\\), no ImagingStudy`));
-    assert.match(text, new RegExp(`INSTANCES DIFFER .*study ${studies[1]}: 3 instances in the archive, 2 in FHIR \\(only in the archive: ${dropped.uid}\\)`));
-    assert.match(text, new RegExp(`SUBJECT DIFFERS .*study ${studies[2]}: subject is Patient/${other.id} .*PID-verify-3, the data names Patient PID-verify-2`));
-    assert.match(text, new RegExp(`NOT IN ARCHIVE .*study ${studies[4]}: ImagingStudy/${orphan.id} has no study behind it`));
+    assert.match(
+      text,
+      new RegExp(`MISSING IN FHIR .*study ${studies[0]}: in the archive \\(3 instances\\), no ImagingStudy`),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `INSTANCES DIFFER .*study ${studies[1]}: 3 instances in the archive, 2 in FHIR \\(only in the archive: ${dropped.uid}\\)`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `SUBJECT DIFFERS .*study ${studies[2]}: subject is Patient/${other.id} .*PID-verify-3, the data names Patient PID-verify-2`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(`NOT IN ARCHIVE .*study ${studies[4]}: ImagingStudy/${orphan.id} has no study behind it`),
+    );
     assert.match(text, /4 difference\(s\) in 4 studies\. Run with --repair/);
 
     const json = recordingIo(stack.settings);
     assert.equal(await verifyCommand(['--json', '--study', studies[1]!], json), 1);
-    const parsed = JSON.parse(json.text()) as { inSync: boolean; differences: { kind: string; onlyInArchive: string[] }[] };
+    const parsed = JSON.parse(json.text()) as {
+      inSync: boolean;
+      differences: { kind: string; onlyInArchive: string[] }[];
+    };
     assert.equal(parsed.inSync, false);
-    assert.deepEqual(parsed.differences.map((d) => [d.kind, d.onlyInArchive]), [['instances-differ', [dropped.uid]]]);
+    assert.deepEqual(
+      parsed.differences.map((d) => [d.kind, d.onlyInArchive]),
+      [['instances-differ', [dropped.uid]]],
+    );
 
     const since = recordingIo(stack.settings);
     assert.equal(await verifyCommand(['--since', '2024-06-01'], since), 1, since.text());

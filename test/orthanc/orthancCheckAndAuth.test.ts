@@ -44,10 +44,16 @@ describe('Basic authentication settings', () => {
           !error.message.includes('s3cret-value'),
       );
     };
-    missing(basic({ DicomWeb__Authentication__Basic__Password: 's3cret-value' }), 'DicomWeb:Authentication:Basic:Username');
+    missing(
+      basic({ DicomWeb__Authentication__Basic__Password: 's3cret-value' }),
+      'DicomWeb:Authentication:Basic:Username',
+    );
     missing(basic({ DicomWeb__Authentication__Basic__Username: 'cast' }), 'DicomWeb:Authentication:Basic:Password');
     missing(
-      basic({ DicomWeb__Authentication__Basic__Username: 'a:b', DicomWeb__Authentication__Basic__Password: 's3cret-value' }),
+      basic({
+        DicomWeb__Authentication__Basic__Username: 'a:b',
+        DicomWeb__Authentication__Basic__Password: 's3cret-value',
+      }),
       'DicomWeb:Authentication:Basic:Username',
     );
     assert.throws(
@@ -99,7 +105,10 @@ describe('dicom-cast check on Orthanc', { skip: orthancSkipReason() }, () => {
   it('reports /system, /changes and a QIDO-RS query, each on one line', async () => {
     const { text } = await check(withUser(orthanc.password));
     assert.match(text, /auth\s+Basic, user dicomcast \(password from DicomWeb:Authentication:Basic:Password\)/);
-    assert.match(text, /ok\s+GET http:\/\/127\.0\.0\.1:\d+\/system \(Orthanc REST API\): HTTP 200, Orthanc 1\.\d+\.\d+/);
+    assert.match(
+      text,
+      /ok\s+GET http:\/\/127\.0\.0\.1:\d+\/system \(Orthanc REST API\): HTTP 200, Orthanc 1\.\d+\.\d+/,
+    );
     assert.match(text, /ok\s+GET .*changes\?since=0&limit=1: HTTP 200, change log answered \(Last 0\)/);
     assert.match(text, /ok\s+GET .*studies\?limit=1 \(QIDO-RS\): HTTP 200, QIDO-RS answered/);
     assert.ok(!text.includes(orthanc.password));
@@ -108,7 +117,10 @@ describe('dicom-cast check on Orthanc', { skip: orthancSkipReason() }, () => {
   it('a wrong password: one line naming the user and the settings, never the password', async () => {
     const { code, text } = await check(withUser('wrong-password-Zq7'));
     assert.equal(code, 1);
-    assert.match(text, /FAIL\s+GET .*system \(Orthanc REST API\): HTTP 401: the server refused user dicomcast and its password \(DicomWeb:Authentication:Basic\); for Orthanc they must be one of its RegisteredUsers/);
+    assert.match(
+      text,
+      /FAIL\s+GET .*system \(Orthanc REST API\): HTTP 401: the server refused user dicomcast and its password \(DicomWeb:Authentication:Basic\); for Orthanc they must be one of its RegisteredUsers/,
+    );
     assert.ok(!text.includes('wrong-password-Zq7'));
   });
 

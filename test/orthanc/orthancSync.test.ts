@@ -38,7 +38,8 @@ describe('sync from a real Orthanc', { skip }, () => {
     await host.sweep.fire();
     await host.writer.runUntilIdle();
   };
-  const inSync = async () => assert.deepEqual(await differences({ currentInstances: () => orthancInstances(orthanc) }, stack.fhir!), []);
+  const inSync = async () =>
+    assert.deepEqual(await differences({ currentInstances: () => orthancInstances(orthanc) }, stack.fhir!), []);
 
   before(async () => {
     orthanc = await startOrthanc();
@@ -54,7 +55,10 @@ describe('sync from a real Orthanc', { skip }, () => {
         DicomCast__DriftSweep__PageSize: '2',
       },
     });
-    host = new LocalFunctionsHost({ settings: stack.settings, log: (_level, _fn, ...args) => logs.push(args.map(String).join(" ")) });
+    host = new LocalFunctionsHost({
+      settings: stack.settings,
+      log: (_level, _fn, ...args) => logs.push(args.map(String).join(' ')),
+    });
   });
   after(async () => {
     await stack?.close();
@@ -88,7 +92,9 @@ describe('sync from a real Orthanc', { skip }, () => {
     await stowToOrthanc(orthanc, copies);
     await pollAndSweep();
     await inSync();
-    const ct = (await stack.fhir!.all<ImagingStudy>('ImagingStudy')).find((s) => s.identifier?.[0]?.value === `urn:oid:${ctUid}`);
+    const ct = (await stack.fhir!.all<ImagingStudy>('ImagingStudy')).find(
+      (s) => s.identifier?.[0]?.value === `urn:oid:${ctUid}`,
+    );
     assert.equal(ct?.numberOfInstances, 3);
   });
 
@@ -105,7 +111,10 @@ describe('sync from a real Orthanc', { skip }, () => {
     await pollAndSweep();
     await inSync();
     const patients = await stack.fhir!.all<Patient>('Patient');
-    assert.ok(patients.some((patient) => patient.name?.some((name) => name.family === 'Renamed')), JSON.stringify(patients.map((p) => p.name)));
+    assert.ok(
+      patients.some((patient) => patient.name?.some((name) => name.family === 'Renamed')),
+      JSON.stringify(patients.map((p) => p.name)),
+    );
   });
 
   it('finds deleted instances, series and studies with the sweep (Orthanc never logs deletions)', async () => {
@@ -118,14 +127,22 @@ describe('sync from a real Orthanc', { skip }, () => {
     const ctId = await orthancIdOf(orthanc, ctUid, 'Study');
     const ctInstances = (await orthancRest(orthanc, 'GET', `/studies/${ctId}/instances`)).json as { ID: string }[];
     assert.equal((await orthancRest(orthanc, 'DELETE', `/instances/${ctInstances[0]!.ID}`)).status, 200);
-    const mrSeries = (await orthancRest(orthanc, 'GET', `/studies/${await orthancIdOf(orthanc, mrUid, 'Study')}/series`)).json as { ID: string }[];
+    const mrSeries = (
+      await orthancRest(orthanc, 'GET', `/studies/${await orthancIdOf(orthanc, mrUid, 'Study')}/series`)
+    ).json as { ID: string }[];
     assert.equal((await orthancRest(orthanc, 'DELETE', `/series/${mrSeries[0]!.ID}`)).status, 200);
     const planId = (await orthancRest(orthanc, 'GET', '/studies')).json as string[];
-    const plan = await orthancIdOf(orthanc, '1.22.333.4.555555.6.7777777777777777777777777777', 'Study').catch(() => planId[0]!);
+    const plan = await orthancIdOf(orthanc, '1.22.333.4.555555.6.7777777777777777777777777777', 'Study').catch(
+      () => planId[0]!,
+    );
     assert.equal((await orthancRest(orthanc, 'DELETE', `/studies/${plan}`)).status, 200);
 
     await host.runOnce();
-    assert.notDeepEqual(await differences({ currentInstances: () => orthancInstances(orthanc) }, stack.fhir!), [], 'the poll alone cannot see deletions');
+    assert.notDeepEqual(
+      await differences({ currentInstances: () => orthancInstances(orthanc) }, stack.fhir!),
+      [],
+      'the poll alone cannot see deletions',
+    );
     await pollAndSweep();
     await inSync();
   });
@@ -146,9 +163,15 @@ describe('sync from a real Orthanc', { skip }, () => {
     logs.length = 0;
     await host.runOnce(); // the poll alone: no sweep needed to drop the studies the wipe took
     await inSync();
-    assert.ok(logs.some((line) => /database was wiped or replaced/.test(line)), logs.join('\n'));
+    assert.ok(
+      logs.some((line) => /database was wiped or replaced/.test(line)),
+      logs.join('\n'),
+    );
     const runtime = await getRuntime();
-    assert.equal((await runtime.checkpoints.read())?.checkpoint.sequence, (await runtime.orthanc!.client.lastChange())?.seq);
+    assert.equal(
+      (await runtime.checkpoints.read())?.checkpoint.sequence,
+      (await runtime.orthanc!.client.lastChange())?.seq,
+    );
   });
 
   it('verify finds a drift made by hand on either side, and --repair fixes it', async () => {
@@ -157,7 +180,9 @@ describe('sync from a real Orthanc', { skip }, () => {
     const inOrder = recordingIo(stack.settings);
     assert.equal(await verifyCommand([], inOrder), 0, inOrder.text());
 
-    const mr = (await stack.fhir!.all<ImagingStudy>('ImagingStudy')).find((s) => s.identifier?.[0]?.value === `urn:oid:${mrUid}`)!;
+    const mr = (await stack.fhir!.all<ImagingStudy>('ImagingStudy')).find(
+      (s) => s.identifier?.[0]?.value === `urn:oid:${mrUid}`,
+    )!;
     const deleted = await fetch(`${stack.fhirUrl}/ImagingStudy/${mr.id}`, { method: 'DELETE' });
     assert.ok(deleted.ok);
     const ct = await orthancIdOf(orthanc, ctUid, 'Study');

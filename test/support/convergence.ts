@@ -6,8 +6,7 @@ import { getString, Tag } from '../../shared/dicomweb/dicomJson.js';
 /** What the DICOM side holds now: the stand-in's own list, or one read from a real archive (Orthanc). */
 export interface DicomSide {
   currentInstances():
-    | ReturnType<RunningDicomServer['currentInstances']>
-    | Promise<ReturnType<RunningDicomServer['currentInstances']>>;
+    ReturnType<RunningDicomServer['currentInstances']> | Promise<ReturnType<RunningDicomServer['currentInstances']>>;
 }
 
 /**

@@ -29,7 +29,10 @@ export async function orthancRest(
 ): Promise<{ status: number; json: unknown; bytes: Buffer }> {
   const response = await fetch(`${orthanc.url}${path}`, {
     method,
-    headers: { Authorization: orthanc.authorization, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    headers: {
+      Authorization: orthanc.authorization,
+      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const bytes = Buffer.from(await response.arrayBuffer());
