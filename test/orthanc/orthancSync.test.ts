@@ -4,6 +4,7 @@ import type { ImagingStudy, Patient } from '@medplum/fhirtypes';
 import { LocalFunctionsHost } from '../../dev/functionsHost/localFunctionsHost.js';
 import { startLocalStack, type LocalStack } from '../../dev/localStack.js';
 import { startOrthanc, type RunningOrthanc } from '../../dev/orthanc.js';
+import { readStatus } from '../../shared/ops/status.js';
 import { getRuntime } from '../../shared/runtime/runtime.js';
 import { run as verifyCommand } from '../../cli/commands/verify.js';
 import { differences } from '../support/convergence.js';
@@ -72,6 +73,9 @@ describe('sync from a real Orthanc', { skip }, () => {
     const studies = await stack.fhir!.all<ImagingStudy>('ImagingStudy');
     assert.equal(studies.length, 3);
     assert.ok(studies.every((study) => study.meta?.source === orthanc.dicomWebUrl));
+    const status = await readStatus(await getRuntime());
+    assert.equal(status.changeFeed.lag.sequences, 0, "status reads the lag from Orthanc's change log");
+    assert.equal(status.changeFeed.latest?.sequence, status.changeFeed.checkpoint?.sequence);
   });
 
   it('adds instances to a study that is already stable', async () => {
