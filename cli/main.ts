@@ -25,6 +25,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: (ar
       summary: 'enqueue a reconcile message for one study (--study) or every study of the DICOM server (--all)',
       load: () => import('./commands/resync.js'),
     },
+    verify: {
+      summary: 'compare the DICOM server with FHIR and print what differs (--repair enqueues the fixes)',
+      load: () => import('./commands/verify.js'),
+    },
   };
 
 function usage(): string {

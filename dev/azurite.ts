@@ -40,7 +40,7 @@ function azuriteScript(): string {
 }
 
 /** Three distinct free loopback ports: all are held open at once so the OS cannot hand out one twice. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     const ports: number[] = [];

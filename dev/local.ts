@@ -12,6 +12,7 @@ import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJ
 import { FHIR_PROFILE_NAMES, isFhirProfileName, type TrafficOptions } from './fhir-server/index.js';
 import { transportStats, type TransportStats } from '../shared/http/retryBudget.js';
 import type { QueueHostStats } from './functionsHost/queueTriggerHost.js';
+import { startLocalOrthanc, orthancStudyUids, storeSamplesInOrthanc, type LocalOrthanc } from './localOrthanc.js';
 import { startLocalStack } from './localStack.js';
 import { storeSampleStudies } from './seedSamples.js';
 import { formatSummary, summarizeStudies } from './syncSummary.js';
@@ -19,6 +20,7 @@ import { formatSummary, summarizeStudies } from './syncSummary.js';
 const usage = `Usage: npm run local -- [options]
   --once                 one full cycle (poll, then every queued study), print the summary, exit
   --dicom-url URL        use this DICOMweb server (Azure DICOM service API) instead of the embedded one
+  --dicom orthanc        run a real Orthanc (Debian's orthanc + orthanc-dicomweb, HTTP Basic on) instead
   --fhir-url URL         use this FHIR R4 server instead of the embedded one
   --fhir-profile NAME    the embedded FHIR server behaves like: medplum (default), azure (Azure Health Data
                          Services FHIR service) or hapi (HAPI FHIR JPA); see dev/fhir-server/README.md
@@ -37,6 +39,7 @@ const { values } = parseArgs({
   options: {
     once: { type: 'boolean', default: false },
     'dicom-url': { type: 'string' },
+    dicom: { type: 'string' },
     'fhir-url': { type: 'string' },
     'fhir-profile': { type: 'string', default: 'medplum' },
     'fhir-throttle': { type: 'string' },
@@ -68,16 +71,40 @@ if (!isFhirProfileName(fhirProfile)) {
 }
 const fhirTraffic = trafficOptions();
 
+if (values.dicom !== undefined && values.dicom !== 'orthanc') {
+  console.error(`--dicom takes "orthanc" (the default is the embedded stand-in), got "${values.dicom}"`);
+  process.exit(2);
+}
+let local: LocalOrthanc | undefined;
+try {
+  local = values.dicom === 'orthanc' ? await startLocalOrthanc() : undefined;
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}
 const stack = await startLocalStack({
   fhirProfile,
   fhirOptions: { traffic: fhirTraffic },
-  ...(values['dicom-url'] ? { dicomUrl: values['dicom-url'] } : { dicomPort: 8042 }),
+  ...(local
+    ? { dicomUrl: local.orthanc.dicomWebUrl }
+    : values['dicom-url']
+      ? { dicomUrl: values['dicom-url'] }
+      : { dicomPort: 8042 }),
   ...(values['fhir-url'] ? { fhirUrl: values['fhir-url'] } : { fhirPort: 8080 }),
   ...(values.storage ? { storageConnectionString: values.storage } : {}),
-  settings: { ...definedSettings(process.env) },
+  settings: { ...local?.settings, ...definedSettings(process.env) },
 });
+const closeAll = async (): Promise<void> => {
+  await stack.close();
+  await local?.orthanc.close();
+};
 
-console.log(`DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}`);
+console.log(
+  `DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}` +
+    (local
+      ? ` (Orthanc, pid ${local.orthanc.pid()}, user ${local.orthanc.username}, REST API ${local.orthanc.url})`
+      : ''),
+);
 console.log(
   `FHIR server    ${stack.fhirUrl}${stack.fhir ? ` (embedded, @medplum/fhir-router, profile ${fhirProfile})` : ''}`,
 );
@@ -87,7 +114,15 @@ console.log(
   `Storage        ${stack.azurite ? `Azurite on 127.0.0.1:${stack.azurite.ports.queue} (queues)` : 'as given'}`,
 );
 
-if (studies > 0) {
+if (studies > 0 && local) {
+  const count = await storeSamplesInOrthanc(local.orthanc, {
+    studies,
+    seriesPerStudy: 2,
+    instancesPerSeries: 3,
+    seed: Date.now() % 100_000,
+  });
+  console.log(`Stored ${count} sample instances in ${studies} studies in Orthanc with STOW-RS`);
+} else if (studies > 0) {
   const specs = await storeSampleStudies(stack.dicomUrl, {
     studies,
     seriesPerStudy: 2,
@@ -100,7 +135,7 @@ if (studies > 0) {
 if (values['servers-only']) {
   console.log('Servers running; point local.settings.json at them and run `func start`. Ctrl-C stops.');
   await waitForSignal();
-  await stack.close();
+  await closeAll();
   process.exit(0);
 }
 
@@ -116,7 +151,7 @@ const host = new LocalFunctionsHost({
 const fhir = createFhirClient({ baseUrl: stack.fhirUrl, authorization: noAuthorization });
 
 async function printSummary(): Promise<void> {
-  const studyUids = await listStudies(stack.dicomUrl);
+  const studyUids = local ? await orthancStudyUids(local.orthanc) : await listStudies(stack.dicomUrl);
   console.log(formatSummary(await summarizeStudies(fhir, stack.fhirUrl, studyUids)));
 }
 
@@ -126,7 +161,7 @@ if (values.once) {
   console.log(`One cycle done in ${Date.now() - started} ms`);
   console.log(describeTransport(transportStats(), host.writer.stats));
   await printSummary();
-  await stack.close();
+  await closeAll();
   process.exit(0);
 }
 
@@ -138,7 +173,7 @@ const summaryTimer = setInterval(() => {
 await waitForSignal();
 clearInterval(summaryTimer);
 await host.stop();
-await stack.close();
+await closeAll();
 process.exit(0);
 
 /** --fhir-throttle, --fhir-rate and --fhir-faults as the embedded server's traffic options (exits on bad values). */

@@ -88,6 +88,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       DicomWeb__Endpoint: dicomUrl,
       Fhir__Endpoint: fhirUrl,
       DicomCast__Schedule: '*/5 * * * * *',
+      DicomCast__DriftSweep__Schedule: '0 */5 * * * *',
       ...options.settings,
     };
     return {

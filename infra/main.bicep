@@ -68,6 +68,18 @@ param dicomWebEndpoint string
 @metadata({ appSetting: 'DicomWeb:ChangeFeed:Version' })
 param dicomWebChangeFeedVersion string = 'v2'
 
+@description('Where changes come from: azure (the Azure DICOM service change feed) or orthanc (Orthanc\'s /changes log; dicomWebEndpoint is then its DICOMweb root).')
+@allowed([
+  'azure'
+  'orthanc'
+])
+@metadata({ appSetting: 'DicomWeb:Source' })
+param dicomWebSource string = 'azure'
+
+@description('Orthanc only: its REST API root; empty means dicomWebEndpoint without its last path segment.')
+@metadata({ appSetting: 'DicomWeb:Orthanc:Endpoint' })
+param dicomWebOrthancEndpoint string = ''
+
 @description('Entries asked for per change-feed request (v2: 1-200, v1: 1-100).')
 @minValue(1)
 @maxValue(200)
@@ -110,6 +122,38 @@ param dicomCastFailureTable string = 'DicomCastFailures'
 @metadata({ appSetting: 'DicomCast:MaxPollSeconds' })
 param dicomCastMaxPollSeconds int = 240
 
+@minLength(1)
+@description('NCRONTAB schedule of the drift sweep (six fields, seconds first).')
+@metadata({ appSetting: 'DicomCast:DriftSweep:Schedule' })
+param dicomCastDriftSweepSchedule string = '0 0 * * * *'
+
+@description('Run the drift sweep: true, false, or empty for the app default (on for orthanc, off for azure).')
+@allowed([
+  ''
+  'true'
+  'false'
+])
+@metadata({ appSetting: 'DicomCast:DriftSweep:Enabled' })
+param dicomCastDriftSweepEnabled string = ''
+
+@description('Pages one drift-sweep run reads at most (the next run resumes).')
+@minValue(1)
+@maxValue(100000)
+@metadata({ appSetting: 'DicomCast:DriftSweep:MaxPages' })
+param dicomCastDriftSweepMaxPages int = 100
+
+@description('Time budget of one drift-sweep run in seconds.')
+@minValue(1)
+@maxValue(3600)
+@metadata({ appSetting: 'DicomCast:DriftSweep:MaxSeconds' })
+param dicomCastDriftSweepMaxSeconds int = 120
+
+@description('Studies per page in the drift sweep (1-200).')
+@minValue(1)
+@maxValue(200)
+@metadata({ appSetting: 'DicomCast:DriftSweep:PageSize' })
+param dicomCastDriftSweepPageSize int = 100
+
 @description('Offset assumed when TimezoneOffsetFromUTC (0008,0201) is absent, like +00:00 or -05:00.')
 @metadata({ appSetting: 'DicomCast:DefaultTimezoneOffset' })
 param dicomCastDefaultTimezoneOffset string = '+00:00'
@@ -132,11 +176,12 @@ param dicomCastGenerateObservations bool = true
 @metadata({ appSetting: 'DicomWeb:Authentication:Enabled' })
 param dicomWebAuthenticationEnabled bool = false
 
-@description('How the token is obtained: ManagedIdentity (the app\'s user-assigned identity), OAuth2ClientCredential or OAuth2UserPasswordCredential.')
+@description('How the DICOM server is authenticated to: ManagedIdentity (the app\'s user-assigned identity), OAuth2ClientCredential, OAuth2UserPasswordCredential or Basic (e.g. Orthanc).')
 @allowed([
   'ManagedIdentity'
   'OAuth2ClientCredential'
   'OAuth2UserPasswordCredential'
+  'Basic'
 ])
 @metadata({ appSetting: 'DicomWeb:Authentication:AuthenticationType' })
 param dicomWebAuthenticationType string = 'ManagedIdentity'
@@ -174,6 +219,15 @@ param dicomWebOAuth2Username string = ''
 @description('Password (OAuth2UserPasswordCredential); stored in the Key Vault.')
 @metadata({ appSetting: 'DicomWeb:Authentication:OAuth2UserPasswordCredential:Password' })
 param dicomWebOAuth2Password string = ''
+
+@description('User name (Basic).')
+@metadata({ appSetting: 'DicomWeb:Authentication:Basic:Username' })
+param dicomWebBasicUsername string = ''
+
+@secure()
+@description('Password (Basic); stored in the Key Vault.')
+@metadata({ appSetting: 'DicomWeb:Authentication:Basic:Password' })
+param dicomWebBasicPassword string = ''
 
 // ---------------------------------------------------------------------------------------------------------
 // App settings: authentication to the FHIR server (Fhir:Authentication:*)
@@ -260,6 +314,7 @@ var dicomAuth = {
   managedIdentity: dicomWebAuthenticationEnabled && dicomWebAuthenticationType == 'ManagedIdentity'
   clientCredential: dicomWebAuthenticationEnabled && dicomWebAuthenticationType == 'OAuth2ClientCredential'
   userPassword: dicomWebAuthenticationEnabled && dicomWebAuthenticationType == 'OAuth2UserPasswordCredential'
+  basic: dicomWebAuthenticationEnabled && dicomWebAuthenticationType == 'Basic'
 }
 var fhirAuth = {
   managedIdentity: fhirAuthenticationEnabled && fhirAuthenticationType == 'ManagedIdentity'
@@ -276,6 +331,9 @@ var secretNames = {
   dicomWebPassword: dicomAuth.userPassword && !empty(dicomWebOAuth2Password)
     ? 'DicomWeb--Authentication--OAuth2UserPasswordCredential--Password'
     : ''
+  dicomWebBasicPassword: dicomAuth.basic && !empty(dicomWebBasicPassword)
+    ? 'DicomWeb--Authentication--Basic--Password'
+    : ''
   fhirClientSecret: (fhirAuth.clientCredential || fhirAuth.userPassword) && !empty(fhirOAuth2ClientSecret)
     ? 'Fhir--Authentication--${fhirAuthenticationType}--ClientSecret'
     : ''
@@ -283,7 +341,7 @@ var secretNames = {
     ? 'Fhir--Authentication--OAuth2UserPasswordCredential--Password'
     : ''
 }
-var deployKeyVault = keyVaultLoadingEnabled || !empty(secretNames.dicomWebClientSecret) || !empty(secretNames.dicomWebPassword) || !empty(secretNames.fhirClientSecret) || !empty(secretNames.fhirPassword)
+var deployKeyVault = keyVaultLoadingEnabled || !empty(secretNames.dicomWebClientSecret) || !empty(secretNames.dicomWebPassword) || !empty(secretNames.dicomWebBasicPassword) || !empty(secretNames.fhirClientSecret) || !empty(secretNames.fhirPassword)
 var keyVaultUri = 'https://${names.keyVault}${environment().suffixes.keyvaultDns}/'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -292,6 +350,8 @@ var keyVaultUri = 'https://${names.keyVault}${environment().suffixes.keyvaultDns
 
 var coreSettings = {
   DicomWeb__Endpoint: dicomWebEndpoint
+  DicomWeb__Source: dicomWebSource
+  DicomWeb__Orthanc__Endpoint: dicomWebOrthancEndpoint
   DicomWeb__ChangeFeed__Version: dicomWebChangeFeedVersion
   DicomWeb__ChangeFeed__PageSize: string(dicomWebChangeFeedPageSize)
   Fhir__Endpoint: fhirEndpoint
@@ -302,6 +362,11 @@ var coreSettings = {
   DicomCast__FailureTable: dicomCastFailureTable
   DicomCast__MaxPollSeconds: string(dicomCastMaxPollSeconds)
   DicomCast__DefaultTimezoneOffset: dicomCastDefaultTimezoneOffset
+  DicomCast__DriftSweep__Schedule: dicomCastDriftSweepSchedule
+  DicomCast__DriftSweep__Enabled: dicomCastDriftSweepEnabled
+  DicomCast__DriftSweep__MaxPages: string(dicomCastDriftSweepMaxPages)
+  DicomCast__DriftSweep__MaxSeconds: string(dicomCastDriftSweepMaxSeconds)
+  DicomCast__DriftSweep__PageSize: string(dicomCastDriftSweepPageSize)
   DicomCast__Features__EnforceValidationOfTagValues: dicomCastEnforceValidationOfTagValues ? 'true' : 'false'
   DicomCast__Features__GenerateObservations: dicomCastGenerateObservations ? 'true' : 'false'
   DicomWeb__Authentication__Enabled: dicomWebAuthenticationEnabled ? 'true' : 'false'
@@ -358,6 +423,16 @@ var dicomWebAuthSettings = union(
           ? {}
           : {
               DicomWeb__Authentication__OAuth2UserPasswordCredential__Password: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.dicomWebPassword})'
+            }
+      )
+    : {},
+  dicomAuth.basic
+    ? union(
+        { DicomWeb__Authentication__Basic__Username: dicomWebBasicUsername },
+        empty(secretNames.dicomWebBasicPassword)
+          ? {}
+          : {
+              DicomWeb__Authentication__Basic__Password: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.dicomWebBasicPassword})'
             }
       )
     : {}
@@ -477,6 +552,7 @@ module keyVault 'app/keyvault.bicep' = if (deployKeyVault) {
     secrets: union(
       empty(secretNames.dicomWebClientSecret) ? {} : { '${secretNames.dicomWebClientSecret}': dicomWebOAuth2ClientSecret },
       empty(secretNames.dicomWebPassword) ? {} : { '${secretNames.dicomWebPassword}': dicomWebOAuth2Password },
+      empty(secretNames.dicomWebBasicPassword) ? {} : { '${secretNames.dicomWebBasicPassword}': dicomWebBasicPassword },
       empty(secretNames.fhirClientSecret) ? {} : { '${secretNames.fhirClientSecret}': fhirOAuth2ClientSecret },
       empty(secretNames.fhirPassword) ? {} : { '${secretNames.fhirPassword}': fhirOAuth2Password }
     )

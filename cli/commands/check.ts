@@ -30,6 +30,14 @@ import { createServerHttpClient, ServerRequestError } from '../../shared/http/se
 import { redactSecrets } from '../../shared/telemetry/redaction.js';
 import { studyQueueName } from '../../shared/queue/queueNames.js';
 import { describePaging, judgeCapabilityStatement } from './fhirServerNeeds.js';
+import {
+  basicRefusedCause,
+  checkOrthanc,
+  describeBasicAuth,
+  isOrthancSource,
+  OrthancAnswerProblem,
+  orthancRestEndpoint,
+} from './checkOrthanc.js';
 import { isPlainHttpConnectionString, storageCredential } from '../../shared/state/storageClients.js';
 
 export interface CheckDeps {
@@ -293,7 +301,7 @@ async function checkServer(
   if (config.kind !== 'none') {
     try {
       await authorization.authorizationFor(endpoint);
-      report.line('ok', 'token obtained');
+      report.line('ok', config.kind === 'basic' ? 'user name and password set' : 'token obtained');
     } catch (error) {
       report.line('FAIL', `token: ${tokenCause(error, config)}`);
       return false;
@@ -301,7 +309,16 @@ async function checkServer(
   }
   const http = createServerHttpClient({ baseUrl: endpoint, authorization, timeoutMs });
   const context: CallContext = { report, server, config, endpoint };
-  if (server === 'DicomWeb') {
+  if (server === 'DicomWeb' && isOrthancSource(settings)) {
+    const restEndpoint = orthancRestEndpoint(settings, endpoint);
+    await checkOrthanc(
+      {
+        rest: (send, what) => call({ ...context, endpoint: restEndpoint }, send, what),
+        dicomWeb: (send, what) => call(context, send, what),
+      },
+      { rest: createServerHttpClient({ baseUrl: restEndpoint, authorization, timeoutMs }), dicomWeb: http },
+    );
+  } else if (server === 'DicomWeb') {
     const version =
       readSetting(settings, ['DicomWeb', 'ChangeFeed', 'Version'])?.trim().toLowerCase() === 'v1' ? 'v1' : 'v2';
     await call(context, () => http.get(`${version}/changefeed/latest`, { params: { includeMetadata: false } }), {
@@ -394,7 +411,7 @@ async function call(
       report.line('ok', `${label}: HTTP ${response.status}, ${what.accept(response.data)}`);
       return 'passed';
     } catch (error) {
-      if (!(error instanceof UnacceptableAnswer)) throw error;
+      if (!(error instanceof UnacceptableAnswer || error instanceof OrthancAnswerProblem)) throw error;
       report.line('FAIL', `${label}: HTTP ${response.status}, ${error.message}`);
       return 'failed';
     }
@@ -430,6 +447,7 @@ function responseCause(
 ): string {
   const status = response.status;
   if (status === 401) {
+    if (config.kind === 'basic') return basicRefusedCause(config);
     if (config.kind === 'none') {
       return `HTTP 401: the server wants a token, but ${server}:Authentication:Enabled is false`;
     }
@@ -477,6 +495,8 @@ function describeAuth(config: AuthConfig): string {
         `${config.grantType === 'client_credentials' ? 'OAuth2ClientCredential' : 'OAuth2UserPasswordCredential'}, ` +
         `token endpoint ${describeUrl(config.tokenUri)}, client id ${config.clientId}, ${audienceOf(config)}`
       );
+    case 'basic':
+      return describeBasicAuth(config);
   }
 }
 

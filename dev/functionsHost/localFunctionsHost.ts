@@ -1,8 +1,10 @@
 import { QueueClient } from '@azure/storage-queue';
 import { changeFeedContinuation } from '../../functions/changeFeedContinuation.js';
 import { changeFeedPoller } from '../../functions/changeFeedPoller.js';
+import { driftSweep } from '../../functions/driftSweep.js';
 import { imagingStudyWriter } from '../../functions/imagingStudyWriter.js';
 import { poisonStudies } from '../../functions/poisonStudies.js';
+import { settingDefinitions } from '../../shared/config/appConfig.js';
 import type { FlatSettings } from '../../shared/config/settingsSource.js';
 import { readSetting } from '../../shared/config/settingsSource.js';
 import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../../shared/queue/queueNames.js';
@@ -28,6 +30,8 @@ export interface LocalFunctionsHostOptions {
  */
 export class LocalFunctionsHost {
   readonly timer: TimerTriggerHost;
+  /** The drift sweep's timer; not part of runOnce (call `sweep.fire()`), started by start(). */
+  readonly sweep: TimerTriggerHost;
   readonly writer: QueueTriggerHost;
   readonly continuation: QueueTriggerHost;
   readonly poison: QueueTriggerHost;
@@ -47,6 +51,10 @@ export class LocalFunctionsHost {
     const schedule = readSetting(options.settings, ['DicomCast', 'Schedule']);
     if (!schedule) throw new Error('The timer binding reads %DicomCast__Schedule%: set DicomCast__Schedule');
     this.timer = new TimerTriggerHost('changeFeedPoller', schedule, changeFeedPoller, log);
+    const sweepSchedule =
+      readSetting(options.settings, settingDefinitions.driftSweepSchedule.path.split(':')) ??
+      settingDefinitions.driftSweepSchedule.default;
+    this.sweep = new TimerTriggerHost('driftSweep', sweepSchedule, driftSweep, log);
     // Like the host: a queue trigger's failed messages go to `<queue>-poison`.
     const queueTrigger = (functionName: string, queueName: string, handler: QueueHandler) =>
       new QueueTriggerHost({
@@ -85,12 +93,19 @@ export class LocalFunctionsHost {
   async start(): Promise<void> {
     await this.ensureQueues();
     this.timer.start();
+    this.sweep.start();
     this.writer.start();
     this.continuation.start();
     this.poison.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.timer.stop(), this.writer.stop(), this.continuation.stop(), this.poison.stop()]);
+    await Promise.all([
+      this.timer.stop(),
+      this.sweep.stop(),
+      this.writer.stop(),
+      this.continuation.stop(),
+      this.poison.stop(),
+    ]);
   }
 }

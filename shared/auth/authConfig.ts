@@ -10,7 +10,7 @@ import { ConfigurationError } from '../errors/errors.js';
  */
 export type AuthServer = 'DicomWeb' | 'Fhir';
 
-export type AuthConfig = NoAuthConfig | ManagedIdentityAuthConfig | OAuth2AuthConfig;
+export type AuthConfig = NoAuthConfig | ManagedIdentityAuthConfig | OAuth2AuthConfig | BasicAuthConfig;
 
 export interface NoAuthConfig {
   kind: 'none';
@@ -41,10 +41,19 @@ export interface OAuth2AuthConfig {
   password?: string;
 }
 
+/** HTTP Basic (Orthanc's RegisteredUsers, or a proxy in front of an archive): user name and password on every call. */
+export interface BasicAuthConfig {
+  kind: 'basic';
+  server: AuthServer;
+  username: string;
+  password: string;
+}
+
 export const authenticationTypes = [
   'ManagedIdentity',
   'OAuth2ClientCredential',
   'OAuth2UserPasswordCredential',
+  'Basic',
 ] as const;
 export type AuthenticationType = (typeof authenticationTypes)[number];
 
@@ -70,7 +79,7 @@ function definitionsFor(server: AuthServer): SettingDefinition[] {
     { path: `${auth}:Enabled`, description: `Send a bearer token to the ${label}.`, default: 'false' },
     {
       path: `${auth}:AuthenticationType`,
-      description: 'ManagedIdentity, OAuth2ClientCredential or OAuth2UserPasswordCredential.',
+      description: 'ManagedIdentity, OAuth2ClientCredential, OAuth2UserPasswordCredential or Basic.',
       default: 'ManagedIdentity',
     },
     {
@@ -93,6 +102,17 @@ function definitionsFor(server: AuthServer): SettingDefinition[] {
       description: 'Password for grant_type=password (also read from OAuth2ClientCredential:Password).',
       secret: true,
     },
+    // HTTP Basic is for archives such as Orthanc (its RegisteredUsers); FHIR servers take OAuth2 here.
+    ...(server === 'DicomWeb'
+      ? [
+          { path: `${auth}:Basic:Username`, description: `User name sent with HTTP Basic to the ${label}.` },
+          {
+            path: `${auth}:Basic:Password`,
+            description: `Password sent with HTTP Basic to the ${label}.`,
+            secret: true,
+          },
+        ]
+      : []),
   ];
 }
 
@@ -184,6 +204,24 @@ export function loadAuthConfig(settings: FlatSettings, server: AuthServer, serve
       (server === 'DicomWeb' ? defaultDicomResource : serverEndpoint.replace(/\/+$/, ''));
     const clientId = reader.optional('ManagedIdentityCredential:ClientId');
     return { kind: 'managedIdentity', server, resource, ...(clientId ? { clientId } : {}) };
+  }
+
+  if (type === 'Basic') {
+    if (server !== 'DicomWeb') {
+      throw new ConfigurationError(
+        `Invalid setting ${reader.prefix}:AuthenticationType: Basic is for the DICOM server (e.g. Orthanc); use an OAuth2 type for FHIR`,
+        `${reader.prefix}:AuthenticationType`,
+      );
+    }
+    const username = reader.required(['Basic:Username'], 'the user name for HTTP Basic').value;
+    if (username.includes(':')) {
+      throw new ConfigurationError(
+        `Invalid setting ${reader.prefix}:Basic:Username: must not contain ':' (HTTP Basic separates it from the password with one)`,
+        `${reader.prefix}:Basic:Username`,
+      );
+    }
+    const password = reader.required(['Basic:Password'], 'the password for HTTP Basic').value;
+    return { kind: 'basic', server, username, password };
   }
 
   // Password-grant fields are accepted in their own section and, as DICOM Cast's docs show them, under OAuth2ClientCredential.

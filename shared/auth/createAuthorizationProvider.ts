@@ -3,6 +3,7 @@ import type { AxiosInstance } from 'axios';
 import type { TokenSource } from './accessToken.js';
 import type { AuthConfig } from './authConfig.js';
 import { noAuthorization, type AuthorizationProvider } from './authorizationProvider.js';
+import { createBasicAuthorization } from './basicAuthorization.js';
 import { createCachedBearerAuthorization } from './cachedBearerAuthorization.js';
 import { managedIdentityTokenSource } from './managedIdentityTokenSource.js';
 import { oauth2TokenSource } from './oauth2TokenSource.js';
@@ -24,6 +25,7 @@ export function createAuthorizationProvider(
   deps: AuthorizationDeps = {},
 ): AuthorizationProvider {
   if (config.kind === 'none') return noAuthorization;
+  if (config.kind === 'basic') return createBasicAuthorization(config, serverEndpoint);
   const now = deps.now ?? Date.now;
   const fetchToken =
     deps.fetchToken ??

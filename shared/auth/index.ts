@@ -7,6 +7,7 @@ export {
   loadAuthConfig,
   type AuthConfig,
   type AuthServer,
+  type BasicAuthConfig,
   type ManagedIdentityAuthConfig,
   type OAuth2AuthConfig,
 } from './authConfig.js';

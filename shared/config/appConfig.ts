@@ -68,6 +68,18 @@ export const settingDefinitions = {
     description: 'Base URL of the DICOMweb server (the Azure DICOM service URL, without /v1 or /v2).',
     example: 'https://myworkspace-mydicom.dicom.azurehealthcareapis.com',
   },
+  dicomSource: {
+    path: 'DicomWeb:Source',
+    description:
+      "Where changes come from: azure (the Azure DICOM service change feed) or orthanc (Orthanc's /changes log; DicomWeb:Endpoint is then its DICOMweb root, e.g. https://pacs.example.org/dicom-web).",
+    default: 'azure',
+  },
+  orthancEndpoint: {
+    path: 'DicomWeb:Orthanc:Endpoint',
+    description:
+      'Orthanc only: base URL of its REST API (/changes, /studies/{id}); empty means DicomWeb:Endpoint without its last path segment (/dicom-web).',
+    default: '',
+  },
   changeFeedVersion: {
     path: 'DicomWeb:ChangeFeed:Version',
     description: 'Change feed API: v2 (time window + row offset) or v1 (sequence window).',
@@ -97,6 +109,33 @@ export const settingDefinitions = {
     path: 'DicomCast:Schedule',
     description: 'NCRONTAB schedule of the change-feed poller (read by the timer binding as %DicomCast__Schedule%).',
     default: '*/10 * * * * *',
+  },
+  driftSweepSchedule: {
+    path: 'DicomCast:DriftSweep:Schedule',
+    description:
+      'NCRONTAB schedule of the drift sweep (read by the timer binding as %DicomCast__DriftSweep__Schedule%).',
+    default: '0 0 * * * *',
+  },
+  driftSweepEnabled: {
+    path: 'DicomCast:DriftSweep:Enabled',
+    description:
+      'Run the drift sweep on its schedule; empty means on for DicomWeb:Source orthanc (its log never records deletions) and off for azure.',
+    default: '',
+  },
+  driftSweepMaxPages: {
+    path: 'DicomCast:DriftSweep:MaxPages',
+    description: 'Pages (archive and FHIR together) one sweep run reads at most; the next run resumes from its cursor.',
+    default: '100',
+  },
+  driftSweepMaxSeconds: {
+    path: 'DicomCast:DriftSweep:MaxSeconds',
+    description: 'Time budget of one sweep run; the next run resumes from its cursor.',
+    default: '120',
+  },
+  driftSweepPageSize: {
+    path: 'DicomCast:DriftSweep:PageSize',
+    description: 'Studies per QIDO-RS and per FHIR search page in the drift sweep (1-200).',
+    default: '100',
   },
   checkpointTable: {
     path: 'DicomCast:CheckpointTable',
@@ -176,9 +215,21 @@ export const settingDefinitions = {
 
 export type SettingKey = keyof typeof settingDefinitions;
 
+export type DicomSource = 'azure' | 'orthanc';
+
+export interface DriftSweepConfig {
+  enabled: boolean;
+  maxPages: number;
+  maxSeconds: number;
+  pageSize: number;
+}
+
 export interface AppConfig {
   dicomWeb: {
     endpoint: string;
+    source: DicomSource;
+    /** Orthanc only: its REST API root (the change log and id lookups live there, not under DICOMweb). */
+    orthanc?: { endpoint: string };
     changeFeed: { version: 'v1' | 'v2'; pageSize: number };
     maxMetadataBytes: number;
     maxResponseBytes: number;
@@ -194,6 +245,7 @@ export interface AppConfig {
     maxPollSeconds: number;
     defaultTimezoneOffset: string;
     features: { enforceValidation: boolean; generateObservations: boolean };
+    driftSweep: DriftSweepConfig;
   };
   storage: StorageConnection;
 }
@@ -253,6 +305,13 @@ export function parseStorage(settings: FlatSettings): StorageConnection {
   return { kind: 'identity', queueServiceUri, tableServiceUri, ...(clientId ? { clientId } : {}) };
 }
 
+/** `https://pacs/orthanc/dicom-web` → `https://pacs/orthanc`: Orthanc's REST API sits above its DICOMweb root. */
+function parentUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = parsed.pathname.replace(/\/[^/]*\/?$/, '') || '/';
+  return parsed.toString().replace(/\/+$/, '');
+}
+
 /** Validates the whole configuration once; throws a ConfigurationError naming the first bad setting. */
 export function loadAppConfig(settings: FlatSettings): AppConfig {
   const version = parseSetting(
@@ -264,9 +323,23 @@ export function loadAppConfig(settings: FlatSettings): AppConfig {
       .toLowerCase()
       .pipe(z.enum(['v1', 'v2'])),
   );
+  const endpoint = parseSetting(settings, 'dicomEndpoint', serverUrl);
+  const source = parseSetting(
+    settings,
+    'dicomSource',
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(['azure', 'orthanc'])),
+  );
+  const orthancEndpoint = parseSetting(settings, 'orthancEndpoint', z.union([z.literal(''), serverUrl]));
+  const sweepEnabled = parseSetting(settings, 'driftSweepEnabled', z.union([z.literal(''), bool]));
   return {
     dicomWeb: {
-      endpoint: parseSetting(settings, 'dicomEndpoint', serverUrl),
+      endpoint,
+      source,
+      ...(source === 'orthanc' ? { orthanc: { endpoint: orthancEndpoint || parentUrl(endpoint) } } : {}),
       changeFeed: {
         version,
         pageSize: parseSetting(settings, 'changeFeedPageSize', intInRange(1, version === 'v1' ? 100 : 200)),
@@ -298,6 +371,12 @@ export function loadAppConfig(settings: FlatSettings): AppConfig {
       features: {
         enforceValidation: parseSetting(settings, 'enforceValidation', bool),
         generateObservations: parseSetting(settings, 'generateObservations', bool),
+      },
+      driftSweep: {
+        enabled: sweepEnabled === '' ? source === 'orthanc' : sweepEnabled,
+        maxPages: parseSetting(settings, 'driftSweepMaxPages', intInRange(1, 100_000)),
+        maxSeconds: parseSetting(settings, 'driftSweepMaxSeconds', intInRange(1, 3600)),
+        pageSize: parseSetting(settings, 'driftSweepPageSize', intInRange(1, 200)),
       },
     },
     storage: parseStorage(settings),

@@ -4,6 +4,7 @@ import { NonRetryableError, RetryableError, type ErrorLocation } from '../errors
 import { ResponseTooLargeError, type ResponseLimit } from '../http/serverHttpClient.js';
 import { sendWithRetries, type RetryPolicy } from '../http/transientRetry.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
+import { dicomWebPath, type DicomWebApiVersion } from './apiVersion.js';
 import type { DicomJsonDataset } from './dicomJson.js';
 import { JsonObjectArraySplitter } from './jsonArrayStream.js';
 
@@ -36,15 +37,15 @@ export interface MetadataStreamReader {
 export const defaultPartition = 'Microsoft.Default';
 
 /** The path prefix of a study: partitioned routes only for a named, non-default partition. */
-export function studyPath(apiVersion: 'v1' | 'v2', studyUid: string, partition?: string): string {
+export function studyPath(apiVersion: DicomWebApiVersion, studyUid: string, partition?: string): string {
   const encoded = encodeURIComponent(studyUid);
   if (partition && partition !== defaultPartition) {
-    return `${apiVersion}/partitions/${encodeURIComponent(partition)}/studies/${encoded}`;
+    return dicomWebPath(apiVersion, `partitions/${encodeURIComponent(partition)}/studies/${encoded}`);
   }
-  return `${apiVersion}/studies/${encoded}`;
+  return dicomWebPath(apiVersion, `studies/${encoded}`);
 }
 
-function metadataPath(apiVersion: 'v1' | 'v2', scope: MetadataScope): string {
+function metadataPath(apiVersion: DicomWebApiVersion, scope: MetadataScope): string {
   const series = scope.series === undefined ? '' : `/series/${encodeURIComponent(scope.series)}`;
   return `${studyPath(apiVersion, scope.study, scope.partition)}${series}/metadata`;
 }
@@ -118,7 +119,7 @@ function hasMetadata(status: number, path: string, location: ErrorLocation): boo
 
 export function createStudyReader(
   http: AxiosInstance,
-  apiVersion: 'v1' | 'v2',
+  apiVersion: DicomWebApiVersion,
   requests?: RequestObserver,
   options: StudyReaderOptions = {},
 ): StudyReader {
@@ -148,7 +149,7 @@ export function createStudyReader(
 
 export function createMetadataStreamReader(
   http: AxiosInstance,
-  apiVersion: 'v1' | 'v2',
+  apiVersion: DicomWebApiVersion,
   requests?: RequestObserver,
   options: StudyReaderOptions = {},
 ): MetadataStreamReader {

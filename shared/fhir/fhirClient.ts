@@ -22,6 +22,23 @@ export interface FhirClient {
   transaction(bundle: Bundle): Promise<Bundle>;
 }
 
+/** One page of a search: the matches, the resources `_include` brought, and the next page's URL. */
+export interface FhirSearchPage<T extends Resource> {
+  matches: T[];
+  included: Resource[];
+  next?: string;
+}
+
+/** Page-by-page search, for walks that must stop and resume (the drift sweep, verify). */
+export interface FhirPages {
+  /** The first page of a search, or the page at `pageUrl` (a `next` link from an earlier page). */
+  searchPage<T extends Resource>(
+    resourceType: T['resourceType'],
+    params: Record<string, string>,
+    pageUrl?: string,
+  ): Promise<FhirSearchPage<T>>;
+}
+
 /** Limits of the FHIR transport (settings under Fhir: and DicomCast:, see shared/config/appConfig.ts). */
 export interface FhirTransportLimits {
   requestTimeoutMs: number;
@@ -57,7 +74,7 @@ const fhirJson = 'application/fhir+json';
  * FHIR over the shared server HTTP client: token per origin, no redirects, total deadline and size cap per
  * request, transient failures retried within the invocation's budget, writes through the adaptive limiter.
  */
-export function createFhirClient(options: FhirClientOptions): FhirClient {
+export function createFhirClient(options: FhirClientOptions): FhirClient & FhirPages {
   const limits = { ...defaultFhirLimits, ...options.limits };
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const origin = new URL(baseUrl).origin;
@@ -128,6 +145,34 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
         }
         visited.add(url);
       }
+    },
+
+    async searchPage<T extends Resource>(
+      resourceType: T['resourceType'],
+      params: Record<string, string>,
+      pageUrl?: string,
+    ): Promise<FhirSearchPage<T>> {
+      const what = `search ${resourceType}`;
+      // A page URL comes from an earlier page's next link: it is held to the server's origin like search's.
+      const url = pageUrl
+        ? nextPageUrl(pageUrl, baseUrl, origin, what, 0)
+        : new URL(`${resourceType}?${new URLSearchParams(params).toString()}`, `${baseUrl}/`).toString();
+      const response = await getPage(url, pageUrl ? 'search-page' : 'search', resourceType);
+      if (response.status !== 200) throw fhirStatusError(response.status, response.data, what);
+      const page = response.data as Bundle | undefined;
+      if (page?.resourceType !== 'Bundle') {
+        throw new NonRetryableError(`FHIR ${what} answered 200 without a Bundle`, 'fhir-rejected');
+      }
+      const matches: T[] = [];
+      const included: Resource[] = [];
+      for (const entry of page.entry ?? []) {
+        if (!entry.resource) continue;
+        if (entry.resource.resourceType === resourceType && entry.search?.mode !== 'include') {
+          matches.push(entry.resource as T);
+        } else included.push(entry.resource);
+      }
+      const next = page.link?.find((link) => link.relation === 'next')?.url;
+      return { matches, included, ...(next ? { next } : {}) };
     },
 
     /**

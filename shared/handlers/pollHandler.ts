@@ -1,7 +1,9 @@
 import { context, SpanKind } from '@opentelemetry/api';
 import { withRetryBudget } from '../http/retryBudget.js';
 import type { Log } from '../logging/log.js';
+import { createOrthancChangeSource } from '../changes/orthancChangeSource.js';
 import { measureLag, type ChangeFeedLag } from '../ops/lag.js';
+import { measureOrthancLag } from '../ops/orthancLag.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { pollChangeFeed, type PollResult } from '../sync/poll.js';
 import { Attr, SpanName } from '../telemetry/names.js';
@@ -28,11 +30,15 @@ export async function runPoll(runtime: Runtime, log: Log, invocation: Invocation
     parent,
     async (span) => {
       const pollLog = telemetry.log(log, invocation.id ? { invocationId: invocation.id } : {});
+      const orthanc = runtime.orthanc;
       // The run's change-feed requests wait out transient failures from one budget (see shared/http/retryBudget.ts).
       const result = await withRetryBudget(config.transport.retryBudgetMs, () =>
         pollChangeFeed(
           {
             feed: runtime.changeFeed,
+            ...(orthanc
+              ? { source: createOrthancChangeSource({ ...orthanc, orthanc: orthanc.client, log: pollLog }) }
+              : {}),
             checkpoints: runtime.checkpoints,
             queue: runtime.studyQueue,
             failures: runtime.failures,
@@ -41,7 +47,8 @@ export async function runPoll(runtime: Runtime, log: Log, invocation: Invocation
             tracing: telemetry.pollTracing(),
           },
           {
-            version: config.dicomWeb.changeFeed.version,
+            // Orthanc's Seq is a sequence read after, like the v1 feed's: its checkpoint has the v1 shape.
+            version: orthanc ? 'v1' : config.dicomWeb.changeFeed.version,
             pageSize: config.dicomWeb.changeFeed.pageSize,
             maxRunMs: config.dicomCast.maxPollSeconds * 1000,
           },
@@ -51,7 +58,9 @@ export async function runPoll(runtime: Runtime, log: Log, invocation: Invocation
       let lag: ChangeFeedLag | undefined;
       if (!result.lostRace) {
         try {
-          lag = await measureLag(runtime.changeFeed, result.checkpoint);
+          lag = orthanc
+            ? await measureOrthancLag(orthanc.client, result.checkpoint)
+            : await measureLag(runtime.changeFeed, result.checkpoint);
           telemetry.recordLag(lag);
         } catch (error) {
           // The lag is for the dashboards: a failed read of the newest entry must not fail a run that did its work.

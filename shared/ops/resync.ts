@@ -1,5 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import type { AxiosInstance } from 'axios';
+import { dicomWebApiVersionOf, dicomWebPath, type DicomWebApiVersion } from '../dicomweb/apiVersion.js';
 import { getString, Tag, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
 import { encodeStudyMessage } from '../queue/studyMessageCodec.js';
@@ -38,24 +39,25 @@ export interface QidoPage {
 /** One page of QIDO-RS `GET {version}/studies?limit&offset[&StudyDate=<from>-]`. */
 export async function searchStudies(
   http: AxiosInstance,
-  version: 'v1' | 'v2',
+  version: DicomWebApiVersion,
   query: { limit: number; offset: number; studyDateFrom?: string },
 ): Promise<QidoPage> {
+  const path = dicomWebPath(version, 'studies');
   const params: Record<string, string | number> = {
     limit: query.limit,
     offset: query.offset,
     includefield: 'StudyInstanceUID',
     ...(query.studyDateFrom ? { StudyDate: `${query.studyDateFrom}-` } : {}),
   };
-  const response = await http.get<unknown>(`${version}/studies`, {
+  const response = await http.get<unknown>(path, {
     params,
     headers: { Accept: 'application/dicom+json' },
     responseType: 'json',
   });
   if (response.status === 204) return { studies: [], returned: 0 };
-  if (response.status !== 200) throw new Error(`QIDO-RS GET ${version}/studies answered HTTP ${response.status}`);
+  if (response.status !== 200) throw new Error(`QIDO-RS GET ${path} answered HTTP ${response.status}`);
   const body: unknown = typeof response.data === 'string' && response.data.trim() === '' ? [] : response.data;
-  if (!Array.isArray(body)) throw new Error(`QIDO-RS GET ${version}/studies returned a body that is not a JSON array`);
+  if (!Array.isArray(body)) throw new Error(`QIDO-RS GET ${path} returned a body that is not a JSON array`);
   const studies = (body as DicomJsonDataset[])
     .map((dataset) => getString(dataset, Tag.StudyInstanceUID))
     .filter((uid): uid is string => typeof uid === 'string' && uid !== '');
@@ -169,7 +171,7 @@ export async function resyncAll(runtime: ResyncSources, options: ResyncOptions =
     pages: 0,
     ...(saved ? { resumedFrom: saved.offset } : {}),
   };
-  const version = runtime.config.dicomWeb.changeFeed.version;
+  const version = dicomWebApiVersionOf(runtime.config);
   const saveCursor = () =>
     cursors.write({
       offset: progress.offset,

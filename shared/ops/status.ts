@@ -5,6 +5,7 @@ import type { Checkpoint } from '../state/checkpointStore.js';
 import type { FailureRecord } from '../state/failureStore.js';
 import { statusOf } from '../state/storageClients.js';
 import { measureLag } from './lag.js';
+import { measureOrthancLag } from './orthancLag.js';
 
 /** What `GET /api/status` and `dicom-cast status` report. */
 export interface SyncStatus {
@@ -34,7 +35,8 @@ export interface SyncStatus {
   };
 }
 
-export type StatusSources = Pick<Runtime, 'config' | 'changeFeed' | 'checkpoints' | 'failures' | 'queueClients'>;
+export type StatusSources = Pick<Runtime, 'config' | 'changeFeed' | 'checkpoints' | 'failures' | 'queueClients'> &
+  Partial<Pick<Runtime, 'orthanc'>>;
 
 export interface StatusOptions {
   now?: Date;
@@ -73,7 +75,9 @@ export async function readStatus(runtime: StatusSources, options: StatusOptions 
     runtime.failures.list({ since, limit: maxFailures + 1 }),
   ]);
   const checkpoint = stored?.checkpoint;
-  const lag = await measureLag(runtime.changeFeed, checkpoint);
+  const lag = runtime.orthanc
+    ? await measureOrthancLag(runtime.orthanc.client, checkpoint)
+    : await measureLag(runtime.changeFeed, checkpoint);
 
   const counted = records.slice(0, maxFailures);
   const byCategory: Record<string, number> = {};

@@ -5,9 +5,12 @@ import { createAuthorizationProvider, loadAuthConfig } from '../auth/index.js';
 import { loadAppConfig, type AppConfig } from '../config/appConfig.js';
 import { assertNoUnresolvedReferences, loadSettings } from '../config/loadSettings.js';
 import type { FlatSettings } from '../config/settingsSource.js';
+import { dicomWebApiVersionOf } from '../dicomweb/apiVersion.js';
 import { createChangeFeedClient, type ChangeFeedClient } from '../dicomweb/changeFeedClient.js';
 import { createStudyReader, type StudyReader } from '../dicomweb/studyReader.js';
-import { createFhirClient, type FhirClient } from '../fhir/fhirClient.js';
+import { createOrthancStudyIds, type OrthancStudyIds } from '../changes/orthancStudyIds.js';
+import { createOrthancClient, type OrthancClient } from '../orthanc/orthancClient.js';
+import { createFhirClient, type FhirClient, type FhirPages } from '../fhir/fhirClient.js';
 import { createServerHttpClient } from '../http/serverHttpClient.js';
 import type { MappingOptions } from '../mapping/index.js';
 import { createQueueClient, createStorageQueue, type MessageQueue } from '../queue/messageQueue.js';
@@ -27,6 +30,8 @@ export interface Runtime {
   changeFeed: ChangeFeedClient;
   studyReader: StudyReader;
   fhir: FhirClient;
+  /** The same FHIR client, page by page (drift sweep, verify). */
+  fhirPages: FhirPages;
   checkpoints: CheckpointStore;
   failures: FailureStore;
   /** Tag warnings per study and tag (in the failure table, their own partition). */
@@ -41,6 +46,8 @@ export interface Runtime {
   dicomHttp: AxiosInstance;
   /** For tooling (resync's resumable cursor): the checkpoint table. */
   checkpointTable: TableClient;
+  /** DicomWeb:Source orthanc: its REST API (change log, id lookups) and the study ids remembered from it. */
+  orthanc?: { client: OrthancClient; studyIds: OrthancStudyIds };
 }
 
 export interface CreateRuntimeOptions {
@@ -84,26 +91,28 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
     createTableClient(config.storage, config.dicomCast.checkpointTable),
     createTableClient(config.storage, config.dicomCast.failureTable),
   ]);
+  const fhir = createFhirClient({
+    baseUrl: config.fhir.endpoint,
+    authorization: fhirAuthorization,
+    requests: telemetry,
+    limits: {
+      requestTimeoutMs: config.transport.requestTimeoutMs,
+      maxResponseBytes: config.fhir.maxResponseBytes,
+      maxSearchPages: config.fhir.maxSearchPages,
+      maxConcurrentWrites: config.fhir.maxConcurrentWrites,
+      retryBudgetMs: config.transport.retryBudgetMs,
+    },
+  });
   return {
     config,
     mapping: mappingOptionsOf(config),
     changeFeed: createChangeFeedClient(dicomHttp, version, telemetry, retry),
-    studyReader: createStudyReader(dicomHttp, version, telemetry, {
+    studyReader: createStudyReader(dicomHttp, dicomWebApiVersionOf(config), telemetry, {
       retry,
       maxMetadataBytes: config.dicomWeb.maxMetadataBytes,
     }),
-    fhir: createFhirClient({
-      baseUrl: config.fhir.endpoint,
-      authorization: fhirAuthorization,
-      requests: telemetry,
-      limits: {
-        requestTimeoutMs: config.transport.requestTimeoutMs,
-        maxResponseBytes: config.fhir.maxResponseBytes,
-        maxSearchPages: config.fhir.maxSearchPages,
-        maxConcurrentWrites: config.fhir.maxConcurrentWrites,
-        retryBudgetMs: config.transport.retryBudgetMs,
-      },
-    }),
+    fhir,
+    fhirPages: fhir,
     checkpoints: createCheckpointStore(checkpointTable, { endpoint: config.dicomWeb.endpoint }),
     failures: countedFailures(createFailureStore(failureTable), telemetry),
     tagWarnings: createTagWarningStore(failureTable),
@@ -117,6 +126,16 @@ export async function createRuntime(settings: FlatSettings, options: CreateRunti
     telemetry,
     dicomHttp,
     checkpointTable,
+    ...(config.dicomWeb.orthanc
+      ? {
+          orthanc: {
+            client: createOrthancClient(
+              createServerHttpClient({ baseUrl: config.dicomWeb.orthanc.endpoint, authorization: dicomAuthorization }),
+            ),
+            studyIds: createOrthancStudyIds(checkpointTable, config.dicomWeb.endpoint),
+          },
+        }
+      : {}),
   };
 }
 

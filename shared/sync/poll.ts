@@ -1,3 +1,4 @@
+import { addStudyChanges, studyChangeMessages, type ChangeSource } from '../changes/changeSource.js';
 import type { ChangeFeedClient, ChangeFeedVersion } from '../dicomweb/changeFeedClient.js';
 import type { ChangeFeedEntry } from '../dicomweb/changeFeedEntry.js';
 import { isBadRow, type BadChangeFeedRow, type ChangeFeedRow } from '../dicomweb/changeFeedRow.js';
@@ -21,6 +22,8 @@ export interface PollDependencies {
   log?: PollLog;
   /** Telemetry: gives each study message its own trace context (traceparent) before it is sent. */
   tracing?: PollTracing;
+  /** Another archive's change log (Orthanc): read instead of `feed`, with a v1-style sequence checkpoint. */
+  source?: ChangeSource;
 }
 
 export interface PollOptions {
@@ -128,13 +131,18 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     });
   }
   let pending: ChangeFeedEntry[] = [];
+  /** Studies a change source named (study → newest sequence). */
+  let pendingStudies = new Map<string, number>();
 
   /** Enqueue what was gathered, then move the checkpoint. False when another poller got there first. */
   const flush = async (): Promise<boolean> => {
-    if (pending.length === 0 && sameCheckpoint(committed ?? start.position, position)) {
+    if (pending.length === 0 && pendingStudies.size === 0 && sameCheckpoint(committed ?? start.position, position)) {
       return true;
     }
-    const built = buildStudyMessages(pending, options.traceparent);
+    const built = [
+      ...buildStudyMessages(pending, options.traceparent),
+      ...studyChangeMessages(pendingStudies, options.traceparent),
+    ];
     const traced = deps.tracing?.beforeSend(built, pending);
     const messages = traced?.messages ?? built;
     let texts: string[];
@@ -160,6 +168,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     committed = target;
     result.checkpoint = target;
     pending = [];
+    pendingStudies = new Map();
     return true;
   };
 
@@ -187,6 +196,13 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
 
   /** Reads one page and moves `position` past it; true when the feed has nothing more. */
   const readPage = async (): Promise<boolean> => {
+    if (deps.source) {
+      const page = await deps.source.readPage(position, options.pageSize);
+      result.entriesRead += page.rowsRead;
+      addStudyChanges(pendingStudies, page.studies);
+      position = page.position;
+      return page.done;
+    }
     if (position.version === 'v2') {
       let v2: V2Checkpoint = position;
       const rows = await feed.readV2(v2.timestamp, v2.offset, options.pageSize);
@@ -231,7 +247,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     if (now() - startedAt + slowestPageMs >= options.maxRunMs) break;
     const pageStartedAt = now();
     const done = await readPage();
-    if (pending.length >= flushEvery && !(await flush())) return result;
+    if (pending.length + pendingStudies.size >= flushEvery && !(await flush())) return result;
     slowestPageMs = Math.max(slowestPageMs, now() - pageStartedAt);
     if (done) {
       result.caughtUp = true;

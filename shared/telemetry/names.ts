@@ -36,6 +36,7 @@ export const SpanName = {
   enqueue: 'dicomcast.enqueue',
   write: 'dicomcast.write',
   poison: 'dicomcast.poison',
+  driftSweep: 'dicomcast.drift_sweep',
 } as const;
 
 export const Attr = {

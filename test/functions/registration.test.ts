@@ -52,6 +52,7 @@ describe('Functions host indexing', () => {
     assert.deepEqual([...byName.keys()].sort(), [
       'changeFeedContinuation',
       'changeFeedPoller',
+      'driftSweep',
       'imagingStudyWriter',
       'poisonStudies',
       'status',
@@ -62,6 +63,11 @@ describe('Functions host indexing', () => {
     assert.equal(timer.direction, 'in');
     assert.equal(timer.schedule, '%DicomCast__Schedule%');
     assert.equal(timer.runOnStartup, false);
+
+    const sweep = Object.values(byName.get('driftSweep')!.bindings)[0]!;
+    assert.equal(sweep.type, 'timerTrigger');
+    assert.equal(sweep.schedule, '%DicomCast__DriftSweep__Schedule%');
+    assert.equal(sweep.runOnStartup, false);
 
     const writer = Object.values(byName.get('imagingStudyWriter')!.bindings)[0]!;
     assert.equal(writer.type, 'queueTrigger');
@@ -107,6 +113,10 @@ describe('Functions host indexing', () => {
     };
     assert.equal(example.Values.FUNCTIONS_WORKER_RUNTIME, 'node');
     assert.ok(example.Values.DicomCast__Schedule, 'the timer binding reads %DicomCast__Schedule%');
+    assert.ok(
+      example.Values.DicomCast__DriftSweep__Schedule,
+      'the sweep binding reads %DicomCast__DriftSweep__Schedule%',
+    );
     assert.ok(example.Values.AzureWebJobsStorage);
   });
 

@@ -3,14 +3,20 @@ import type { CurrentInstance, RunningDicomServer } from '../../dev/dicom-server
 import type { RunningFhirServer } from '../../dev/fhir-server/index.js';
 import { getPersonName, getString, Tag } from '../../shared/dicomweb/dicomJson.js';
 
+/** What the DICOM side holds now: the stand-in's own list, or one read from a real archive (Orthanc). */
+export interface DicomSide {
+  currentInstances():
+    ReturnType<RunningDicomServer['currentInstances']> | Promise<ReturnType<RunningDicomServer['currentInstances']>>;
+}
+
 /**
  * Compares the FHIR server with the DICOM server and lists every way they disagree
  * (an empty list is the correctness invariant holding).
  */
-export async function differences(dicom: RunningDicomServer, fhir: RunningFhirServer): Promise<string[]> {
+export async function differences(dicom: DicomSide, fhir: RunningFhirServer): Promise<string[]> {
   const problems: string[] = [];
   const expected = new Map<string, { patientId: string; description?: string; series: Map<string, Set<string>> }>();
-  for (const instance of dicom.currentInstances()) {
+  for (const instance of await dicom.currentInstances()) {
     let study = expected.get(instance.study);
     if (!study) {
       const description = getString(instance.dataset, Tag.StudyDescription);
