@@ -1,7 +1,7 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { AuthorizationProvider } from '../auth/authorizationProvider.js';
-import { NonRetryableError } from '../errors/errors.js';
+import { NonRetryableError, RetryableError } from '../errors/errors.js';
 import { writeLimiterFor, type AdaptiveLimiter } from '../http/adaptiveLimiter.js';
 import { createServerHttpClient } from '../http/serverHttpClient.js';
 import { sendWithRetries, type RetryPolicy } from '../http/transientRetry.js';
@@ -20,6 +20,11 @@ export interface FhirClient {
    * becomes a RetryableError of category 'fhir-conflict'.
    */
   transaction(bundle: Bundle): Promise<Bundle>;
+}
+
+/** A batch of reads: one request, each entry answered on its own (a batch-response; entries may fail alone). */
+export interface FhirBatch {
+  batch(bundle: Bundle): Promise<Bundle>;
 }
 
 /** One page of a search: the matches, the resources `_include` brought, and the next page's URL. */
@@ -74,7 +79,7 @@ const fhirJson = 'application/fhir+json';
  * FHIR over the shared server HTTP client: token per origin, no redirects, total deadline and size cap per
  * request, transient failures retried within the invocation's budget, writes through the adaptive limiter.
  */
-export function createFhirClient(options: FhirClientOptions): FhirClient & FhirPages {
+export function createFhirClient(options: FhirClientOptions): FhirClient & FhirPages & FhirBatch {
   const limits = { ...defaultFhirLimits, ...options.limits };
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const origin = new URL(baseUrl).origin;
@@ -181,6 +186,22 @@ export function createFhirClient(options: FhirClientOptions): FhirClient & FhirP
      * (taken by the writer as "someone else created it": it reads again) or 412 for the rest (a conflict: it reads
      * again). Either way the writer re-plans from what FHIR holds; nothing is written twice.
      */
+    async batch(bundle: Bundle): Promise<Bundle> {
+      const response = await sendWithRetries(
+        () =>
+          observed('batch', undefined, () =>
+            http.post('', bundle, { headers: { Accept: fhirJson, 'Content-Type': fhirJson } }),
+          ),
+        policy,
+      );
+      if (response.status !== 200) throw fhirStatusError(response.status, response.data, 'batch');
+      const answer = response.data as Bundle | undefined;
+      if (answer?.resourceType !== 'Bundle' || answer.type !== 'batch-response') {
+        throw new RetryableError('FHIR batch answered 200 without a batch-response Bundle', 'transient');
+      }
+      return answer;
+    },
+
     async transaction(bundle: Bundle): Promise<Bundle> {
       const response = await sendWithRetries(
         () =>

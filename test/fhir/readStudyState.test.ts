@@ -17,8 +17,7 @@ describe("readStudyState: the writer's FHIR reads in one batch (real FHIR server
   before(async () => {
     fhir = await startFhirServer();
     const client = createFhirClient({ baseUrl: fhir.url, authorization: noAuthorization });
-    // A batch goes over the wire like a transaction: a Bundle POSTed to the base URL.
-    post = (bundle) => client.transaction(bundle);
+    post = (bundle) => client.batch(bundle);
   });
   after(() => fhir.close());
   beforeEach(async () => {
