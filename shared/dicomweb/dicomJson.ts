@@ -60,20 +60,30 @@ export const Tag = {
   DocumentTitle: '00420010',
 } as const;
 
-/** Finds an attribute whatever the case of its key. */
-export function getAttribute(dataset: DicomJsonDataset, tag: string): DicomJsonAttribute | undefined {
-  const upper = tag.toUpperCase();
-  const direct = dataset[upper] ?? dataset[upper.toLowerCase()];
-  if (direct) return direct;
-  for (const key of Object.keys(dataset)) {
-    if (key.toUpperCase() === upper) return dataset[key];
-  }
-  return undefined;
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** All values of an attribute (empty when absent or present without `Value`). */
+/** Finds an attribute whatever the case of its key; undefined when it is not an attribute object. */
+export function getAttribute(dataset: DicomJsonDataset, tag: string): DicomJsonAttribute | undefined {
+  if (!isPlainObject(dataset)) return undefined;
+  const upper = tag.toUpperCase();
+  let found: unknown = dataset[upper] ?? dataset[upper.toLowerCase()];
+  if (found === undefined) {
+    const key = Object.keys(dataset).find((candidate) => candidate.toUpperCase() === upper);
+    if (key !== undefined) found = dataset[key];
+  }
+  return isPlainObject(found) ? (found as unknown as DicomJsonAttribute) : undefined;
+}
+
+/**
+ * All values of an attribute (empty when absent or present without `Value`). A `Value` that is not an array is
+ * malformed (dicomJsonShape.ts rejects the instance) and reads as no value here: a string must never be indexed
+ * into its first character.
+ */
 export function getValues(dataset: DicomJsonDataset, tag: string): DicomJsonValue[] {
-  return getAttribute(dataset, tag)?.Value ?? [];
+  const values: unknown = getAttribute(dataset, tag)?.Value;
+  return Array.isArray(values) ? (values as DicomJsonValue[]) : [];
 }
 
 /**
@@ -100,28 +110,34 @@ export function getStrings(dataset: DicomJsonDataset, tag: string): string[] {
   return out;
 }
 
+/** A person-name value with only its string groups; undefined for anything else. */
+function toPersonName(value: DicomJsonValue | undefined): DicomPersonName | undefined {
+  if (typeof value === 'string') return { Alphabetic: value };
+  if (!isPlainObject(value)) return undefined;
+  const name: DicomPersonName = {};
+  for (const group of ['Alphabetic', 'Ideographic', 'Phonetic'] as const) {
+    const text = value[group];
+    if (typeof text === 'string') name[group] = text;
+  }
+  return name;
+}
+
 /** The first person-name value, or undefined. */
 export function getPersonName(dataset: DicomJsonDataset, tag: string): DicomPersonName | undefined {
-  const first = getValues(dataset, tag)[0];
-  if (first && typeof first === 'object' && !Array.isArray(first)) return first;
-  if (typeof first === 'string') return { Alphabetic: first };
-  return undefined;
+  return toPersonName(getValues(dataset, tag)[0]);
 }
 
 /** All person-name values. */
 export function getPersonNames(dataset: DicomJsonDataset, tag: string): DicomPersonName[] {
-  const out: DicomPersonName[] = [];
-  for (const value of getValues(dataset, tag)) {
-    if (value && typeof value === 'object') out.push(value);
-    else if (typeof value === 'string') out.push({ Alphabetic: value });
-  }
-  return out;
+  return getValues(dataset, tag)
+    .map(toPersonName)
+    .filter((name): name is DicomPersonName => name !== undefined);
 }
 
-/** Items of a sequence (SQ) attribute. */
+/** Items of a sequence (SQ) attribute: the values that are DICOM JSON objects. */
 export function getSequenceItems(dataset: DicomJsonDataset, tag: string): DicomJsonDataset[] {
   return getValues(dataset, tag).filter(
-    (value): value is DicomJsonDataset => value !== null && typeof value === 'object' && !('Alphabetic' in value),
+    (value): value is DicomJsonDataset => isPlainObject(value) && !('Alphabetic' in value),
   );
 }
 
