@@ -9,6 +9,8 @@ import { excerpt, partitionNameProblem, timestampProblem, uidProblem } from './i
 export interface BadChangeFeedRow {
   kind: 'bad';
   sequence?: number;
+  /** A sequence the row gave that must not move the position (outside the window asked for, above latest). */
+  reportedSequence?: number;
   timestamp?: string;
   study?: string;
   series?: string;
