@@ -28,10 +28,11 @@ const timestampGrammar =
  */
 export const maxTimestampSkewMs = 10 * 60 * 1000;
 
-/** A value for a message: JSON-quoted, at most `max` characters of it, and the length when cut. */
+/** A value for a message: strings JSON-quoted, other values as JSON, at most `max` characters, the length when cut. */
 export function excerpt(value: unknown, max = 80): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  const quoted = JSON.stringify(text.length > max ? text.slice(0, max) : text);
+  const shown = text.length > max ? text.slice(0, max) : text;
+  const quoted = typeof value === 'string' ? JSON.stringify(shown) : shown;
   return text.length > max ? `${quoted}… (${text.length} characters)` : quoted;
 }
 

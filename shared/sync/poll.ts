@@ -255,7 +255,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
    */
   const checkedRows = async (
     rows: ChangeFeedRow[],
-    misplacedBecause: (row: { sequence: number; timestamp?: string }) => string | undefined,
+    misplacedBecause: (row: { sequence: number }) => string | undefined = () => undefined,
   ): Promise<ChangeFeedRow[]> => {
     const highest = Math.max(-1, ...rows.map((row) => row.sequence ?? -1));
     if (highest > (result.latestSequence ?? -1)) result.latestSequence = (await feed.latest())?.sequence ?? 0;
@@ -275,15 +275,15 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
   const readPage = async (): Promise<boolean> => {
     if (position.version === 'v2') {
       let v2: V2Checkpoint = position;
-      const read = await feed.readV2(v2.timestamp, v2.offset, options.pageSize);
-      const rows = await checkedRows(read, (row) =>
-        row.timestamp !== undefined && Date.parse(row.timestamp) < Date.parse(v2.timestamp)
-          ? `Timestamp ${row.timestamp} is earlier than the window asked for (from ${v2.timestamp})`
-          : undefined,
-      );
+      const rows = await checkedRows(await feed.readV2(v2.timestamp, v2.offset, options.pageSize));
       for (const row of rows) {
-        await take(row);
-        v2 = afterV2Row(v2, row);
+        // Rows come in timestamp order; one earlier than where the reader stands would move the position back.
+        const earlier = row.timestamp !== undefined && Date.parse(row.timestamp) < Date.parse(v2.timestamp);
+        const usable = earlier
+          ? misplaced(row, `Timestamp ${row.timestamp} is earlier than the rows before it (${v2.timestamp})`)
+          : row;
+        await take(usable);
+        v2 = afterV2Row(v2, usable);
         position = v2;
       }
       return rows.length < options.pageSize;

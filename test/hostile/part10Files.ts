@@ -3,16 +3,14 @@
  * items without end, lengths that lie. Explicit VR little endian unless said otherwise.
  */
 
-function element(group: number, elementNumber: number, vr: string, value: Uint8Array, little = true): Buffer {
+export function element(group: number, elementNumber: number, vr: string, value: Uint8Array): Buffer {
   const long = ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'].includes(vr);
   const header = Buffer.alloc(long ? 12 : 8);
-  const u16 = (value: number, at: number) =>
-    little ? header.writeUInt16LE(value, at) : header.writeUInt16BE(value, at);
-  u16(group, 0);
-  u16(elementNumber, 2);
+  header.writeUInt16LE(group, 0);
+  header.writeUInt16LE(elementNumber, 2);
   header.write(vr, 4, 'latin1');
-  if (long) little ? header.writeUInt32LE(value.length, 8) : header.writeUInt32BE(value.length, 8);
-  else u16(value.length, 6);
+  if (long) header.writeUInt32LE(value.length, 8);
+  else header.writeUInt16LE(value.length, 6);
   return Buffer.concat([header, value]);
 }
 

@@ -1,0 +1,351 @@
+/**
+ * Hostile change-feed rows, one per case, each between two good rows, served by a loopback change feed to the real
+ * poller (real HTTP client, Azurite queue, checkpoint and failure tables). Every case asserts its exact outcome:
+ * - recorded: one failure record naming the sequence (and what else it can), the reason as expected, both good rows
+ *   enqueued, the checkpoint past all three, and a second run that reads nothing and records nothing (not stuck);
+ * - normalised: no record, and the row's message says what it should.
+ * The tally by outcome is printed at the end (the issue's closing note quotes it).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { startAzurite, type RunningAzurite } from '../../dev/azurite.js';
+import { noAuthorization } from '../../shared/auth/authorizationProvider.js';
+import type { StorageConnection } from '../../shared/config/appConfig.js';
+import { createChangeFeedClient } from '../../shared/dicomweb/changeFeedClient.js';
+import { createServerHttpClient } from '../../shared/http/serverHttpClient.js';
+import { createQueueClient, createStorageQueue } from '../../shared/queue/messageQueue.js';
+import type { StudyMessage } from '../../shared/queue/studyMessage.js';
+import { decodeStudyMessage } from '../../shared/queue/studyMessageCodec.js';
+import { createCheckpointStore } from '../../shared/state/checkpointStore.js';
+import { createFailureStore, type FailureRecord } from '../../shared/state/failureStore.js';
+import { createTableClient } from '../../shared/state/storageClients.js';
+import { pollChangeFeed, type PollDependencies } from '../../shared/sync/poll.js';
+import { formatFailures } from '../../cli/commands/failures.js';
+import { feedRow, startFakeChangeFeed, timestampAt } from '../poll/fakeChangeFeed.js';
+import { tally } from './tally.js';
+
+type Outcome =
+  | { recorded: RegExp; study?: string | RegExp }
+  | { normalised: (message: StudyMessage | undefined, raw: Record<string, unknown>) => void };
+
+interface RowCase {
+  name: string;
+  /** The hostile row: the base row (sequence 2, study 1.2.840.99.2) with these fields replaced (undefined deletes). */
+  fields?: Record<string, unknown>;
+  /** A row that is not built from the base row at all. */
+  row?: unknown;
+  version?: 'v1' | 'v2';
+  expect: Outcome;
+}
+
+const hostileStudy = '1.2.840.99.2';
+const digits = (length: number) => '1.' + '2'.repeat(length - 2);
+const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
+const esc = '\u001b]0;pwned\u0007\u001b[2J';
+
+const uidCases = (field: string, name: string): RowCase[] => [
+  { name: `${name} ".."`, fields: { [field]: '..' }, expect: { recorded: new RegExp(`${name} .*not a UID`) } },
+  { name: `${name} "."`, fields: { [field]: '.' }, expect: { recorded: new RegExp(`${name} .*empty component`) } },
+  { name: `${name} "1..2"`, fields: { [field]: '1..2' }, expect: { recorded: /empty component/ } },
+  { name: `${name} with a leading zero`, fields: { [field]: '1.02.3' }, expect: { recorded: /leading zero/ } },
+  { name: `${name} a URL`, fields: { [field]: 'http://attacker.example/x' }, expect: { recorded: /only digits/ } },
+  { name: `${name} of 65 characters`, fields: { [field]: digits(65) }, expect: { recorded: /65 characters long/ } },
+  {
+    name: `${name} a number`,
+    fields: { [field]: 1.2 },
+    expect: { recorded: new RegExp(`${name} 1\\.2 is not a UID`) },
+  },
+];
+
+const cases: RowCase[] = [
+  ...uidCases('StudyInstanceUid', 'StudyInstanceUid'),
+  ...uidCases('SeriesInstanceUid', 'SeriesInstanceUid'),
+  ...uidCases('SopInstanceUid', 'SopInstanceUid'),
+  {
+    name: 'StudyInstanceUid of 70,000 characters (was a queue 413 on every run)',
+    fields: { StudyInstanceUid: digits(70_000) },
+    expect: { recorded: /70000 characters long/, study: /^1\.2{100}/ },
+  },
+  {
+    name: 'StudyInstanceUid with a trailing dot',
+    fields: { StudyInstanceUid: '1.2.' },
+    expect: { recorded: /empty component/ },
+  },
+  {
+    name: 'StudyInstanceUid with U+FFFD',
+    fields: { StudyInstanceUid: '1.2.\uFFFD' },
+    expect: { recorded: /only digits/ },
+  },
+  {
+    name: 'StudyInstanceUid with Arabic-Indic digits',
+    fields: { StudyInstanceUid: '١.٢' },
+    expect: { recorded: /only digits/ },
+  },
+  {
+    name: 'StudyInstanceUid with terminal escapes',
+    fields: { StudyInstanceUid: `1.2${esc}` },
+    expect: { recorded: /only digits/ },
+  },
+  {
+    name: 'StudyInstanceUid as an array',
+    fields: { StudyInstanceUid: ['1.2'] },
+    expect: { recorded: /StudyInstanceUid \["1\.2"\] is not a UID/ },
+  },
+  {
+    name: 'StudyInstanceUid missing',
+    fields: { StudyInstanceUid: undefined },
+    expect: { recorded: /StudyInstanceUid is missing/ },
+  },
+  {
+    name: 'StudyInstanceUid two values "A\\B"',
+    fields: { StudyInstanceUid: '1.2\\1.3' },
+    expect: { recorded: /only digits/ },
+  },
+  {
+    name: 'StudyInstanceUid with spaces around',
+    fields: { StudyInstanceUid: ` ${hostileStudy} ` },
+    expect: { normalised: (m) => assert.equal(m?.study, hostileStudy) },
+  },
+  { name: 'PartitionName ".."', fields: { PartitionName: '..' }, expect: { recorded: /PartitionName .*dots only/ } },
+  { name: 'PartitionName "."', fields: { PartitionName: '.' }, expect: { recorded: /PartitionName .*dots only/ } },
+  {
+    name: 'PartitionName with a slash',
+    fields: { PartitionName: 'a/../b' },
+    expect: { recorded: /is not a partition name/ },
+  },
+  {
+    name: 'PartitionName percent-encoded dots',
+    fields: { PartitionName: '%2e%2e' },
+    expect: { recorded: /is not a partition name/ },
+  },
+  {
+    name: 'PartitionName with a space',
+    fields: { PartitionName: 'tenant a' },
+    expect: { recorded: /is not a partition name/ },
+  },
+  {
+    name: 'PartitionName of 65 characters',
+    fields: { PartitionName: 'p'.repeat(65) },
+    expect: { recorded: /is not a partition name/ },
+  },
+  {
+    name: 'PartitionName of 40,000 characters (was PropertyValueTooLarge)',
+    fields: { PartitionName: 'p'.repeat(40_000) },
+    expect: { recorded: /40000 characters/ },
+  },
+  {
+    name: 'PartitionName with a NUL',
+    fields: { PartitionName: 'tenant\u0000' },
+    expect: { recorded: /is not a partition name/ },
+  },
+  {
+    name: 'PartitionName a number',
+    fields: { PartitionName: 7 },
+    expect: { recorded: /PartitionName 7 is not a partition name/ },
+  },
+  {
+    name: 'PartitionName of another tenant',
+    fields: { PartitionName: 'Tenant-B_2.x' },
+    expect: { normalised: (m) => assert.equal(m?.partition, 'Tenant-B_2.x') },
+  },
+  {
+    name: 'PartitionName empty',
+    fields: { PartitionName: '' },
+    expect: { normalised: (m) => assert.equal(m?.partition, undefined) },
+  },
+  {
+    name: 'Timestamp "1" (was a stuck poller)',
+    fields: { Timestamp: '1' },
+    expect: { recorded: /Timestamp "1" is not an ISO-8601/ },
+  },
+  {
+    name: 'Timestamp 9999-12-31 (jumped the checkpoint)',
+    fields: { Timestamp: '9999-12-31T00:00:00Z' },
+    expect: { recorded: /lies in the future/ },
+  },
+  { name: 'Timestamp an hour ahead', fields: { Timestamp: inAnHour() }, expect: { recorded: /lies in the future/ } },
+  {
+    name: 'Timestamp without a time zone',
+    fields: { Timestamp: '2024-01-01T00:00:02' },
+    expect: { recorded: /not an ISO-8601/ },
+  },
+  { name: 'Timestamp a date only', fields: { Timestamp: '2024-01-01' }, expect: { recorded: /not an ISO-8601/ } },
+  {
+    name: 'Timestamp month 13',
+    fields: { Timestamp: '2024-13-01T00:00:00Z' },
+    expect: { recorded: /not a valid date-time/ },
+  },
+  {
+    name: 'Timestamp February 30',
+    fields: { Timestamp: '2024-02-30T00:00:00Z' },
+    expect: { recorded: /not a valid date-time/ },
+  },
+  { name: 'Timestamp hour 25', fields: { Timestamp: '2024-01-01T25:00:00Z' }, expect: { recorded: /not a valid date-time/ } },
+  {
+    name: 'Timestamp of 40,000 characters',
+    fields: { Timestamp: `2024-01-01T00:00:00Z${'x'.repeat(40_000)}` },
+    expect: { recorded: /40020 characters/ },
+  },
+  {
+    name: 'Timestamp a number',
+    fields: { Timestamp: 1_700_000_000 },
+    expect: { recorded: /Timestamp 1700000000 is not a date-time/ },
+  },
+  { name: 'Timestamp missing', fields: { Timestamp: undefined }, expect: { recorded: /Timestamp is missing/ } },
+  {
+    name: 'Timestamp earlier than the window (v2 order broken)',
+    fields: { Timestamp: '2020-01-01T00:00:00Z' },
+    expect: { recorded: /earlier than the rows before it/ },
+  },
+  {
+    name: 'Timestamp with a +05:30 offset',
+    fields: { Timestamp: '2024-01-01T05:30:02.5+05:30' },
+    expect: { normalised: (m) => assert.equal(m?.study, hostileStudy) },
+  },
+  {
+    name: 'Sequence above latest (jumped the checkpoint)',
+    fields: { Sequence: 1_000_000_000_000 },
+    expect: { recorded: /above the feed's latest \(3\)/ },
+  },
+  {
+    name: 'Sequence outside the v1 window asked for',
+    version: 'v1',
+    fields: { Sequence: 1_000_000 },
+    expect: { recorded: /outside the window asked for \(0, 10\]/ },
+  },
+  { name: 'Sequence negative', fields: { Sequence: -1 }, expect: { recorded: /Sequence is not a number/ } },
+  { name: 'Sequence a fraction', fields: { Sequence: 1.5 }, expect: { recorded: /Sequence is not a number/ } },
+  { name: 'Sequence beyond 2^53', fields: { Sequence: 2 ** 60 }, expect: { recorded: /Sequence is not a number/ } },
+  { name: 'Sequence "2abc"', fields: { Sequence: '2abc' }, expect: { recorded: /Sequence is not a number/ } },
+  {
+    name: 'Sequence as the string "2"',
+    fields: { Sequence: '2' },
+    expect: { normalised: (m) => assert.equal(m?.maxSequence, 2) },
+  },
+  { name: 'Action "move"', fields: { Action: 'move' }, expect: { recorded: /Action "move" is unknown/ } },
+  {
+    name: 'Action of 40,000 characters',
+    fields: { Action: 'a'.repeat(40_000) },
+    expect: { recorded: /Action "a+"… \(40000 characters\) is unknown/ },
+  },
+  {
+    name: 'Action "CREATE"',
+    fields: { Action: 'CREATE' },
+    expect: { normalised: (m) => assert.equal(m?.changes[0]?.action, 'create') },
+  },
+  { name: 'State "gone"', fields: { State: 'gone' }, expect: { recorded: /State "gone" is unknown/ } },
+  {
+    name: 'State "Replaced"',
+    fields: { State: 'Replaced' },
+    expect: { normalised: (m) => assert.equal(m?.changes[0]?.state, 'replaced') },
+  },
+  { name: 'Metadata a string', fields: { Metadata: 'x' }, expect: { recorded: /Metadata is not a DICOM JSON object/ } },
+  {
+    name: 'FilePath of 40,000 characters',
+    fields: { FilePath: 'f'.repeat(40_000) },
+    expect: { normalised: (m) => assert.equal(m?.study, hostileStudy) },
+  },
+  { name: 'row a string', row: 'row', expect: { recorded: /row is not a JSON object/ } },
+  { name: 'row null', row: null, expect: { recorded: /row is not a JSON object/ } },
+  {
+    name: 'row an array',
+    row: [feedRow({ sequence: 2, timestamp: timestampAt(2), study: hostileStudy })],
+    expect: { recorded: /row is not a JSON object/ },
+  },
+  {
+    name: 'row in camelCase',
+    row: feedRow({ sequence: 2, timestamp: timestampAt(2), study: hostileStudy }, 'camel'),
+    expect: { normalised: (m) => assert.equal(m?.changes[0]?.sop, `${hostileStudy}.1.2`) },
+  },
+];
+
+describe('hostile change-feed rows: recorded or normalised, never stuck, never skipping real rows', () => {
+  let azurite: RunningAzurite;
+  let storage: StorageConnection;
+  const outcomes = tally('change-feed rows');
+
+  before(async () => {
+    azurite = await startAzurite();
+    storage = { kind: 'connectionString', connectionString: azurite.connectionString };
+  });
+  after(async () => {
+    outcomes.print();
+    await azurite.close();
+  });
+
+  for (const testCase of cases) {
+    it(testCase.name, async (t) => {
+      const started = performance.now();
+      const version = testCase.version ?? 'v2';
+      const feed = await startFakeChangeFeed();
+      t.after(() => feed.close());
+      const good = [1, 3].map((sequence) => ({
+        sequence,
+        timestamp: timestampAt(sequence),
+        body: feedRow({ sequence, timestamp: timestampAt(sequence), study: `1.2.840.99.${sequence}` }),
+      }));
+      const base = feedRow({ sequence: 2, timestamp: timestampAt(2), study: hostileStudy });
+      for (const [field, value] of Object.entries(testCase.fields ?? {})) {
+        if (value === undefined) delete base[field];
+        else base[field] = value;
+      }
+      const hostile = 'row' in testCase ? testCase.row : base;
+      feed.add(good[0]!, { sequence: 2, timestamp: timestampAt(2), body: hostile }, good[1]!);
+
+      const suffix = randomBytes(4).toString('hex');
+      const queueName = `hostile-${suffix}`;
+      const failures = createFailureStore(await createTableClient(storage, `fail${suffix}`));
+      const checkpoints = createCheckpointStore(await createTableClient(storage, `cp${suffix}`), {
+        endpoint: feed.baseUrl,
+      });
+      const http = createServerHttpClient({ baseUrl: feed.baseUrl, authorization: noAuthorization });
+      const deps: PollDependencies = {
+        feed: createChangeFeedClient(http, version),
+        checkpoints,
+        queue: createStorageQueue(storage, queueName),
+        failures,
+        now: Date.now,
+      };
+      const options = { version, pageSize: 10, maxRunMs: 30_000 } as const;
+      const run = await pollChangeFeed(deps, options);
+      const queue = createQueueClient(storage, queueName);
+      const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+      const messages = receivedMessageItems.map((item) => decodeStudyMessage(item.messageText));
+      const records = await failures.list();
+
+      assert.equal(run.caughtUp, true);
+      assert.equal(run.checkpoint?.sequence, 3, 'the checkpoint moved past all three rows');
+      const studies = messages.map((message) => message.study);
+      assert.ok(studies.includes('1.2.840.99.1') && studies.includes('1.2.840.99.3'), 'the good rows are enqueued');
+
+      if ('recorded' in testCase.expect) {
+        assert.equal(records.length, 1, `one failure record, got ${records.length}`);
+        const [record] = records as [FailureRecord];
+        assert.equal(record.category, 'bad-change-feed-entry');
+        assert.match(record.reason, testCase.expect.recorded);
+        if (hostile !== null && typeof hostile === 'object' && !Array.isArray(hostile)) {
+          const sequence = (hostile as Record<string, unknown>).Sequence;
+          if (Number.isSafeInteger(sequence) && (sequence as number) >= 0) assert.equal(record.sequence, sequence);
+        }
+        if (testCase.expect.study !== undefined) assert.match(record.study ?? '', new RegExp(testCase.expect.study));
+        for (const field of [record.study, record.series, record.instance]) assert.ok((field ?? '').length <= 256);
+        assert.equal(studies.length, 2, 'nothing of the bad row is enqueued');
+        // What `dicom-cast failures list` prints: no terminal escape from the data.
+        // eslint-disable-next-line no-control-regex
+        assert.doesNotMatch(formatFailures(records), /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+        outcomes.add('recorded with its location', performance.now() - started);
+      } else {
+        assert.equal(records.length, 0, records.map((record) => record.reason).join('; '));
+        const message = messages.find((candidate) => !['1.2.840.99.1', '1.2.840.99.3'].includes(candidate.study));
+        testCase.expect.normalised(message, base);
+        outcomes.add('normalised', performance.now() - started);
+      }
+
+      // Not stuck and not repeated: the next run reads nothing new and records nothing more.
+      const again = await pollChangeFeed(deps, options);
+      assert.deepEqual([again.entriesRead, again.badEntries, again.caughtUp], [0, 0, true]);
+      assert.equal((await failures.list()).length, records.length);
+    });
+  }
+});
