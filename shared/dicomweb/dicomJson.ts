@@ -87,13 +87,14 @@ export function getValues(dataset: DicomJsonDataset, tag: string): DicomJsonValu
 }
 
 /**
- * The first value of a string-like attribute, trimmed, or undefined when absent or empty.
+ * The first value of a string-like attribute, trimmed (NUL padding too), or undefined when absent or empty.
  * Numbers (IS/DS sent as JSON numbers) are turned into their decimal text.
  */
 export function getString(dataset: DicomJsonDataset, tag: string): string | undefined {
   const first = getValues(dataset, tag)[0];
   if (typeof first === 'string') {
-    const trimmed = first.trim();
+    // UI values are padded to an even length with NUL (PS3.5 6.2), which some servers pass on.
+    const trimmed = first.replace(/\0+$/, '').trim();
     return trimmed === '' ? undefined : trimmed;
   }
   if (typeof first === 'number' && Number.isFinite(first)) return String(first);

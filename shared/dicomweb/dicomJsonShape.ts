@@ -12,9 +12,14 @@ export const maxSequenceDepth = 32;
 const maxProblems = 5;
 
 export interface ShapeProblem {
-  /** `(gggg,eeee)`, or a path such as `(0040,A730)[2].(0040,A160)` inside sequence items. */
+  /** `(gggg,eeee)` of the top-level attribute; a problem inside sequence items gives its path in `reason`. */
   tag: string;
   reason: string;
+}
+
+/** A path inside nested items, shortened in the middle when long (10,000 levels of one sequence). */
+function shortPath(path: string): string {
+  return path.length > 120 ? `${path.slice(0, 60)} … ${path.slice(-50)}` : path;
 }
 
 const stringVrs = new Set(['AE', 'AS', 'CS', 'DA', 'DT', 'LO', 'LT', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
@@ -55,8 +60,12 @@ class ShapeChecker {
     return this.problems.length >= maxProblems;
   }
 
-  add(tag: string, reason: string): void {
-    if (!this.full) this.problems.push({ tag, reason });
+  /** The top-level attribute of the problem is its tag; a deeper place is named in the reason. */
+  private top = '(dataset)';
+
+  add(where: string, reason: string): void {
+    if (this.full) return;
+    this.problems.push({ tag: this.top, reason: where === this.top ? reason : `at ${shortPath(where)}: ${reason}` });
   }
 
   dataset(value: unknown, path: string, depth: number): void {
@@ -67,6 +76,7 @@ class ShapeChecker {
     for (const key of Object.keys(value)) {
       if (this.full) return;
       const where = `${path}${label(key)}`;
+      if (depth === 0) this.top = where;
       if (!/^[0-9A-Fa-f]{8}$/.test(key)) {
         this.add(where, 'key is not a tag (8 hex digits)');
         continue;
@@ -141,6 +151,7 @@ class ShapeChecker {
       if (key === undefined) continue;
       const attribute = dataset[key] as { vr: string; Value?: unknown[] };
       const where = label(tag);
+      this.top = where;
       if (attribute.vr !== vr) {
         this.add(where, `VR is ${excerpt(attribute.vr, 4)}, not ${vr}`);
         continue;
@@ -191,7 +202,15 @@ export function screenDicomJson(datasets: readonly unknown[]): {
   const usable: DicomJsonDataset[] = [];
   const malformed: MalformedInstance[] = [];
   for (const dataset of datasets) {
-    const problems = dicomJsonProblems(dataset);
+    let problems: ShapeProblem[];
+    try {
+      problems = dicomJsonProblems(dataset);
+    } catch (error) {
+      // Not from JSON.parse (which cannot throw on reading back), but a reader may hand over anything.
+      problems = [
+        { tag: '(dataset)', reason: `could not be read (${error instanceof Error ? error.message : 'error'})` },
+      ];
+    }
     if (problems.length === 0) {
       usable.push(dataset as DicomJsonDataset);
       continue;
@@ -210,7 +229,7 @@ export function screenDicomJson(datasets: readonly unknown[]): {
     malformed.push({
       ...(series ? { series } : {}),
       ...(instance ? { instance } : {}),
-      tag: first.tag.slice(0, 200),
+      tag: first.tag,
       reason: `Malformed DICOM JSON: ${first.tag} ${first.reason}${more}; the instance is left out`,
     });
   }
@@ -219,6 +238,10 @@ export function screenDicomJson(datasets: readonly unknown[]): {
 
 /** A UID to name a rejected instance by; a value that is not a UID is not repeated as a location. */
 function locationUid(dataset: DicomJsonDataset, tag: string): string | undefined {
-  const value = getString(dataset, tag);
-  return value !== undefined && uidProblem(value) === undefined ? value : undefined;
+  try {
+    const value = getString(dataset, tag);
+    return value !== undefined && uidProblem(value) === undefined ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }

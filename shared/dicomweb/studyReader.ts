@@ -52,10 +52,8 @@ export function createStudyReader(
         });
       }
       const body: unknown = response.data;
-      if (
-        !Array.isArray(body) ||
-        body.some((item) => item === null || typeof item !== 'object' || Array.isArray(item))
-      ) {
+      // Each item's shape is checked by the writer (dicomJsonShape.ts), so one malformed instance costs only itself.
+      if (!Array.isArray(body)) {
         throw new NonRetryableError(
           `DICOM GET ${path} returned metadata that is not an array of DICOM JSON objects`,
           'bad-dicom-data',

@@ -181,7 +181,11 @@ const cases: RowCase[] = [
     fields: { Timestamp: '2024-02-30T00:00:00Z' },
     expect: { recorded: /not a valid date-time/ },
   },
-  { name: 'Timestamp hour 25', fields: { Timestamp: '2024-01-01T25:00:00Z' }, expect: { recorded: /not a valid date-time/ } },
+  {
+    name: 'Timestamp hour 25',
+    fields: { Timestamp: '2024-01-01T25:00:00Z' },
+    expect: { recorded: /not a valid date-time/ },
+  },
   {
     name: 'Timestamp of 40,000 characters',
     fields: { Timestamp: `2024-01-01T00:00:00Z${'x'.repeat(40_000)}` },
