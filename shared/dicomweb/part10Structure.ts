@@ -3,7 +3,8 @@
  * every nested sequence of defined length, so a 3.6 MB file nested 100,000 deep took 3.9 GB. The walk reads only
  * tags and lengths (no values), keeps its own stack (no recursion) and refuses nesting deeper than
  * maxSequenceDepth, or more elements than maxPart10Elements, naming the byte offset and tag where it stopped.
- * What it cannot judge (a truncated or deflated file) it leaves to dcmjs, which reports it.
+ * A value running past the end of the file is refused too (dcmjs reads such a file without a word). What it cannot
+ * judge (a deflated file) it leaves to dcmjs.
  */
 import { createRequire } from 'node:module';
 import { maxSequenceDepth } from './dicomJsonShape.js';
@@ -135,7 +136,7 @@ export function part10StructureProblem(bytes: Uint8Array): string | undefined {
     if (syntax.explicit) {
       vr = reader.ascii(offset + 4, 2);
       const long = longVrs.has(vr);
-      if (long && offset + 12 > bytes.length) return undefined;
+      if (long && offset + 12 > bytes.length) return refuse('the file ends inside an element header', group, element);
       length = long ? reader.u32(offset + 8, syntax.littleEndian) : reader.u16(offset + 6, syntax.littleEndian);
       header = long ? 12 : 8;
     } else {
@@ -157,6 +158,9 @@ export function part10StructureProblem(bytes: Uint8Array): string | undefined {
         if (fragmentElement === 0xe0dd) break;
       }
       continue;
+    }
+    if (offset + length > bytes.length) {
+      return refuse(`the file ends inside an element that claims ${length} bytes (truncated?)`, group, element);
     }
     offset += length;
   }

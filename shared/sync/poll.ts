@@ -37,7 +37,7 @@ export interface PollOptions {
   /** Follow one data partition only: entries of other partitions are read past, not enqueued. */
   partition?: string;
   /**
-   * v1: empty sequence windows stepped through per run (default 500, i.e. 50,000 sequences at 100 per page).
+   * v1: empty sequence windows stepped through per run, in all (default 500: 50,000 sequences at 100 per page).
    * A `latest` far beyond the real rows (a hostile or broken server) then costs a bounded number of requests per
    * timer tick, with a warning, instead of hundreds of thousands a minute.
    */
@@ -297,7 +297,6 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
         : undefined,
     );
     if (rows.length > 0) {
-      emptyWindows = 0;
       let readable = false;
       for (const row of rows) {
         await take(row);
@@ -321,7 +320,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     position = { version: 'v1', sequence: next };
     if (++emptyWindows >= maxGapWindows) {
       result.gapWalkCapped = true;
-      log('warn', `Change-feed gap: ${emptyWindows} empty windows in a row; the next run carries on`, {
+      log('warn', `Change-feed gap: ${emptyWindows} empty windows this run; the next run carries on`, {
         from: gapStart,
         reached: next,
         latest: result.latestSequence,

@@ -352,4 +352,58 @@ describe('hostile change-feed rows: recorded or normalised, never stuck, never s
       assert.equal((await failures.list()).length, records.length);
     });
   }
+
+  it('a latest of 1e15 (was 196,567 empty requests a minute): gap walking bounded per run, real rows in the gap found', async (t) => {
+    const started = performance.now();
+    const feed = await startFakeChangeFeed();
+    t.after(() => feed.close());
+    const row = (sequence: number) => ({
+      sequence,
+      timestamp: timestampAt(sequence % 1000),
+      body: feedRow({ sequence, timestamp: timestampAt(sequence % 1000), study: `1.2.840.98.${sequence}` }),
+    });
+    feed.add(row(1), row(2), row(3), row(20_000), row(1e15));
+    const suffix = randomBytes(4).toString('hex');
+    const queueName = `gap-${suffix}`;
+    const failures = createFailureStore(await createTableClient(storage, `fail${suffix}`));
+    const warnings: string[] = [];
+    const deps: PollDependencies = {
+      feed: createChangeFeedClient(
+        createServerHttpClient({ baseUrl: feed.baseUrl, authorization: noAuthorization }),
+        'v1',
+      ),
+      checkpoints: createCheckpointStore(await createTableClient(storage, `cp${suffix}`), { endpoint: feed.baseUrl }),
+      queue: createStorageQueue(storage, queueName),
+      failures,
+      now: Date.now,
+      log: (level, message) => {
+        if (level === 'warn') warnings.push(message);
+      },
+    };
+    const options = { version: 'v1', pageSize: 100, maxRunMs: 60_000 } as const;
+    const pages = () => feed.requests.filter((request) => request.path === '/v1/changefeed').length;
+
+    const first = await pollChangeFeed(deps, options);
+    assert.equal(first.gapWalkCapped, true);
+    assert.equal(first.caughtUp, true, 'no continuation message: the next timer tick carries on');
+    assert.ok(pages() <= 502, `${pages()} page requests in one run`);
+    assert.equal(
+      first.checkpoint?.sequence,
+      20_000 + 500 * 100,
+      'moved through the gap, 500 windows past the last row',
+    );
+    assert.match(warnings.join('\n'), /500 empty windows in a row; the next run carries on/);
+    const { receivedMessageItems } = await createQueueClient(storage, queueName).receiveMessages({
+      numberOfMessages: 32,
+    });
+    const studies = receivedMessageItems.map((item) => decodeStudyMessage(item.messageText).study).sort();
+    assert.deepEqual(studies, ['1.2.840.98.1', '1.2.840.98.2', '1.2.840.98.20000', '1.2.840.98.3']);
+
+    feed.requests.length = 0;
+    const second = await pollChangeFeed(deps, options);
+    assert.ok(pages() <= 501, `${pages()} page requests in the second run`);
+    assert.equal(second.checkpoint?.sequence, 20_000 + 801 * 100);
+    assert.deepEqual(await failures.list(), []);
+    outcomes.add('bounded per run with a warning', performance.now() - started);
+  });
 });
