@@ -16,7 +16,9 @@ import { createChangeFeedClient } from '../../shared/dicomweb/changeFeedClient.j
 import { createServerHttpClient } from '../../shared/http/serverHttpClient.js';
 import { createQueueClient, createStorageQueue } from '../../shared/queue/messageQueue.js';
 import type { StudyMessage } from '../../shared/queue/studyMessage.js';
-import { decodeStudyMessage } from '../../shared/queue/studyMessageCodec.js';
+import { decodeStudyMessage, encodeStudyMessage } from '../../shared/queue/studyMessageCodec.js';
+import { NonRetryableError } from '../../shared/errors/errors.js';
+import { createTagWarningStore } from '../../shared/state/tagWarningStore.js';
 import { createCheckpointStore } from '../../shared/state/checkpointStore.js';
 import { createFailureStore, type FailureRecord } from '../../shared/state/failureStore.js';
 import { createTableClient } from '../../shared/state/storageClients.js';
@@ -406,4 +408,96 @@ describe('hostile change-feed rows: recorded or normalised, never stuck, never s
     assert.deepEqual(await failures.list(), []);
     outcomes.add('bounded per run with a warning', performance.now() - started);
   });
+
+  it('a failure record and a tag warning with 40,000-character fields are written, capped (was PropertyValueTooLarge)', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const failures = createFailureStore(await createTableClient(storage, `fail${suffix}`));
+    const long = '9'.repeat(40_000);
+    await failures.record({
+      category: 'bad-dicom-data',
+      reason: 'r'.repeat(100_000),
+      study: long,
+      series: long,
+      instance: long,
+      tag: long,
+      payload: { long },
+    });
+    const [record] = await failures.list();
+    assert.ok(record);
+    for (const field of [record.study, record.series, record.instance, record.tag]) {
+      assert.ok(field !== undefined && field.length <= 256 && field.endsWith('… (40000 characters)'), field);
+    }
+    assert.ok(record.reason.length <= 8_000 && record.reason.endsWith('(100000 characters)'));
+    assert.deepEqual(record.payload, { long }, 'the payload is kept whole, in chunks');
+
+    const warnings = createTagWarningStore(await createTableClient(storage, `warn${suffix}`));
+    await warnings.record(long, [
+      {
+        severity: 'warning',
+        study: long,
+        tag: '(0020,0011)',
+        keyword: 'SeriesNumber',
+        value: long,
+        reason: 'not an unsigned integer',
+      },
+    ]);
+    const [warning] = await warnings.list();
+    assert.ok(warning && warning.values[0]!.length <= 256 && warning.study.length <= 256);
+    outcomes.add('recorded with its location');
+  });
+
+  it('a study message that cannot fit in a queue message is refused as bad data, not sent for a 413', () => {
+    assert.throws(
+      () => encodeStudyMessage({ study: '1'.repeat(70_000), changes: [], maxSequence: 1 }),
+      (error: unknown) =>
+        error instanceof NonRetryableError &&
+        error.category === 'bad-change-feed-entry' &&
+        /cannot be made to fit in a queue message/.test(error.message),
+    );
+    outcomes.add('recorded with its location');
+  });
+
+  const envelope = (payload: Record<string, unknown>) =>
+    Buffer.from(JSON.stringify({ dicomCast: { version: 1, kind: 'study', payload } })).toString('base64');
+  const change = { series: '1.2.3.1', sop: '1.2.3.1.1', action: 'create', sequence: 1, state: 'current' };
+  const messageCases: { name: string; body: unknown; reason: RegExp }[] = [
+    {
+      name: 'queue message naming study ".."',
+      body: envelope({ study: '..', changes: [change], maxSequence: 1 }),
+      reason: /payload\.study: .*empty component/,
+    },
+    {
+      name: 'queue message naming study "."',
+      body: envelope({ study: '.', changes: [change], maxSequence: 1 }),
+      reason: /payload\.study: .*empty component/,
+    },
+    {
+      name: 'queue message naming partition ".."',
+      body: envelope({ study: '1.2.3', partition: '..', changes: [change], maxSequence: 1 }),
+      reason: /payload\.partition: .*dots only/,
+    },
+    {
+      name: 'queue message naming instance "http://…"',
+      body: envelope({ study: '1.2.3', changes: [{ ...change, sop: 'http://attacker.example' }], maxSequence: 1 }),
+      reason: /payload\.changes\.0\.sop: .*only digits/,
+    },
+    {
+      name: 'queue message with bytes that are not UTF-8',
+      body: Buffer.concat([
+        Buffer.from('{"dicomCast":{"payload":{"study":"1.2'),
+        Buffer.from([0xff]),
+        Buffer.from('"}}}'),
+      ]),
+      reason: /not valid UTF-8/,
+    },
+  ];
+  for (const testCase of messageCases) {
+    it(testCase.name, () => {
+      assert.throws(
+        () => decodeStudyMessage(testCase.body),
+        (error: unknown) => error instanceof NonRetryableError && testCase.reason.test(error.message),
+      );
+      outcomes.add('recorded with its location');
+    });
+  }
 });
