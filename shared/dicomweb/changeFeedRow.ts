@@ -172,3 +172,27 @@ export function parseChangeFeedRow(raw: unknown, options: RowParseOptions = {}):
     ...(isObject(rawMetadata) ? { metadata: rawMetadata as DicomJsonDataset } : {}),
   };
 }
+
+/**
+ * A row that cannot be where the feed put it: recorded like any bad row, and its sequence and timestamp are kept
+ * only for the record (`reportedSequence`), never for paging.
+ */
+export function misplaced(row: ChangeFeedRow, reason: string): BadChangeFeedRow {
+  if (isBadRow(row)) {
+    const { sequence, timestamp: _timestamp, ...rest } = row;
+    return {
+      ...rest,
+      ...(sequence !== undefined ? { reportedSequence: sequence } : {}),
+      reason: `${row.reason}; ${reason}`,
+    };
+  }
+  return {
+    kind: 'bad',
+    reportedSequence: row.sequence,
+    study: row.studyInstanceUid,
+    series: row.seriesInstanceUid,
+    instance: row.sopInstanceUid,
+    raw: row,
+    reason,
+  };
+}

@@ -1,6 +1,8 @@
+// The poller's run in one file (a little over 300 lines): paging, the checks that keep a row from moving the position
+// (window, latest, order), gap walking and the guarded checkpoint all share the run's state.
 import type { ChangeFeedClient, ChangeFeedVersion } from '../dicomweb/changeFeedClient.js';
 import type { ChangeFeedEntry } from '../dicomweb/changeFeedEntry.js';
-import { isBadRow, type BadChangeFeedRow, type ChangeFeedRow } from '../dicomweb/changeFeedRow.js';
+import { isBadRow, misplaced, type BadChangeFeedRow, type ChangeFeedRow } from '../dicomweb/changeFeedRow.js';
 import { NonRetryableError } from '../errors/errors.js';
 import { buildStudyMessages } from '../queue/buildStudyMessages.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
@@ -102,30 +104,6 @@ function afterV2Row(position: V2Checkpoint, row: ChangeFeedRow): V2Checkpoint {
     return { version: 'v2', timestamp: row.timestamp, offset: 1, sequence };
   }
   return { ...position, offset: position.offset + 1, sequence };
-}
-
-/**
- * A row that cannot be where the feed put it: recorded like any bad row, and its sequence and timestamp are kept
- * only for the record (`reportedSequence`), never for paging.
- */
-function misplaced(row: ChangeFeedRow, reason: string): BadChangeFeedRow {
-  if (isBadRow(row)) {
-    const { sequence, timestamp: _timestamp, ...rest } = row;
-    return {
-      ...rest,
-      ...(sequence !== undefined ? { reportedSequence: sequence } : {}),
-      reason: `${row.reason}; ${reason}`,
-    };
-  }
-  return {
-    kind: 'bad',
-    reportedSequence: row.sequence,
-    study: row.studyInstanceUid,
-    series: row.seriesInstanceUid,
-    instance: row.sopInstanceUid,
-    raw: row,
-    reason,
-  };
 }
 
 function describeBadRow(row: BadChangeFeedRow): string {
