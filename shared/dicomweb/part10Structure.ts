@@ -24,20 +24,15 @@ interface Syntax {
   littleEndian: boolean;
 }
 
-let sequenceTags: Set<string> | undefined;
-/** Tags whose VR is SQ in the dictionary, for implicit-VR files (which do not say). */
+type Dictionary = Record<string, { vr?: string } | undefined>;
+let dictionary: Dictionary | undefined;
+/** Whether the dictionary gives the tag VR SQ, for implicit-VR files (which do not say). */
 function isSequenceTag(group: number, element: number): boolean {
-  if (!sequenceTags) {
-    const dcmjs = createRequire(import.meta.url)('dcmjs') as {
-      data: { DicomMetaDictionary: { dictionary: Record<string, { tag: string; vr: string }> } };
-    };
-    sequenceTags = new Set(
-      Object.values(dcmjs.data.DicomMetaDictionary.dictionary)
-        .filter((entry) => entry.vr === 'SQ')
-        .map((entry) => entry.tag.toUpperCase()),
-    );
-  }
-  return sequenceTags.has(`(${hex(group)},${hex(element)})`);
+  // dcmjs answers lookups by "(gggg,eeee)" but does not list its entries, so each tag is looked up.
+  dictionary ??= (
+    createRequire(import.meta.url)('dcmjs') as { data: { DicomMetaDictionary: { dictionary: Dictionary } } }
+  ).data.DicomMetaDictionary.dictionary;
+  return dictionary[`(${hex(group)},${hex(element)})`]?.vr === 'SQ';
 }
 
 function hex(value: number): string {
