@@ -5,6 +5,7 @@
  *   enqueued, the checkpoint past all three, and a second run that reads nothing and records nothing (not stuck);
  * - normalised: no record, and the row's message says what it should.
  * The tally by outcome is printed at the end (the issue's closing note quotes it).
+ * Over 300 lines because most of it is the table of inputs, one per line (as Prettier lays them out).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

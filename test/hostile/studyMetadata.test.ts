@@ -5,6 +5,7 @@
  *   the good instance is in the ImagingStudy (the rest keeps syncing); nothing is thrown (nothing retried);
  * - normalised: no failure, both instances written, the value as it should be;
  * - warned: the instance is written, the bad optional value is skipped with a tag warning naming it.
+ * Over 300 lines because most of it is the table of inputs, one per line (as Prettier lays them out).
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
