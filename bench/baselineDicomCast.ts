@@ -62,7 +62,7 @@ async function readChangeFeedPage(http: AxiosInstance, offset: number, limit: nu
   if (response.status !== 200) throw new Error(`GET v1/changefeed answered ${response.status}`);
   const body: unknown = response.data;
   if (!Array.isArray(body)) throw new Error('GET v1/changefeed returned something other than a JSON array');
-  return body.map(parseChangeFeedRow);
+  return body.map((row: unknown) => parseChangeFeedRow(row));
 }
 
 function findOne<T extends Resource>(found: T[], what: string): T | undefined {

@@ -7,6 +7,7 @@ import { parseDateOption, parsePositiveInt, processIo, UsageError, type CliIo } 
 import { replayFailures, type ReplayResult } from '../../shared/ops/replay.js';
 import type { FailureRecord } from '../../shared/state/failureStore.js';
 import type { TagWarningRecord } from '../../shared/state/tagWarningStore.js';
+import { terminalSafe } from '../terminalText.js';
 
 const usage = `Usage:
   dicom-cast failures list [--since <ISO date>] [--limit N] [--json]
@@ -33,9 +34,10 @@ function usageError(io: CliIo, message: string): number {
   return 2;
 }
 
+/** One line of at most `max` characters, control characters and escape codes from the data shown escaped. */
 function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  const flat = text.replace(/[ \t\r\n]+/g, ' ').trim();
+  return terminalSafe(flat.length > max ? `${flat.slice(0, max - 1)}…` : flat);
 }
 
 export function formatFailures(records: readonly FailureRecord[]): string {
@@ -52,8 +54,8 @@ export function formatFailures(records: readonly FailureRecord[]): string {
     ]
       .filter(Boolean)
       .join(', ');
-    lines.push(`${record.occurredAt}  ${record.category}  id ${record.id}`);
-    if (where) lines.push(`  ${where}`);
+    lines.push(oneLine(`${record.occurredAt}  ${record.category}  id ${record.id}`, 1000));
+    if (where) lines.push(`  ${oneLine(where, 1000)}`);
     lines.push(`  ${oneLine(record.reason, 300)}`);
   }
   lines.push('', `${records.length} record${records.length === 1 ? '' : 's'}.`);
@@ -63,8 +65,8 @@ export function formatFailures(records: readonly FailureRecord[]): string {
 export function formatTagWarnings(records: readonly TagWarningRecord[]): string {
   if (records.length === 0) return 'No tag warnings.';
   const lines = records.flatMap((record) => [
-    `${record.lastSeenAt}  study ${record.study}  ${record.keyword} ${record.tag}`,
-    `  values ${record.values.map((value) => JSON.stringify(value)).join(', ') || '(none)'} in ${record.instances} instance(s)${record.instance ? `, e.g. instance ${record.instance}` : ''}`,
+    oneLine(`${record.lastSeenAt}  study ${record.study}  ${record.keyword} ${record.tag}`, 1000),
+    `  ${oneLine(`values ${record.values.map((value) => JSON.stringify(value)).join(', ') || '(none)'} in ${record.instances} instance(s)${record.instance ? `, e.g. instance ${record.instance}` : ''}`, 2000)}`,
     `  ${oneLine(record.reason, 300)}`,
   ]);
   return [...lines, '', `${records.length} warning${records.length === 1 ? '' : 's'}.`].join('\n');
@@ -122,7 +124,7 @@ async function replay(args: string[], io: CliIo): Promise<number> {
   const since = values.since !== undefined ? parseDateOption('since', values.since) : undefined;
   const runtime = await io.runtime();
   const results = await replayFailures(runtime, ids.length > 0 ? { ids } : { all: true, ...(since ? { since } : {}) });
-  for (const result of results) io.out(describeResult(result));
+  for (const result of results) io.out(terminalSafe(describeResult(result)));
   const count = (outcome: ReplayResult['outcome']) => results.filter((result) => result.outcome === outcome).length;
   io.out(
     `${count('replayed')} message(s) re-enqueued, ${count('replayed') + count('cleared')} record(s) cleared, ` +

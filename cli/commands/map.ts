@@ -7,10 +7,12 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
 import { getString, Tag, type DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
+import { dicomJsonProblems } from '../../shared/dicomweb/dicomJsonShape.js';
 import { looksLikePart10, readPart10 } from '../../shared/dicomweb/part10.js';
 import type { MappingOptions, TagIssue } from '../../shared/mapping/index.js';
 import { buildStudyTransaction, type PlanFailure } from '../../shared/mapping/transaction.js';
 import { validateR4 } from '../../shared/validation/index.js';
+import { terminalSafe } from '../terminalText.js';
 
 export const defaultEndpoint = 'https://dicom.example.invalid';
 
@@ -143,11 +145,11 @@ export async function run(args: string[], io: MapIo = processIo): Promise<number
     datasets = await loadInput(parsed.input, io);
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    io.stderr(`dicom-cast map: ${error.message}`);
+    io.stderr(`dicom-cast map: ${terminalSafe(error.message)}`);
     return 1;
   }
   const result = mapDatasets(datasets, parsed.options);
-  for (const line of result.messages) io.stderr(line);
+  for (const line of result.messages) io.stderr(terminalSafe(line));
   if (result.bundles.length === 0) {
     io.stderr(`dicom-cast map: nothing to map in ${parsed.input}: no instance could be mapped (see above)`);
     return 1;
@@ -259,8 +261,6 @@ function dicomJsonProblem(item: unknown): string | undefined {
     if (attribute === null || typeof attribute !== 'object' || typeof (attribute as { vr?: unknown }).vr !== 'string') {
       return `attribute ${key} has no "vr"`;
     }
-    const value = (attribute as { Value?: unknown }).Value;
-    if (value !== undefined && !Array.isArray(value)) return `attribute ${key}: "Value" is not an array`;
   }
   return undefined;
 }
@@ -288,6 +288,13 @@ export function mapDatasets(datasets: LoadedDataset[], options: MappingOptions):
   const messages: string[] = [];
   const byStudy = new Map<string, DicomJsonDataset[]>();
   for (const { dataset, source } of datasets) {
+    // The writer's own check of what it reads (see syncStudy): a malformed instance is left out, located.
+    const problems = dicomJsonProblems(dataset);
+    if (problems.length > 0) {
+      const shown = problems.map((problem) => `${problem.tag} ${problem.reason}`).join('; ');
+      messages.push(`rejected: ${source}: malformed DICOM JSON: ${shown}; left out`);
+      continue;
+    }
     const study = getString(dataset, Tag.StudyInstanceUID);
     if (study === undefined) {
       messages.push(`rejected: ${source}: no StudyInstanceUID (0020,000D): the change feed cannot name its study`);

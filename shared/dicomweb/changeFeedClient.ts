@@ -89,7 +89,7 @@ export function createChangeFeedClient(
     if (!Array.isArray(body)) {
       throw new RetryableError(`GET ${pathOf(http, url)} returned a body that is not a JSON array`, 'transient');
     }
-    return body.map(parseChangeFeedRow);
+    return body.map((row: unknown) => parseChangeFeedRow(row));
   };
 
   return {

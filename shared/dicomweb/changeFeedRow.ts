@@ -1,5 +1,6 @@
 import type { ChangeFeedAction, ChangeFeedEntry, ChangeFeedState } from './changeFeedEntry.js';
 import type { DicomJsonDataset } from './dicomJson.js';
+import { excerpt, partitionNameProblem, timestampProblem, uidProblem } from './identifiers.js';
 
 /**
  * A change-feed row that could not be turned into a ChangeFeedEntry. It keeps what could be read
@@ -8,6 +9,8 @@ import type { DicomJsonDataset } from './dicomJson.js';
 export interface BadChangeFeedRow {
   kind: 'bad';
   sequence?: number;
+  /** A sequence the row gave that must not move the position (outside the window asked for, above latest). */
+  reportedSequence?: number;
   timestamp?: string;
   study?: string;
   series?: string;
@@ -47,6 +50,26 @@ function text(value: unknown): string | undefined {
   return trimmed === '' ? undefined : trimmed;
 }
 
+/** Longest text of a bad row kept to name it in its failure record (the raw row is kept whole in the payload). */
+const maxLocationChars = 128;
+
+function clip(value: string): string {
+  return value.length > maxLocationChars ? `${value.slice(0, maxLocationChars)}…` : value;
+}
+
+/** A UID field: missing, not a string or not a UID gives a problem naming the field. */
+function uidField(fields: Map<string, unknown>, key: string, name: string, problems: string[]): string | undefined {
+  const raw = fields.get(key);
+  const value = text(raw);
+  if (value === undefined) {
+    problems.push(raw == null || raw === '' ? `${name} is missing or empty` : `${name} ${excerpt(raw)} is not a UID`);
+    return undefined;
+  }
+  const problem = uidProblem(value);
+  if (problem) problems.push(`${name} ${problem}`);
+  return value;
+}
+
 function sequenceOf(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (typeof value === 'string' && /^\d{1,15}$/.test(value.trim())) return Number(value.trim());
@@ -59,8 +82,17 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[]): T | und
   return allowed.find((candidate) => candidate === lower);
 }
 
-/** Normalises one raw change-feed row; never throws. */
-export function parseChangeFeedRow(raw: unknown): ChangeFeedRow {
+export interface RowParseOptions {
+  /** This machine's clock in milliseconds, for timestamps in the future (default Date.now()). */
+  now?: number;
+}
+
+/**
+ * Normalises one raw change-feed row; never throws. Every identifier is checked against its grammar (UIDs by
+ * PS3.5 9.1, partition names by the Azure DICOM service's rule) and the timestamp must be an ISO-8601 date-time
+ * with a time zone, not in the future: a row that fails is a bad row, recorded and read past.
+ */
+export function parseChangeFeedRow(raw: unknown, options: RowParseOptions = {}): ChangeFeedRow {
   if (!isObject(raw)) return { kind: 'bad', raw, reason: 'row is not a JSON object' };
   const fields = lowerKeyed(raw);
   const problems: string[] = [];
@@ -69,24 +101,36 @@ export function parseChangeFeedRow(raw: unknown): ChangeFeedRow {
   const sequence = sequenceOf(rawSequence);
   if (sequence === undefined) problems.push(rawSequence == null ? 'Sequence is missing' : 'Sequence is not a number');
 
-  const study = text(fields.get('studyinstanceuid'));
-  const series = text(fields.get('seriesinstanceuid'));
-  const instance = text(fields.get('sopinstanceuid'));
-  if (!study) problems.push('StudyInstanceUid is missing or empty');
-  if (!series) problems.push('SeriesInstanceUid is missing or empty');
-  if (!instance) problems.push('SopInstanceUid is missing or empty');
+  const study = uidField(fields, 'studyinstanceuid', 'StudyInstanceUid', problems);
+  const series = uidField(fields, 'seriesinstanceuid', 'SeriesInstanceUid', problems);
+  const instance = uidField(fields, 'sopinstanceuid', 'SopInstanceUid', problems);
 
   const rawAction = fields.get('action');
   const action = oneOf(rawAction, actions);
-  if (!action)
-    problems.push(rawAction == null ? 'Action is missing' : `Action ${JSON.stringify(rawAction)} is unknown`);
+  if (!action) problems.push(rawAction == null ? 'Action is missing' : `Action ${excerpt(rawAction)} is unknown`);
 
   const rawState = fields.get('state');
   const state = oneOf(rawState, states);
-  if (!state) problems.push(rawState == null ? 'State is missing' : `State ${JSON.stringify(rawState)} is unknown`);
+  if (!state) problems.push(rawState == null ? 'State is missing' : `State ${excerpt(rawState)} is unknown`);
 
-  const timestamp = text(fields.get('timestamp'));
-  if (!timestamp || Number.isNaN(Date.parse(timestamp))) problems.push('Timestamp is missing or not a date-time');
+  const rawTimestamp = fields.get('timestamp');
+  const timestamp = text(rawTimestamp);
+  const timestampIssue =
+    timestamp === undefined
+      ? rawTimestamp == null
+        ? 'is missing'
+        : `${excerpt(rawTimestamp)} is not a date-time`
+      : timestampProblem(timestamp, options.now ?? Date.now());
+  if (timestampIssue) problems.push(`Timestamp ${timestampIssue}`);
+
+  const rawPartition = fields.get('partitionname');
+  const partitionName = text(rawPartition);
+  if (rawPartition != null && rawPartition !== '' && partitionName === undefined) {
+    problems.push(`PartitionName ${excerpt(rawPartition)} is not a partition name`);
+  } else if (partitionName !== undefined) {
+    const problem = partitionNameProblem(partitionName);
+    if (problem) problems.push(`PartitionName ${problem}`);
+  }
 
   const rawMetadata = fields.get('metadata');
   if (rawMetadata != null && !isObject(rawMetadata)) problems.push('Metadata is not a DICOM JSON object');
@@ -104,16 +148,16 @@ export function parseChangeFeedRow(raw: unknown): ChangeFeedRow {
     return {
       kind: 'bad',
       ...(sequence !== undefined ? { sequence } : {}),
-      ...(timestamp && !Number.isNaN(Date.parse(timestamp)) ? { timestamp } : {}),
-      ...(study ? { study } : {}),
-      ...(series ? { series } : {}),
-      ...(instance ? { instance } : {}),
+      // Only a usable timestamp may place the row in a v2 position; the others stay where the reader is.
+      ...(timestamp !== undefined && !timestampIssue ? { timestamp } : {}),
+      ...(study ? { study: clip(study) } : {}),
+      ...(series ? { series: clip(series) } : {}),
+      ...(instance ? { instance: clip(instance) } : {}),
       raw,
       reason: problems.join('; '),
     };
   }
 
-  const partitionName = text(fields.get('partitionname'));
   const filePath = text(fields.get('filepath'));
   return {
     sequence,
@@ -126,5 +170,29 @@ export function parseChangeFeedRow(raw: unknown): ChangeFeedRow {
     ...(partitionName ? { partitionName } : {}),
     ...(filePath ? { filePath } : {}),
     ...(isObject(rawMetadata) ? { metadata: rawMetadata as DicomJsonDataset } : {}),
+  };
+}
+
+/**
+ * A row that cannot be where the feed put it: recorded like any bad row, and its sequence and timestamp are kept
+ * only for the record (`reportedSequence`), never for paging.
+ */
+export function misplaced(row: ChangeFeedRow, reason: string): BadChangeFeedRow {
+  if (isBadRow(row)) {
+    const { sequence, timestamp: _timestamp, ...rest } = row;
+    return {
+      ...rest,
+      ...(sequence !== undefined ? { reportedSequence: sequence } : {}),
+      reason: `${row.reason}; ${reason}`,
+    };
+  }
+  return {
+    kind: 'bad',
+    reportedSequence: row.sequence,
+    study: row.studyInstanceUid,
+    series: row.seriesInstanceUid,
+    instance: row.sopInstanceUid,
+    raw: row,
+    reason,
   };
 }

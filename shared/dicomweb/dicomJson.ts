@@ -60,6 +60,10 @@ export const Tag = {
   DocumentTitle: '00420010',
 } as const;
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /** Datasets whose keys are all upper case (as DICOM JSON writes them): a tag they lack is simply absent. */
 const upperCaseKeyed = new WeakSet<DicomJsonDataset>();
 
@@ -70,34 +74,38 @@ function hasOnlyUpperCaseKeys(dataset: DicomJsonDataset): boolean {
   return true;
 }
 
-/** Finds an attribute whatever the case of its key. */
+/** Finds an attribute whatever the case of its key; undefined when it is not an attribute object. */
 export function getAttribute(dataset: DicomJsonDataset, tag: string): DicomJsonAttribute | undefined {
+  if (!isPlainObject(dataset)) return undefined;
   // The mapping looks up every optional tag of every instance: the common cases must not scan the keys.
-  const direct = dataset[tag];
-  if (direct) return direct;
   const upper = tag.toUpperCase();
-  const found = dataset[upper] ?? dataset[upper.toLowerCase()];
-  if (found) return found;
-  if (upper === tag && hasOnlyUpperCaseKeys(dataset)) return undefined;
-  for (const key of Object.keys(dataset)) {
-    if (key.toUpperCase() === upper) return dataset[key];
+  let found: unknown = dataset[tag] ?? dataset[upper] ?? dataset[upper.toLowerCase()];
+  if (found === undefined && !(upper === tag && hasOnlyUpperCaseKeys(dataset))) {
+    const key = Object.keys(dataset).find((candidate) => candidate.toUpperCase() === upper);
+    if (key !== undefined) found = dataset[key];
   }
-  return undefined;
-}
-
-/** All values of an attribute (empty when absent or present without `Value`). */
-export function getValues(dataset: DicomJsonDataset, tag: string): DicomJsonValue[] {
-  return getAttribute(dataset, tag)?.Value ?? [];
+  return isPlainObject(found) ? (found as unknown as DicomJsonAttribute) : undefined;
 }
 
 /**
- * The first value of a string-like attribute, trimmed, or undefined when absent or empty.
+ * All values of an attribute (empty when absent or present without `Value`). A `Value` that is not an array is
+ * malformed (dicomJsonShape.ts rejects the instance) and reads as no value here: a string must never be indexed
+ * into its first character.
+ */
+export function getValues(dataset: DicomJsonDataset, tag: string): DicomJsonValue[] {
+  const values: unknown = getAttribute(dataset, tag)?.Value;
+  return Array.isArray(values) ? (values as DicomJsonValue[]) : [];
+}
+
+/**
+ * The first value of a string-like attribute, trimmed (NUL padding too), or undefined when absent or empty.
  * Numbers (IS/DS sent as JSON numbers) are turned into their decimal text.
  */
 export function getString(dataset: DicomJsonDataset, tag: string): string | undefined {
   const first = getValues(dataset, tag)[0];
   if (typeof first === 'string') {
-    const trimmed = first.trim();
+    // UI values are padded to an even length with NUL (PS3.5 6.2), which some servers pass on.
+    const trimmed = first.replace(/\0+$/, '').trim();
     return trimmed === '' ? undefined : trimmed;
   }
   if (typeof first === 'number' && Number.isFinite(first)) return String(first);
@@ -114,28 +122,34 @@ export function getStrings(dataset: DicomJsonDataset, tag: string): string[] {
   return out;
 }
 
+/** A person-name value with only its string groups; undefined for anything else. */
+function toPersonName(value: DicomJsonValue | undefined): DicomPersonName | undefined {
+  if (typeof value === 'string') return { Alphabetic: value };
+  if (!isPlainObject(value)) return undefined;
+  const name: DicomPersonName = {};
+  for (const group of ['Alphabetic', 'Ideographic', 'Phonetic'] as const) {
+    const text = value[group];
+    if (typeof text === 'string') name[group] = text;
+  }
+  return name;
+}
+
 /** The first person-name value, or undefined. */
 export function getPersonName(dataset: DicomJsonDataset, tag: string): DicomPersonName | undefined {
-  const first = getValues(dataset, tag)[0];
-  if (first && typeof first === 'object' && !Array.isArray(first)) return first;
-  if (typeof first === 'string') return { Alphabetic: first };
-  return undefined;
+  return toPersonName(getValues(dataset, tag)[0]);
 }
 
 /** All person-name values. */
 export function getPersonNames(dataset: DicomJsonDataset, tag: string): DicomPersonName[] {
-  const out: DicomPersonName[] = [];
-  for (const value of getValues(dataset, tag)) {
-    if (value && typeof value === 'object') out.push(value);
-    else if (typeof value === 'string') out.push({ Alphabetic: value });
-  }
-  return out;
+  return getValues(dataset, tag)
+    .map(toPersonName)
+    .filter((name): name is DicomPersonName => name !== undefined);
 }
 
-/** Items of a sequence (SQ) attribute. */
+/** Items of a sequence (SQ) attribute: the values that are DICOM JSON objects. */
 export function getSequenceItems(dataset: DicomJsonDataset, tag: string): DicomJsonDataset[] {
   return getValues(dataset, tag).filter(
-    (value): value is DicomJsonDataset => value !== null && typeof value === 'object' && !('Alphabetic' in value),
+    (value): value is DicomJsonDataset => isPlainObject(value) && !('Alphabetic' in value),
   );
 }
 

@@ -3,6 +3,7 @@
 // which ships no type declarations: this is the typed slice of it we need, loaded through require.
 import { createRequire } from 'node:module';
 import type { DicomJsonAttribute, DicomJsonDataset, DicomJsonValue, DicomPersonName } from './dicomJson.js';
+import { part10StructureProblem } from './part10Structure.js';
 
 interface DcmjsAttribute {
   vr: string;
@@ -53,6 +54,8 @@ export function readPart10(bytes: Uint8Array): DicomJsonDataset {
         : 'not a DICOM Part-10 file (no "DICM" prefix after the 128-byte preamble)',
     );
   }
+  const refused = part10StructureProblem(bytes);
+  if (refused !== undefined) throw new Part10Error(`refused before reading: ${refused}`);
   // dcmjs wants an ArrayBuffer of exactly the file's bytes, not a view on a pooled Buffer.
   const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   let parsed: { meta: DcmjsDict; dict: DcmjsDict };

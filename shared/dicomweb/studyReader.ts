@@ -132,10 +132,8 @@ export function createStudyReader(
       const response = await getMetadata<unknown>(http, path, 'json', location, request);
       if (!hasMetadata(response.status, path, location)) return [];
       const body: unknown = response.data;
-      if (
-        !Array.isArray(body) ||
-        body.some((item) => item === null || typeof item !== 'object' || Array.isArray(item))
-      ) {
+      // Each item's shape is checked by the writer (dicomJsonShape.ts), so one malformed instance costs only itself.
+      if (!Array.isArray(body)) {
         throw new NonRetryableError(
           `DICOM GET ${path} returned metadata that is not an array of DICOM JSON objects`,
           'bad-dicom-data',

@@ -1,5 +1,6 @@
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
 import { Tag, getSequenceItems, getString, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
+import { isDicomUid } from '../dicomweb/identifiers.js';
 
 export const CodeSystem = {
   dcm: 'http://dicom.nema.org/resources/ontology/DCM',
@@ -16,11 +17,14 @@ const systemByDesignator: Readonly<Record<string, string>> = {
   UCUM: CodeSystem.ucum,
 };
 
-/** CodingSchemeDesignator (+ CodingSchemeUID) → FHIR system; undefined when neither says which. */
+/**
+ * CodingSchemeDesignator (+ CodingSchemeUID) → FHIR system; undefined when neither says which. A CodingSchemeUID
+ * that is not a UID (a URL, say) gives no system rather than `urn:oid:http://…`.
+ */
 export function codingSystem(designator: string | undefined, schemeUid: string | undefined): string | undefined {
   const known = designator ? systemByDesignator[designator.toUpperCase()] : undefined;
   if (known) return known;
-  return schemeUid ? `urn:oid:${schemeUid}` : undefined;
+  return isDicomUid(schemeUid) ? `urn:oid:${schemeUid}` : undefined;
 }
 
 /** A code item (CodeValue, or LongCodeValue / URNCodeValue, + designator + meaning) → Coding. */

@@ -62,9 +62,24 @@ export type ReadInstanceResult = { record: InstanceRecord; rejected?: undefined 
 
 /**
  * Reads one instance. Missing required tags (or an instance of another study) reject it; invalid optional
- * tags are warnings, or reject it too when `enforceValidation` is on.
+ * tags are warnings, or reject it too when `enforceValidation` is on. An unexpected exception while reading
+ * (data of a shape nobody foresaw) rejects the instance too, located, instead of failing the whole study.
  */
 export function readInstance(input: StudyInstance, studyUid: string, options: MappingOptions): ReadInstanceResult {
+  try {
+    return readCheckedInstance(input, studyUid, options);
+  } catch (error) {
+    const series = getString(input.dataset, Tag.SeriesInstanceUID);
+    const sop = getString(input.dataset, Tag.SOPInstanceUID) ?? '';
+    const reason = `could not be read: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    const issue: TagIssue = { severity: 'error', study: studyUid, tag: '(unknown)', keyword: 'unknown', reason };
+    if (series !== undefined) issue.series = series;
+    if (sop !== '') issue.instance = sop;
+    return { rejected: { sop, ...(series !== undefined ? { series } : {}), issues: [issue] } };
+  }
+}
+
+function readCheckedInstance(input: StudyInstance, studyUid: string, options: MappingOptions): ReadInstanceResult {
   const { dataset } = input;
   const location: IssueLocation = {
     study: studyUid,

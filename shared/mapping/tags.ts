@@ -1,4 +1,5 @@
 import { Tag, getString, getValues, type DicomJsonDataset, type DicomJsonValue } from '../dicomweb/dicomJson.js';
+import { uidProblem } from '../dicomweb/identifiers.js';
 import { toFhirDate, toFhirOffset, toFhirTime, toUnsignedInt } from './dates.js';
 import { SrTag } from './structuredReport.js';
 import type { TagIssue } from './types.js';
@@ -72,8 +73,9 @@ export class TagReader {
     // UI values are padded with NUL to an even length; some servers leave the padding in.
     const value = this.required(tag)?.replace(/\0+$/, '');
     if (value === undefined) return undefined;
-    if (!/^[0-9.]{1,64}$/.test(value)) {
-      this.issue('error', tag, 'not a valid UID', value);
+    const problem = uidProblem(value);
+    if (problem !== undefined) {
+      this.issue('error', tag, `not a valid UID: ${problem}`, value.slice(0, 128));
       return undefined;
     }
     return value;

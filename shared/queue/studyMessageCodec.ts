@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { excerpt, partitionNameProblem, uidProblem } from '../dicomweb/identifiers.js';
 import { NonRetryableError } from '../errors/errors.js';
 import type { InstanceChange, StudyMessage, StudyMessageEnvelope } from './studyMessage.js';
 
@@ -44,6 +45,15 @@ function byImportance(changes: readonly InstanceChange[]): InstanceChange[] {
 export function encodeStudyMessage(message: StudyMessage): string {
   if (jsonBytes(toEnvelope(message)) <= maxJsonBytes) return encode(message);
   const overhead = jsonBytes(toEnvelope({ ...message, changes: [], omittedChanges: Number.MAX_SAFE_INTEGER }));
+  if (overhead > maxJsonBytes) {
+    // Only fields of absurd length get here (the poller checks UIDs and partition names first); the queue would
+    // answer 413 on every run, so it is refused here, once, as bad data.
+    throw new NonRetryableError(
+      `A study message cannot be made to fit in a queue message (${overhead} bytes without any change)`,
+      'bad-change-feed-entry',
+      { study: excerpt(message.study, 64) },
+    );
+  }
   const kept: InstanceChange[] = [];
   let size = overhead;
   for (const change of byImportance(message.changes)) {
@@ -56,7 +66,12 @@ export function encodeStudyMessage(message: StudyMessage): string {
   return encode({ ...message, changes: kept, omittedChanges: message.changes.length - kept.length });
 }
 
-const uid = z.string().trim().min(1, 'must be a non-empty UID');
+/** Messages are checked as strictly as change-feed rows: a hand-made or replayed one names no `..` study either. */
+const uid = z
+  .string()
+  .trim()
+  .min(1, 'must be a non-empty UID')
+  .refine((value) => uidProblem(value) === undefined, { error: (issue) => uidProblem(String(issue.input)) ?? '' });
 const sequence = z.number().int().nonnegative();
 
 const instanceChangeSchema = z.object({
@@ -69,7 +84,12 @@ const instanceChangeSchema = z.object({
 
 const studyMessageSchema = z.object({
   study: uid,
-  partition: z.string().min(1).optional(),
+  partition: z
+    .string()
+    .refine((value) => partitionNameProblem(value) === undefined, {
+      error: (issue) => partitionNameProblem(String(issue.input)) ?? '',
+    })
+    .optional(),
   changes: z.array(instanceChangeSchema),
   maxSequence: sequence,
   omittedChanges: z.number().int().positive().optional(),
@@ -86,15 +106,26 @@ function malformed(reason: string, study?: string): NonRetryableError {
   return new NonRetryableError(`Malformed study message: ${reason}`, 'bad-change-feed-entry', study ? { study } : {});
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes as UTF-8; bytes that are not valid UTF-8 are an error, never U+FFFD inside a UID. */
+function utf8(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw malformed('the body is not valid UTF-8');
+  }
+}
+
 /** Turns the body the Functions host hands over (parsed object, JSON text, base64 text or bytes) into a value. */
 function bodyValue(body: unknown): unknown {
   let text: string;
   if (typeof body === 'string') text = body;
-  else if (body instanceof Uint8Array) text = Buffer.from(body).toString('utf8');
+  else if (body instanceof Uint8Array) text = utf8(body);
   else return body;
 
   text = text.trim();
-  if (!text.startsWith('{') && base64Text.test(text)) text = Buffer.from(text, 'base64').toString('utf8').trim();
+  if (!text.startsWith('{') && base64Text.test(text)) text = utf8(Buffer.from(text, 'base64')).trim();
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -113,5 +144,5 @@ export function decodeStudyMessage(body: unknown): StudyMessage {
     .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
   const more = result.error.issues.length > 3 ? `; and ${result.error.issues.length - 3} more` : '';
   const study = (value as { dicomCast?: { payload?: { study?: unknown } } } | null)?.dicomCast?.payload?.study;
-  throw malformed(issues.join('; ') + more, typeof study === 'string' ? study : undefined);
+  throw malformed(issues.join('; ') + more, typeof study === 'string' ? study.slice(0, 128) : undefined);
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { RetryableError, type ErrorCategory } from '../errors/errors.js';
-import { describeStorageError, statusOf } from './storageClients.js';
+import { capText, describeStorageError, statusOf } from './storageClients.js';
 
 export interface FailureInput {
   category: ErrorCategory;
@@ -38,6 +38,11 @@ const chunkChars = 32_000;
 /** 12 chunks ≈ 768 KB of UTF-16, safely inside the 1 MiB entity limit together with the other properties. */
 const maxChunks = 12;
 const maxReasonChars = 8_000;
+/**
+ * Location properties (study, series, instance, tag) come from data: a 40,000-character UID must not make the
+ * record itself fail (a table property holds 32 Ki characters). Real values are at most 64 characters.
+ */
+const maxLocationChars = 256;
 const maxTime = 8_640_000_000_000_000;
 
 /** Inverted milliseconds, zero-padded, so the lexical order of row keys is newest first; a random tail keeps them unique. */
@@ -131,10 +136,15 @@ export function createFailureStore(table: TableClient, clock: () => number = Dat
         rowKey: rowKeyFor(time),
         occurredAt: new Date(time).toISOString(),
         category: failure.category,
-        reason: failure.reason.slice(0, maxReasonChars),
+        reason: capText(failure.reason, maxReasonChars),
       };
-      for (const key of ['study', 'series', 'instance', 'tag', 'sequence', 'attempts'] as const) {
-        if (failure[key] !== undefined) entity[key] = failure[key];
+      for (const key of ['study', 'series', 'instance', 'tag'] as const) {
+        const value = failure[key];
+        if (value !== undefined) entity[key] = capText(value, maxLocationChars);
+      }
+      for (const key of ['sequence', 'attempts'] as const) {
+        const value = failure[key];
+        if (value !== undefined && Number.isFinite(value)) entity[key] = value;
       }
       Object.assign(entity, payloadProperties(failure.payload));
       try {

@@ -78,3 +78,13 @@ export async function createTableClient(storage: StorageConnection, tableName: s
   }
   return client;
 }
+
+/**
+ * At most `max` characters of a text that came from data, for a table property (which holds 32 Ki characters);
+ * a cut text says how long it was.
+ */
+export function capText(value: string, max: number): string {
+  if (value.length <= max) return value;
+  const note = `… (${value.length} characters)`;
+  return value.slice(0, Math.max(0, max - note.length)) + note;
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { RetryableError } from '../errors/errors.js';
 import type { TagIssue } from '../mapping/index.js';
-import { describeStorageError } from './storageClients.js';
+import { capText, describeStorageError } from './storageClients.js';
 
 /**
  * A tag warning as kept for people: an invalid optional value that the mapping skipped, per study and tag, with the
@@ -41,6 +41,17 @@ function studyPrefix(study: string): string {
   return createHash('sha256').update(study).digest('hex').slice(0, 32);
 }
 
+/**
+ * Values come from data: a 40,000-character value must not make the write fail (a property holds 32 Ki characters,
+ * and the ten values share one). Cut values say how long they were.
+ */
+const maxValueChars = 256;
+const maxReasonChars = 2_000;
+
+function clip(value: string, max = maxValueChars): string {
+  return capText(value, max);
+}
+
 export function createTagWarningStore(table: TableClient, clock: () => number = Date.now): TagWarningStore {
   const failed = (what: string, error: unknown) =>
     new RetryableError(
@@ -63,14 +74,14 @@ export function createTagWarningStore(table: TableClient, clock: () => number = 
             {
               partitionKey,
               rowKey: rowKeyOf(study, tag),
-              study,
-              tag,
-              keyword: first.keyword,
-              reason: first.reason,
-              values: JSON.stringify(values.slice(0, maxValues)),
+              study: clip(study),
+              tag: clip(tag),
+              keyword: clip(first.keyword),
+              reason: clip(first.reason, maxReasonChars),
+              values: JSON.stringify(values.slice(0, maxValues).map((value) => clip(value))),
               instances: new Set(issues.map((issue) => issue.instance)).size,
-              ...(first.instance ? { instance: first.instance } : {}),
-              ...(first.series ? { series: first.series } : {}),
+              ...(first.instance ? { instance: clip(first.instance) } : {}),
+              ...(first.series ? { series: clip(first.series) } : {}),
               lastSeenAt,
             },
             'Replace',

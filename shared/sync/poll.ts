@@ -1,9 +1,13 @@
+// The poller's run in one file (a little over 300 lines): paging, the checks that keep a row from moving the position
+// (window, latest, order), gap walking and the guarded checkpoint all share the run's state.
 import { addStudyChanges, studyChangeMessages, type ChangeSource } from '../changes/changeSource.js';
 import type { ChangeFeedClient, ChangeFeedVersion } from '../dicomweb/changeFeedClient.js';
 import type { ChangeFeedEntry } from '../dicomweb/changeFeedEntry.js';
-import { isBadRow, type BadChangeFeedRow, type ChangeFeedRow } from '../dicomweb/changeFeedRow.js';
+import { isBadRow, misplaced, type BadChangeFeedRow, type ChangeFeedRow } from '../dicomweb/changeFeedRow.js';
+import { NonRetryableError } from '../errors/errors.js';
 import { buildStudyMessages } from '../queue/buildStudyMessages.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
+import type { StudyMessage } from '../queue/studyMessage.js';
 import { encodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { Checkpoint, CheckpointStore } from '../state/checkpointStore.js';
 import type { FailureStore } from '../state/failureStore.js';
@@ -37,7 +41,15 @@ export interface PollOptions {
   traceparent?: string;
   /** Follow one data partition only: entries of other partitions are read past, not enqueued. */
   partition?: string;
+  /**
+   * v1: empty sequence windows stepped through per run, in all (default 500: 50,000 sequences at 100 per page).
+   * A `latest` far beyond the real rows (a hostile or broken server) then costs a bounded number of requests per
+   * timer tick, with a warning, instead of hundreds of thousands a minute.
+   */
+  maxGapWindowsPerRun?: number;
 }
+
+export const defaultMaxGapWindowsPerRun = 500;
 
 export interface PollResult {
   /** Rows read, bad ones included. */
@@ -52,8 +64,10 @@ export interface PollResult {
   lostRace: boolean;
   /** The checkpoint as this run last read or wrote it. */
   checkpoint?: Checkpoint;
-  /** The newest sequence the feed reported (v1 only: v2 never needs to ask). */
+  /** The newest sequence the feed reported (asked when a gap is met or a row lies beyond what was known). */
   latestSequence?: number;
+  /** v1: the run stopped at maxGapWindowsPerRun empty windows; the next timer run carries on (caughtUp is true). */
+  gapWalkCapped?: boolean;
 }
 
 const epoch = '1970-01-01T00:00:00Z';
@@ -96,7 +110,8 @@ function afterV2Row(position: V2Checkpoint, row: ChangeFeedRow): V2Checkpoint {
 }
 
 function describeBadRow(row: BadChangeFeedRow): string {
-  const which = row.sequence !== undefined ? `sequence ${row.sequence}` : 'with no readable sequence';
+  const sequence = row.sequence ?? row.reportedSequence;
+  const which = sequence !== undefined ? `sequence ${sequence}` : 'with no readable sequence';
   return `Change feed entry ${which} skipped: ${row.reason}`;
 }
 
@@ -134,6 +149,28 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
   /** Studies a change source named (study → newest sequence). */
   let pendingStudies = new Map<string, number>();
 
+  /** Queue texts of the messages; one that cannot be a queue message is recorded instead of stalling every run. */
+  const encodeOrRecord = async (messages: readonly StudyMessage[]): Promise<string[]> => {
+    const texts: string[] = [];
+    for (const message of messages) {
+      try {
+        texts.push(encodeStudyMessage(message));
+      } catch (error) {
+        if (!(error instanceof NonRetryableError)) throw error;
+        result.badEntries++;
+        log('warn', error.message, { sequence: message.maxSequence });
+        await failures.record({
+          category: error.category,
+          reason: error.message,
+          ...(error.location.study ? { study: error.location.study } : {}),
+          sequence: message.maxSequence,
+          payload: { ...message, changes: message.changes.slice(0, 100) },
+        });
+      }
+    }
+    return texts;
+  };
+
   /** Enqueue what was gathered, then move the checkpoint. False when another poller got there first. */
   const flush = async (): Promise<boolean> => {
     if (pending.length === 0 && pendingStudies.size === 0 && sameCheckpoint(committed ?? start.position, position)) {
@@ -147,7 +184,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     const messages = traced?.messages ?? built;
     let texts: string[];
     try {
-      texts = messages.map((message) => encodeStudyMessage(message));
+      texts = await encodeOrRecord(messages);
       await queue.send(texts);
     } catch (error) {
       traced?.settled(error);
@@ -177,14 +214,15 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     if (isBadRow(row)) {
       result.badEntries++;
       const reason = describeBadRow(row);
-      log('warn', reason, { sequence: row.sequence });
+      const sequence = row.sequence ?? row.reportedSequence;
+      log('warn', reason, { sequence });
       await failures.record({
         category: 'bad-change-feed-entry',
         reason,
         ...(row.study ? { study: row.study } : {}),
         ...(row.series ? { series: row.series } : {}),
         ...(row.instance ? { instance: row.instance } : {}),
-        ...(row.sequence !== undefined ? { sequence: row.sequence } : {}),
+        ...(sequence !== undefined ? { sequence } : {}),
         payload: row.raw,
       });
       return;
@@ -192,6 +230,32 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     if (row.sequence <= start.skipThroughSequence) return;
     if (options.partition !== undefined && (row.partitionName ?? '') !== options.partition) return;
     pending.push(row);
+  };
+
+  const maxGapWindows = Math.max(1, options.maxGapWindowsPerRun ?? defaultMaxGapWindowsPerRun);
+  let emptyWindows = 0;
+  let gapStart = 0;
+
+  /**
+   * The rows of a page that may move the position; the others become bad rows. A sequence above the newest the
+   * feed reports (asked again when a row goes beyond what was known) would carry the checkpoint past real rows.
+   */
+  const checkedRows = async (
+    rows: ChangeFeedRow[],
+    misplacedBecause: (row: { sequence: number }) => string | undefined = () => undefined,
+  ): Promise<ChangeFeedRow[]> => {
+    const highest = Math.max(-1, ...rows.map((row) => row.sequence ?? -1));
+    if (highest > (result.latestSequence ?? -1)) result.latestSequence = (await feed.latest())?.sequence ?? 0;
+    const latest = result.latestSequence ?? 0;
+    return rows.map((row) => {
+      if (row.sequence === undefined) return row;
+      const reason =
+        misplacedBecause({
+          sequence: row.sequence,
+          ...(row.timestamp !== undefined ? { timestamp: row.timestamp } : {}),
+        }) ?? (row.sequence > latest ? `Sequence ${row.sequence} is above the feed's latest (${latest})` : undefined);
+      return reason === undefined ? row : misplaced(row, reason);
+    });
   };
 
   /** Reads one page and moves `position` past it; true when the feed has nothing more. */
@@ -205,17 +269,27 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     }
     if (position.version === 'v2') {
       let v2: V2Checkpoint = position;
-      const rows = await feed.readV2(v2.timestamp, v2.offset, options.pageSize);
+      const rows = await checkedRows(await feed.readV2(v2.timestamp, v2.offset, options.pageSize));
       for (const row of rows) {
-        await take(row);
-        v2 = afterV2Row(v2, row);
+        // Rows come in timestamp order; one earlier than where the reader stands would move the position back.
+        const earlier = row.timestamp !== undefined && Date.parse(row.timestamp) < Date.parse(v2.timestamp);
+        const usable = earlier
+          ? misplaced(row, `Timestamp ${row.timestamp} is earlier than the rows before it (${v2.timestamp})`)
+          : row;
+        await take(usable);
+        v2 = afterV2Row(v2, usable);
         position = v2;
       }
       return rows.length < options.pageSize;
     }
 
     const from = position.sequence;
-    const rows = await feed.readV1(from, options.pageSize);
+    const to = from + options.pageSize;
+    const rows = await checkedRows(await feed.readV1(from, options.pageSize), (row) =>
+      row.sequence <= from || row.sequence > to
+        ? `Sequence ${row.sequence} lies outside the window asked for (${from}, ${to}]`
+        : undefined,
+    );
     if (rows.length > 0) {
       let readable = false;
       for (const row of rows) {
@@ -225,8 +299,8 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
           position = { version: 'v1', sequence: Math.max(position.sequence, row.sequence) };
         }
       }
-      // Rows whose sequence could not be read still lie inside the window: step over it rather than read it again.
-      if (!readable) position = { version: 'v1', sequence: from + options.pageSize };
+      // Rows whose sequence could not be used still lie inside the window: step over it rather than read it again.
+      if (!readable) position = { version: 'v1', sequence: to };
       return false;
     }
     // An empty window is a gap unless the feed ends here; the documented way through is to step by the window width.
@@ -235,9 +309,19 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
       result.latestSequence = (await feed.latest())?.sequence ?? 0;
     }
     // Never step past the newest row itself: it may have been written after the window was read.
-    const next = Math.min(from + options.pageSize, result.latestSequence - 1);
+    const next = Math.min(to, result.latestSequence - 1);
     if (next <= from) return true;
     position = { version: 'v1', sequence: next };
+    if (++emptyWindows >= maxGapWindows) {
+      result.gapWalkCapped = true;
+      log('warn', `Change-feed gap: ${emptyWindows} empty windows this run; the next run carries on`, {
+        from: gapStart,
+        reached: next,
+        latest: result.latestSequence,
+      });
+      return true;
+    }
+    if (emptyWindows === 1) gapStart = from;
     return false;
   };
 

@@ -1,5 +1,6 @@
 import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { getString, Tag, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
+import { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
 import type { StudyReader } from '../dicomweb/studyReader.js';
 import { NonRetryableError, RetryableError, type ErrorCategory } from '../errors/errors.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
@@ -23,6 +24,7 @@ import {
   type StudyTransactionInput,
   type StudyTransactionPlan,
 } from '../mapping/transaction.js';
+import { asBadData } from '../mapping/unexpectedError.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { validateR4 } from '../validation/index.js';
 
@@ -190,14 +192,20 @@ async function syncOnce(
   if (endpoint) state.endpoint = endpoint;
 
   // 2. What the DICOM server holds now.
-  const datasets = await deps.dicom.readStudyMetadata(study, message.partition);
-  const missing = await recordListedButMissing(message, datasets, deps);
+  const returned = await deps.dicom.readStudyMetadata(study, message.partition);
+  const missing = await recordListedButMissing(message, returned, deps);
+  const { datasets, malformed } = screenDicomJson(returned);
+  await recordMalformed(malformed, message, deps);
+  if (datasets.length === 0 && malformed.length > 0) {
+    // Nothing readable is not the same as nothing left: keep FHIR as it is.
+    return { study, outcome: 'unchanged', instances: 0, series: 0, warnings: [], rejectedInstances: malformed.length };
+  }
 
   // 3. The rest of what the transaction depends on: the Patient the data names, and the dose Observations
   // already written for the study. Both are read after DICOM, which is safe: every write carries the
   // ImagingStudy's If-Match, so anything written since step 1 turns our write into a retry.
   const sequences = instanceSequences(message);
-  const identity = studyPatientIdentity({ study, datasets, sequences }, mapping);
+  const identity = mapped(study, () => studyPatientIdentity({ study, datasets, sequences }, mapping));
   if (identity) {
     const patient = await findOne<Patient>(fhir, 'Patient', patientSearchParams(identity), study);
     if (patient) state.patient = patient;
@@ -215,7 +223,8 @@ async function syncOnce(
     changedInstances: message.changes.map((change) => change.sop),
     ...(deps.validate !== false ? { validate: deps.validate ?? validateR4 } : {}),
   };
-  const plan = buildStudyTransaction(input, mapping);
+  const plan = mapped(study, () => buildStudyTransaction(input, mapping));
+  plan.rejectedInstances += malformed.length;
   await recordPlan(plan, message, deps);
 
   const result = {
@@ -302,6 +311,34 @@ function toSyncFailure(failure: PlanFailure, message: StudyMessage): SyncFailure
 function invalidResourceError(plan: StudyTransactionPlan, study: string): NonRetryableError {
   const reasons = plan.failures.filter((failure) => failure.kind === 'invalid-resource').map((f) => f.reason);
   return new NonRetryableError(`Not sent: ${reasons.join('; ')}`, 'invalid-resource', { study });
+}
+
+/** Runs pure mapping code; an exception it did not mean to throw is bad data of the study, not a transient fault. */
+function mapped<T>(study: string, map: () => T): T {
+  try {
+    return map();
+  } catch (error) {
+    throw asBadData(error, { study });
+  }
+}
+
+/** Instances whose DICOM JSON is malformed are left out of the study, each recorded where it is wrong. */
+async function recordMalformed(
+  malformed: ReturnType<typeof screenDicomJson>['malformed'],
+  message: StudyMessage,
+  deps: StudySyncDeps,
+): Promise<void> {
+  const sequences = instanceSequences(message);
+  for (const instance of malformed) {
+    const sequence = instance.instance === undefined ? undefined : sequences.get(instance.instance);
+    await deps.recordFailure({
+      category: 'bad-dicom-data',
+      study: message.study,
+      ...instance,
+      ...(sequence !== undefined ? { sequence } : {}),
+      payload: message,
+    });
+  }
 }
 
 /**

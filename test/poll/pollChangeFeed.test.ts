@@ -279,7 +279,8 @@ describe('pollChangeFeed against a loopback change feed and Azurite', () => {
 
   it('sends a 3,000-instance study as one message the real queue accepts', async (t) => {
     const { feed, deps, drain } = await stack(t, 'v2');
-    const study = '1.2.826.0.1.3680043.8.498.99887766554433221100998877665544332211009988776655';
+    // The longest study UID whose instance UIDs (`<study>.1.<sequence>`) are still UIDs (at most 64 characters).
+    const study = '1.2.826.0.1.3680043.8.498.9988776655443322110099887766554';
     const specs = Array.from({ length: 3000 }, (_, i) => ({ sequence: i + 1, timestamp: timestampAt(i), study }));
     feed.addSpecs(specs);
     const run = await pollChangeFeed(deps, { version: 'v2', pageSize: 200, maxRunMs: 60_000 });

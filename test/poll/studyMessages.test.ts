@@ -88,10 +88,12 @@ describe('encodeStudyMessage / decodeStudyMessage', () => {
   });
 
   it('keeps a study of 3,000 changed instances in ONE message under 64 KB: the newest changes and an update', () => {
-    const study = '1.2.826.0.1.3680043.8.498.12345678901234567890123456789012345678901234567';
+    // UIDs as long as UIDs get (64 characters), so each change costs the most.
+    const study = '1.2.826.0.1.3680043.8.498.12345678901234567890123456789012345678';
+    const base = study.slice(0, 57);
     const many = Array.from({ length: 3000 }, (_, i) =>
-      entry(1_000_000 + i, study, `${study}.${i}`, {
-        seriesInstanceUid: `${study}.${i % 7}`,
+      entry(1_000_000 + i, study, `${base}.${i + 1}`, {
+        seriesInstanceUid: `${base}.${(i % 7) + 1}`,
         action: i === 5 ? 'update' : 'create',
       }),
     );

@@ -1,0 +1,247 @@
+/**
+ * The shape check of DICOM JSON (PS3.18 Annex F) where it enters: WADO-RS metadata and `dicom-cast map` input.
+ * The mapping reads values through dicomJson.ts and trusts their shape; this is where that trust is earned.
+ * An instance that fails is rejected with the tag (a path for nested items) and the reason; the others carry on.
+ */
+import { Tag, getString, type DicomJsonDataset } from './dicomJson.js';
+import { excerpt, uidProblem } from './identifiers.js';
+
+/** Deeper SQ nesting is refused (dose SR content trees use about six levels). */
+export const maxSequenceDepth = 32;
+/** A check stops after this many problems: one is enough to reject an instance. */
+const maxProblems = 5;
+
+export interface ShapeProblem {
+  /** `(gggg,eeee)` of the top-level attribute; a problem inside sequence items gives its path in `reason`. */
+  tag: string;
+  reason: string;
+}
+
+/** A path inside nested items, shortened in the middle when long (10,000 levels of one sequence). */
+function shortPath(path: string): string {
+  return path.length > 120 ? `${path.slice(0, 60)} … ${path.slice(-50)}` : path;
+}
+
+const stringVrs = new Set(['AE', 'AS', 'CS', 'DA', 'DT', 'LO', 'LT', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
+const numberVrs = new Set(['FL', 'FD', 'SL', 'SS', 'UL', 'US']);
+const bigIntegerVrs = new Set(['SV', 'UV']);
+const numericStringVrs = new Set(['IS', 'DS']);
+const binaryVrs = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+const personNameGroups = new Set(['Alphabetic', 'Ideographic', 'Phonetic']);
+
+/**
+ * The values the identities are built from: one value, no `\` (a second value in disguise), no U+FFFD (bytes the
+ * server could not decode), no control characters, within the VR's length. A wrong one would join the wrong Patient
+ * or name the wrong study, so it rejects the instance instead of being cut or guessed.
+ */
+const identityTags: readonly { tag: string; vr: string; uid: boolean }[] = [
+  { tag: Tag.PatientID, vr: 'LO', uid: false },
+  { tag: Tag.IssuerOfPatientID, vr: 'LO', uid: false },
+  { tag: Tag.StudyInstanceUID, vr: 'UI', uid: true },
+  { tag: Tag.SeriesInstanceUID, vr: 'UI', uid: true },
+  { tag: Tag.SOPInstanceUID, vr: 'UI', uid: true },
+  { tag: Tag.SOPClassUID, vr: 'UI', uid: true },
+];
+const maxIdentifierLength = 64;
+
+function label(key: string): string {
+  const upper = key.toUpperCase();
+  return /^[0-9A-F]{8}$/.test(upper) ? `(${upper.slice(0, 4)},${upper.slice(4)})` : excerpt(key, 20);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+class ShapeChecker {
+  readonly problems: ShapeProblem[] = [];
+
+  get full(): boolean {
+    return this.problems.length >= maxProblems;
+  }
+
+  /** The top-level attribute of the problem is its tag; a deeper place is named in the reason. */
+  private top = '(dataset)';
+
+  add(where: string, reason: string): void {
+    if (this.full) return;
+    this.problems.push({ tag: this.top, reason: where === this.top ? reason : `at ${shortPath(where)}: ${reason}` });
+  }
+
+  dataset(value: unknown, path: string, depth: number): void {
+    if (!isPlainObject(value)) {
+      this.add(path || '(dataset)', 'is not a DICOM JSON object keyed by tags');
+      return;
+    }
+    for (const key of Object.keys(value)) {
+      if (this.full) return;
+      const where = `${path}${label(key)}`;
+      if (depth === 0) this.top = where;
+      if (!/^[0-9A-Fa-f]{8}$/.test(key)) {
+        this.add(where, 'key is not a tag (8 hex digits)');
+        continue;
+      }
+      this.attribute(value[key], where, depth);
+    }
+  }
+
+  private attribute(attribute: unknown, where: string, depth: number): void {
+    if (!isPlainObject(attribute)) return this.add(where, 'attribute is not an object');
+    const vr = attribute.vr;
+    if (typeof vr !== 'string' || !/^[A-Z]{2}$/.test(vr)) return this.add(where, `"vr" ${excerpt(vr)} is not a VR`);
+    for (const key of ['BulkDataURI', 'InlineBinary'] as const) {
+      if (attribute[key] !== undefined && typeof attribute[key] !== 'string')
+        this.add(where, `"${key}" is not a string`);
+    }
+    const values = attribute.Value;
+    if (values === undefined) return;
+    if (!Array.isArray(values)) {
+      return this.add(where, `"Value" is not an array (got ${excerpt(values, 40)}); DICOM JSON lists every value`);
+    }
+    if (binaryVrs.has(vr)) return;
+    values.forEach((value: unknown, index) => {
+      if (!this.full && value !== null) this.value(vr, value, `${where}[${index}]`, depth);
+    });
+  }
+
+  private value(vr: string, value: unknown, where: string, depth: number): void {
+    if (vr === 'SQ') {
+      if (depth + 1 > maxSequenceDepth) return this.add(where, `sequences nest deeper than ${maxSequenceDepth} levels`);
+      if (!isPlainObject(value)) return this.add(where, 'a sequence item is not a DICOM JSON object');
+      return this.dataset(value, `${where}.`, depth + 1);
+    }
+    if (vr === 'PN') {
+      if (!isPlainObject(value)) return this.add(where, `a person name is not an object (got ${excerpt(value, 40)})`);
+      for (const [group, text] of Object.entries(value)) {
+        if (!personNameGroups.has(group)) this.add(where, `person name group ${excerpt(group, 20)} is unknown`);
+        else if (typeof text !== 'string') this.add(where, `person name group ${group} is not a string`);
+      }
+      return;
+    }
+    if (stringVrs.has(vr)) {
+      if (typeof value !== 'string') this.add(where, `${vr} value is not a string (got ${excerpt(value, 40)})`);
+      return;
+    }
+    if (numberVrs.has(vr)) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) this.add(where, `${vr} value is not a number`);
+      return;
+    }
+    if (numericStringVrs.has(vr)) {
+      if (!(typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)))) {
+        this.add(where, `${vr} value is neither a number nor a string`);
+      }
+      return;
+    }
+    if (bigIntegerVrs.has(vr)) {
+      if (!(Number.isSafeInteger(value) || (typeof value === 'string' && /^-?\d{1,20}$/.test(value)))) {
+        this.add(where, `${vr} value is not an integer`);
+      }
+      return;
+    }
+    if (vr === 'AT') {
+      if (typeof value !== 'string' || !/^[0-9A-Fa-f]{8}$/.test(value)) this.add(where, 'AT value is not a tag');
+      return;
+    }
+    this.add(where, `VR ${vr} is unknown`);
+  }
+
+  identity(dataset: Record<string, unknown>): void {
+    for (const { tag, vr, uid } of identityTags) {
+      const key = Object.keys(dataset).find((candidate) => candidate.toUpperCase() === tag);
+      if (key === undefined) continue;
+      const attribute = dataset[key] as { vr: string; Value?: unknown[] };
+      const where = label(tag);
+      this.top = where;
+      if (attribute.vr !== vr) {
+        this.add(where, `VR is ${excerpt(attribute.vr, 4)}, not ${vr}`);
+        continue;
+      }
+      const values = (attribute.Value ?? []).filter((value) => value !== null && value !== '');
+      if (values.length === 0) continue;
+      if (values.length > 1) {
+        this.add(where, `has ${values.length} values; an identifier has one`);
+        continue;
+      }
+      const text = values[0] as string;
+      const problem = uid ? uidProblem(text.replace(/[\0 ]+$/, '')) : identifierProblem(text);
+      if (problem) this.add(where, problem);
+    }
+  }
+}
+
+function identifierProblem(text: string): string | undefined {
+  if (text.includes('\\')) return `${excerpt(text)} holds "\\", the value separator: it is more than one value`;
+  if (text.includes('\uFFFD')) return `${excerpt(text)} holds U+FFFD: the server sent bytes that are not valid UTF-8`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(text)) return `${excerpt(text)} holds a control character`;
+  if (text.trim().length > maxIdentifierLength) return `is ${text.length} characters long (LO has at most 64)`;
+  return undefined;
+}
+
+/** What is wrong with the shape of one instance's DICOM JSON; empty when nothing is. */
+export function dicomJsonProblems(dataset: unknown): ShapeProblem[] {
+  const checker = new ShapeChecker();
+  checker.dataset(dataset, '', 0);
+  if (checker.problems.length === 0 && isPlainObject(dataset)) checker.identity(dataset);
+  return checker.problems;
+}
+
+/** An instance left out because its DICOM JSON is malformed: where and why, for its failure record. */
+export interface MalformedInstance {
+  series?: string;
+  instance?: string;
+  tag: string;
+  reason: string;
+}
+
+/** Splits a study's instances into those the mapping may read and those it must not (with why). */
+export function screenDicomJson(datasets: readonly unknown[]): {
+  datasets: DicomJsonDataset[];
+  malformed: MalformedInstance[];
+} {
+  const usable: DicomJsonDataset[] = [];
+  const malformed: MalformedInstance[] = [];
+  for (const dataset of datasets) {
+    let problems: ShapeProblem[];
+    try {
+      problems = dicomJsonProblems(dataset);
+    } catch (error) {
+      // Not from JSON.parse (which cannot throw on reading back), but a reader may hand over anything.
+      problems = [
+        { tag: '(dataset)', reason: `could not be read (${error instanceof Error ? error.message : 'error'})` },
+      ];
+    }
+    if (problems.length === 0) {
+      usable.push(dataset as DicomJsonDataset);
+      continue;
+    }
+    const [first] = problems as [ShapeProblem, ...ShapeProblem[]];
+    const located = isPlainObject(dataset) ? (dataset as DicomJsonDataset) : {};
+    const series = locationUid(located, Tag.SeriesInstanceUID);
+    const instance = locationUid(located, Tag.SOPInstanceUID);
+    const more =
+      problems.length > 1
+        ? `; ${problems
+            .slice(1)
+            .map((p) => `${p.tag} ${p.reason}`)
+            .join('; ')}`
+        : '';
+    malformed.push({
+      ...(series ? { series } : {}),
+      ...(instance ? { instance } : {}),
+      tag: first.tag,
+      reason: `Malformed DICOM JSON: ${first.tag} ${first.reason}${more}; the instance is left out`,
+    });
+  }
+  return { datasets: usable, malformed };
+}
+
+/** A UID to name a rejected instance by; a value that is not a UID is not repeated as a location. */
+function locationUid(dataset: DicomJsonDataset, tag: string): string | undefined {
+  try {
+    const value = getString(dataset, tag);
+    return value !== undefined && uidProblem(value) === undefined ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
