@@ -86,6 +86,12 @@ export const settingDefinitions = {
     description: 'Base URL of the FHIR R4 server.',
     example: 'https://myworkspace-myfhir.fhir.azurehealthcareapis.com',
   },
+  fhirMaxBundleEntries: {
+    path: 'Fhir:MaxBundleEntries',
+    description:
+      'Most entries the FHIR server takes in one Bundle (AHDS: 500); larger writes are split, the fenced part last.',
+    default: '500',
+  },
   patientSystemId: {
     path: 'Patient:PatientSystemId',
     description: 'System of the Patient identifier holding PatientID (0010,0020).',
@@ -143,7 +149,7 @@ export type SettingKey = keyof typeof settingDefinitions;
 
 export interface AppConfig {
   dicomWeb: { endpoint: string; changeFeed: { version: 'v1' | 'v2'; pageSize: number } };
-  fhir: { endpoint: string };
+  fhir: { endpoint: string; maxBundleEntries: number };
   patient: { patientSystemId: string; isIssuerIdUsed: boolean };
   dicomCast: {
     schedule: string;
@@ -230,7 +236,11 @@ export function loadAppConfig(settings: FlatSettings): AppConfig {
         pageSize: parseSetting(settings, 'changeFeedPageSize', intInRange(1, version === 'v1' ? 100 : 200)),
       },
     },
-    fhir: { endpoint: parseSetting(settings, 'fhirEndpoint', serverUrl) },
+    fhir: {
+      endpoint: parseSetting(settings, 'fhirEndpoint', serverUrl),
+      // 4: the fenced Bundle's Endpoint, Patient and ImagingStudy, and room for one more entry.
+      maxBundleEntries: parseSetting(settings, 'fhirMaxBundleEntries', intInRange(4, 100000)),
+    },
     patient: {
       patientSystemId: parseSetting(settings, 'patientSystemId', z.string().trim()),
       isIssuerIdUsed: parseSetting(settings, 'isIssuerIdUsed', bool),

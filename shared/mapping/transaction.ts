@@ -26,6 +26,7 @@ import {
 import { endpointCreateCondition, toEndpoint } from './endpoint.js';
 import { imagingStudySearchParams, studyWinner, toImagingStudy } from './imagingStudy.js';
 import { replaceFirst } from './lists.js';
+import { isOwnedBy, ownSource } from './ownership.js';
 import { patientIdentifier, patientSearchParams, toPatient, type PatientIdentifier } from './patient.js';
 import { tagLabel } from './tags.js';
 import type { MappingOptions, StudyInstance, TagIssue } from './types.js';
@@ -61,6 +62,8 @@ export interface StudyTransactionInput {
   state: FhirStudyState;
   /** Write birthDate (a new Patient, or an `update` change-feed action). */
   applyDemographics: boolean;
+  /** The study's data partition (undefined or `Microsoft.Default`: the default one); part of its identity. */
+  partition?: string;
   /** SOP Instance UIDs the change-feed message names (a study that is not ours loses only those). */
   changedInstances?: readonly string[];
   /** Checks each resource before it goes into the Bundle; no check when unset. */
@@ -232,7 +235,7 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
     return plan;
   }
   const sequenceOf = (sop: string | undefined) => (sop === undefined ? undefined : input.sequences?.get(sop));
-  const owned = state.imagingStudy?.meta?.source === options.endpoint;
+  const owned = isOwnedBy(state.imagingStudy, ownSource(options.endpoint, input.partition));
   const entries: BundleEntry[] = [];
   const plan = emptyPlan('write');
   plan.failures.push(...screened.failures);
@@ -265,6 +268,7 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
       studyUid: study,
       instances: screened.instances,
       ...(state.imagingStudy ? { existing: state.imagingStudy } : {}),
+      ...(input.partition !== undefined ? { partition: input.partition } : {}),
       patientReference: patientReference ?? '',
       endpointReference: endpointFullUrl,
       ...(removeOnlyThese ? { removeOnlyThese } : {}),
@@ -312,7 +316,9 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
     plan.indexes.patient = entries.length;
     if (!state.patient) {
       plan.createIndexes.push(entries.length);
-      entries.push(conditionalCreate(patient, patientFullUrl ?? '', patientSearchParams(patientIdentity)));
+      // Marked as ours, so a copy a conditional-create race left can be told from one a person made.
+      const ours = { ...patient, meta: { ...patient.meta, source: options.endpoint } };
+      entries.push(conditionalCreate(ours, patientFullUrl ?? '', patientSearchParams(patientIdentity)));
     } else {
       entries.push(versionedUpdate(patient));
     }
@@ -338,7 +344,7 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
     entries.push(versionedUpdate({ ...imagingStudy, id, meta: { ...imagingStudy.meta, versionId: meta?.versionId } }));
   } else {
     plan.createIndexes.push(entries.length);
-    entries.push(conditionalCreate(imagingStudy, studyFullUrl, imagingStudySearchParams(study)));
+    entries.push(conditionalCreate(imagingStudy, studyFullUrl, imagingStudySearchParams(study, input.partition)));
   }
   for (const { entry, create } of observationEntries) {
     if (create) plan.createIndexes.push(entries.length);
@@ -546,10 +552,16 @@ export interface StudyRemovalPlan {
  * The study has no instance left: delete its ImagingStudy when it is ours (meta.source is this DICOM server),
  * with our dose Observations that are part of it (read when `needsObservationSearch` said so).
  */
-export function buildStudyRemoval(state: FhirStudyState, options: MappingOptions): StudyRemovalPlan {
+export function buildStudyRemoval(
+  state: FhirStudyState,
+  options: MappingOptions,
+  partition?: string,
+): StudyRemovalPlan {
   const existing = state.imagingStudy;
   if (!existing) return { action: 'absent', observationsDeleted: 0 };
-  if (existing.meta?.source !== options.endpoint) return { action: 'not-owned', observationsDeleted: 0 };
+  if (!isOwnedBy(existing, ownSource(options.endpoint, partition))) {
+    return { action: 'not-owned', observationsDeleted: 0 };
+  }
   const studyReference = referenceTo(existing);
   const observations = options.generateObservations
     ? (state.observations ?? []).filter(
