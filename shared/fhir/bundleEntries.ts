@@ -1,12 +1,19 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { ifMatchOf, referenceTo } from './versions.js';
 
-/** A transaction entry that creates `resource` unless `params` already match one (If-None-Exist). */
-export function conditionalCreate(resource: Resource, fullUrl: string, params: Record<string, string>): BundleEntry {
+/**
+ * A transaction entry that creates `resource` unless `params` already match one (If-None-Exist); without
+ * `params`, a plain create (the caller checks for a racing copy afterwards).
+ */
+export function conditionalCreate(resource: Resource, fullUrl: string, params?: Record<string, string>): BundleEntry {
   return {
     fullUrl,
     resource,
-    request: { method: 'POST', url: resource.resourceType, ifNoneExist: new URLSearchParams(params).toString() },
+    request: {
+      method: 'POST',
+      url: resource.resourceType,
+      ...(params ? { ifNoneExist: new URLSearchParams(params).toString() } : {}),
+    },
   };
 }
 

@@ -45,6 +45,11 @@ export interface FhirStudyState {
   patient?: Patient;
   /** Observations whose partOf is the ImagingStudy; read when `needsObservationSearch` says so. */
   observations?: Observation[];
+  /**
+   * Resources to create without If-None-Exist: the server's search for them returned other resources (it
+   * matches loosely, e.g. case-insensitively), so its conditional create would match one of those instead.
+   */
+  plainCreate?: { patient?: boolean; imagingStudy?: boolean };
 }
 
 /** A problem a validator found in a resource: where (FHIRPath) and what. */
@@ -318,7 +323,8 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
       plan.createIndexes.push(entries.length);
       // Marked as ours, so a copy a conditional-create race left can be told from one a person made.
       const ours = { ...patient, meta: { ...patient.meta, source: options.endpoint } };
-      entries.push(conditionalCreate(ours, patientFullUrl ?? '', patientSearchParams(patientIdentity)));
+      const condition = state.plainCreate?.patient ? undefined : patientSearchParams(patientIdentity);
+      entries.push(conditionalCreate(ours, patientFullUrl ?? '', condition));
     } else {
       entries.push(versionedUpdate(patient));
     }
@@ -344,7 +350,8 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
     entries.push(versionedUpdate({ ...imagingStudy, id, meta: { ...imagingStudy.meta, versionId: meta?.versionId } }));
   } else {
     plan.createIndexes.push(entries.length);
-    entries.push(conditionalCreate(imagingStudy, studyFullUrl, imagingStudySearchParams(study, input.partition)));
+    const condition = state.plainCreate?.imagingStudy ? undefined : imagingStudySearchParams(study, input.partition);
+    entries.push(conditionalCreate(imagingStudy, studyFullUrl, condition));
   }
   for (const { entry, create } of observationEntries) {
     if (create) plan.createIndexes.push(entries.length);

@@ -186,6 +186,7 @@ async function syncOnce(
   const studyCopies = await readStudyCopies(fhir, study, message.partition, mapping);
   if (await settleCopies('ImagingStudy', studyCopies, context)) return { restart: 'merged ImagingStudy copies' };
   if (studyCopies.kept) state.imagingStudy = studyCopies.kept;
+  const plainCreate: NonNullable<FhirStudyState['plainCreate']> = { imagingStudy: studyCopies.searchIsLoose };
   const endpointCopies = await readEndpointCopies(fhir, mapping);
   if (await settleCopies('Endpoint', endpointCopies, context)) return { restart: 'merged Endpoint copies' };
   if (endpointCopies.kept) state.endpoint = endpointCopies.kept;
@@ -206,7 +207,9 @@ async function syncOnce(
     const patientCopies = await readPatientCopies(fhir, identity, mapping);
     if (await settleCopies('Patient', patientCopies, context)) return { restart: 'merged Patient copies' };
     if (patientCopies.kept) state.patient = patientCopies.kept;
+    plainCreate.patient = patientCopies.searchIsLoose;
   }
+  if (plainCreate.patient || plainCreate.imagingStudy) state.plainCreate = plainCreate;
   if (state.imagingStudy && needsObservationSearch(state.imagingStudy, datasets, mapping)) {
     state.observations = await fhir.search<Observation>('Observation', observationSearchParams(state.imagingStudy));
   }
