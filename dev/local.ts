@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { createFhirClient } from '../shared/fhir/fhirClient.js';
 import { noAuthorization } from '../shared/auth/index.js';
 import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJson.js';
+import { FHIR_PROFILE_NAMES, isFhirProfileName, type TrafficOptions } from './fhir-server/index.js';
 import { startLocalStack } from './localStack.js';
 import { storeSampleStudies } from './seedSamples.js';
 import { formatSummary, summarizeStudies } from './syncSummary.js';
@@ -17,6 +18,13 @@ const usage = `Usage: npm run local -- [options]
   --once                 one full cycle (poll, then every queued study), print the summary, exit
   --dicom-url URL        use this DICOMweb server (Azure DICOM service API) instead of the embedded one
   --fhir-url URL         use this FHIR R4 server instead of the embedded one
+  --fhir-profile NAME    the embedded FHIR server behaves like: medplum (default), azure (Azure Health Data
+                         Services FHIR service) or hapi (HAPI FHIR JPA); see dev/fhir-server/README.md
+  --fhir-throttle F      answer this fraction (0-1) of FHIR requests with 429 (Retry-After; azure: also
+                         x-ms-retry-after-ms)
+  --fhir-rate N          answer 429 beyond N FHIR requests per second (a token bucket)
+  --fhir-faults F        fail this fraction (0-1) of FHIR requests: half 503, a quarter reset connections, a
+                         quarter processed with the response lost
   --storage CONN         use this Storage connection string instead of an embedded Azurite
   --studies N            sample studies to store first (default 3; 0 stores none)
   --servers-only         only run the embedded servers (for \`func start\` with local.settings.json)
@@ -28,6 +36,10 @@ const { values } = parseArgs({
     once: { type: 'boolean', default: false },
     'dicom-url': { type: 'string' },
     'fhir-url': { type: 'string' },
+    'fhir-profile': { type: 'string', default: 'medplum' },
+    'fhir-throttle': { type: 'string' },
+    'fhir-rate': { type: 'string' },
+    'fhir-faults': { type: 'string' },
     storage: { type: 'string' },
     studies: { type: 'string', default: '3' },
     'servers-only': { type: 'boolean', default: false },
@@ -47,7 +59,16 @@ if (!Number.isInteger(studies) || studies < 0) {
   process.exit(2);
 }
 
+const fhirProfile = values['fhir-profile'];
+if (!isFhirProfileName(fhirProfile)) {
+  console.error(`--fhir-profile must be one of ${FHIR_PROFILE_NAMES.join(', ')}, got "${fhirProfile}"`);
+  process.exit(2);
+}
+const fhirTraffic = trafficOptions();
+
 const stack = await startLocalStack({
+  fhirProfile,
+  fhirOptions: { traffic: fhirTraffic },
   ...(values['dicom-url'] ? { dicomUrl: values['dicom-url'] } : { dicomPort: 8042 }),
   ...(values['fhir-url'] ? { fhirUrl: values['fhir-url'] } : { fhirPort: 8080 }),
   ...(values.storage ? { storageConnectionString: values.storage } : {}),
@@ -55,7 +76,11 @@ const stack = await startLocalStack({
 });
 
 console.log(`DICOM server   ${stack.dicomUrl}${stack.dicom ? ' (embedded stand-in of the Azure DICOM service)' : ''}`);
-console.log(`FHIR server    ${stack.fhirUrl}${stack.fhir ? ' (embedded, @medplum/fhir-router)' : ''}`);
+console.log(
+  `FHIR server    ${stack.fhirUrl}${stack.fhir ? ` (embedded, @medplum/fhir-router, profile ${fhirProfile})` : ''}`,
+);
+const { seed: _seed, ...fhirRates } = fhirTraffic;
+if (stack.fhir && Object.keys(fhirRates).length > 0) console.log(`FHIR traffic   ${JSON.stringify(fhirRates)}`);
 console.log(
   `Storage        ${stack.azurite ? `Azurite on 127.0.0.1:${stack.azurite.ports.queue} (queues)` : 'as given'}`,
 );
@@ -112,6 +137,33 @@ clearInterval(summaryTimer);
 await host.stop();
 await stack.close();
 process.exit(0);
+
+/** --fhir-throttle, --fhir-rate and --fhir-faults as the embedded server's traffic options (exits on bad values). */
+function trafficOptions(): TrafficOptions {
+  const fraction = (name: 'fhir-throttle' | 'fhir-faults'): number | undefined => {
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!(value >= 0 && value <= 1)) {
+      console.error(`--${name} must be a fraction between 0 and 1, got "${raw}"`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const throttle = fraction('fhir-throttle');
+  const faults = fraction('fhir-faults');
+  const rate = values['fhir-rate'] === undefined ? undefined : Number(values['fhir-rate']);
+  if (rate !== undefined && !(rate > 0)) {
+    console.error(`--fhir-rate must be a positive number of requests per second, got "${values['fhir-rate']}"`);
+    process.exit(2);
+  }
+  return {
+    ...(throttle ? { throttleFraction: throttle } : {}),
+    ...(rate ? { requestsPerSecond: rate } : {}),
+    ...(faults ? { unavailableFraction: faults / 2, resetFraction: faults / 4, lostResponseFraction: faults / 4 } : {}),
+    seed: Date.now() % 100_000,
+  };
+}
 
 function definedSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   // Settings given in the environment win over the stack's defaults (e.g. DicomWeb__ChangeFeed__Version=v1).

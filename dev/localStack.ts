@@ -1,6 +1,11 @@
 import { startAzurite, type RunningAzurite } from './azurite.js';
 import { startDicomServer, type DicomServerOptions, type RunningDicomServer } from './dicom-server/index.js';
-import { startFhirServer, type RunningFhirServer } from './fhir-server/index.js';
+import {
+  startFhirServer,
+  type FhirProfileName,
+  type FhirServerOptions,
+  type RunningFhirServer,
+} from './fhir-server/index.js';
 import type { FlatSettings } from '../shared/config/settingsSource.js';
 
 export interface LocalStackOptions {
@@ -13,6 +18,10 @@ export interface LocalStackOptions {
   dicomPort?: number;
   fhirPort?: number;
   dicomOptions?: DicomServerOptions;
+  /** Which real FHIR server the embedded one behaves like: medplum (default), azure or hapi. */
+  fhirProfile?: FhirProfileName;
+  /** Further options of the embedded FHIR server (traffic: throttling and fault rates; storage latency). */
+  fhirOptions?: Omit<FhirServerOptions, 'port' | 'profile'>;
   /** Settings on top of the stack's own (e.g. DicomWeb__ChangeFeed__Version). */
   settings?: FlatSettings;
 }
@@ -62,7 +71,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     let fhir: RunningFhirServer | undefined;
     if (!options.fhirUrl) {
-      fhir = await withPortFallback((port) => startFhirServer({ port }), options.fhirPort);
+      fhir = await withPortFallback(
+        (port) => startFhirServer({ ...options.fhirOptions, port, profile: options.fhirProfile ?? 'medplum' }),
+        options.fhirPort,
+      );
       closers.push(() => fhir?.close() ?? Promise.resolve());
     }
     const dicomUrl = options.dicomUrl ?? (dicom as RunningDicomServer).url;

@@ -3,7 +3,9 @@ import { generateId } from '@medplum/core';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import type { FhirInteractions, WriteResult } from './interactions.js';
 import { badRequest, locateError, preconditionFailed, toFhirError } from './outcomes.js';
-import { parseETag, parseFhirPath } from './requestUrl.js';
+import type { Mutex } from './mutex.js';
+import type { FhirServerProfile } from './profiles.js';
+import { parseFhirPath, parseIfMatch } from './requestUrl.js';
 import type { ResourceStore } from './store.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -23,20 +25,41 @@ interface EntryOperation {
   ifMatch?: string;
 }
 
-/** Processes a `transaction` or `batch` Bundle posted to the base URL. */
+/** How a transaction's POST entry ends: created with an id, or matched by its ifNoneExist condition. */
+type CreateTarget = { id: string } | { existing: Resource };
+
+/**
+ * Processes a `transaction` or `batch` Bundle posted to the base URL. Takes the server lock itself: on a profile
+ * with a `prepass` conditional create, a transaction's conditions are searched before it takes the lock, so that
+ * concurrent transactions really interleave between the search and the write.
+ */
 export class BundleProcessor {
+  private readonly profile: FhirServerProfile;
+
   constructor(
     private readonly interactions: FhirInteractions,
     private readonly store: ResourceStore,
     private readonly baseUrl: string,
-  ) {}
+    private readonly lock: Mutex,
+    /** The time between a prepass search and the next step, where other transactions run. */
+    private readonly raceWindowMs = 5,
+  ) {
+    this.profile = interactions.profile;
+  }
 
-  async process(bundle: Bundle): Promise<Bundle> {
+  async process(bundle: Bundle, requestId: string): Promise<Bundle> {
+    const limit = this.profile.maxBundleEntries;
+    if (limit !== undefined && (bundle.entry?.length ?? 0) > limit) {
+      throw badRequest(
+        `The number of entries in the bundle (${bundle.entry?.length}) exceeded the configured limit of ${limit}.`,
+        ['Bundle.entry'],
+      );
+    }
     if (bundle.type === 'transaction') {
-      return this.transaction(bundle);
+      return this.transaction(bundle, requestId);
     }
     if (bundle.type === 'batch') {
-      return this.batch(bundle);
+      return this.batch(bundle, requestId);
     }
     throw badRequest(`Bundle.type must be transaction or batch, not ${bundle.type}`, ['Bundle.type']);
   }
@@ -47,66 +70,124 @@ export class BundleProcessor {
    * end up with (new ids for creates, the existing resource for an `ifNoneExist` match).
    * Entries run in the R4 order (http://hl7.org/fhir/R4/http.html#trules): DELETE, POST, PUT, GET.
    */
-  private async transaction(bundle: Bundle): Promise<Bundle> {
+  private async transaction(bundle: Bundle, requestId: string): Promise<Bundle> {
     const operations = (bundle.entry ?? []).map((entry, index) => this.parseEntry(entry, index));
-    const responses: BundleEntry[] = [];
     const byMethod = (method: Method): EntryOperation[] => operations.filter((op) => op.method === method);
-    await this.store.atomically(async () => {
-      for (const op of byMethod('DELETE')) {
-        responses[op.index] = await this.located(op, () => this.execute(op));
-      }
-      const references = new Map<string, string>();
-      const creates = new Map<EntryOperation, { id: string } | { existing: Resource }>();
-      const pendingConditions = new Map<string, string>();
-      for (const op of byMethod('POST')) {
-        const target = await this.located(op, () => this.resolveCreate(op, pendingConditions));
-        creates.set(op, target);
-        const id = 'existing' in target ? (target.existing.id as string) : target.id;
-        this.addReference(references, op, id);
-      }
-      const updateIds = new Map<EntryOperation, string>();
-      for (const op of byMethod('PUT')) {
-        const id = await this.located(op, () => this.resolveUpdate(op));
-        updateIds.set(op, id);
-        this.addReference(references, op, id);
-      }
-      for (const [op, target] of creates) {
-        responses[op.index] = await this.located(op, async () =>
-          'existing' in target
-            ? this.writeResponse({ status: 200, resource: target.existing })
-            : this.writeResponse(
-                await this.interactions.create(resolveReferences(op.resource as Resource, references), {
-                  id: target.id,
-                }),
+    const prepass = this.profile.conditionalCreate === 'prepass' ? await this.prepass(byMethod('POST')) : undefined;
+    return this.lock.run(async () => {
+      this.interactions.beginRequest(requestId);
+      const responses: BundleEntry[] = [];
+      await this.store.atomically(async () => {
+        const targets = new EntryTargets(this.profile.rejectEntriesOnOneResource);
+        const deleted: string[] = [];
+        for (const op of byMethod('DELETE')) {
+          targets.add(op, op.id as string);
+          responses[op.index] = await this.located(op, () => this.execute(op));
+          deleted.push(`${op.resourceType}/${op.id}`);
+        }
+        const references = new Map<string, string>();
+        const creates = new Map<EntryOperation, CreateTarget>();
+        const pendingConditions = new Map<string, string>();
+        for (const op of byMethod('POST')) {
+          const planned = prepass?.get(op);
+          const target = planned
+            ? planned.atExecution
+            : await this.located(op, () => this.resolveCreate(op, pendingConditions));
+          creates.set(op, target);
+          const id = 'existing' in target ? (target.existing.id as string) : target.id;
+          targets.add(op, id);
+          // On a prepass server, references were rewritten in the prepass, whatever the entry finds later.
+          this.addReference(references, op, planned?.referencedId ?? id);
+        }
+        const updateIds = new Map<EntryOperation, string>();
+        for (const op of byMethod('PUT')) {
+          const id = await this.located(op, () => this.resolveUpdate(op));
+          targets.add(op, id);
+          updateIds.set(op, id);
+          this.addReference(references, op, id);
+        }
+        for (const [op, target] of creates) {
+          responses[op.index] = await this.located(op, async () =>
+            'existing' in target
+              ? this.writeResponse({ status: 200, resource: target.existing })
+              : this.writeResponse(
+                  await this.interactions.create(resolveReferences(op.resource as Resource, references), {
+                    id: target.id,
+                  }),
+                ),
+          );
+        }
+        for (const [op, id] of updateIds) {
+          responses[op.index] = await this.located(op, async () =>
+            this.writeResponse(
+              await this.interactions.update(
+                op.resourceType,
+                id,
+                resolveReferences(op.resource as Resource, references),
+                op.ifMatch,
               ),
-        );
-      }
-      for (const [op, id] of updateIds) {
-        responses[op.index] = await this.located(op, async () =>
-          this.writeResponse(
-            await this.interactions.update(
-              op.resourceType,
-              id,
-              resolveReferences(op.resource as Resource, references),
-              op.ifMatch,
             ),
-          ),
-        );
-      }
-      for (const op of byMethod('GET')) {
-        responses[op.index] = await this.located(op, () => this.execute(op));
-      }
+          );
+        }
+        await this.interactions.assertNotReferenced(deleted);
+        for (const op of byMethod('GET')) {
+          responses[op.index] = await this.located(op, () => this.execute(op));
+        }
+      });
+      return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
     });
-    return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
+  }
+
+  /**
+   * The AHDS FHIR service's conditional create: each ifNoneExist is searched in a pre-pass, which fixes the id
+   * references are rewritten to, and searched again when the entry executes; neither search holds a lock, so a
+   * resource another transaction creates in between is either matched late (references then point to an id that is
+   * never created) or not seen at all (both create).
+   */
+  private async prepass(
+    posts: EntryOperation[],
+  ): Promise<Map<EntryOperation, { referencedId: string; atExecution: CreateTarget }>> {
+    const pendingConditions = new Map<string, string>();
+    const prepassTargets = new Map<EntryOperation, CreateTarget>();
+    for (const op of posts) {
+      prepassTargets.set(
+        op,
+        await this.lock.run(() => this.located(op, () => this.resolveCreate(op, pendingConditions))),
+      );
+    }
+    await sleep(this.raceWindowMs);
+    const plan = new Map<EntryOperation, { referencedId: string; atExecution: CreateTarget }>();
+    for (const [op, target] of prepassTargets) {
+      if ('existing' in target || !op.ifNoneExist) {
+        plan.set(op, {
+          referencedId: 'existing' in target ? (target.existing.id as string) : target.id,
+          atExecution: target,
+        });
+        continue;
+      }
+      const [lateMatch] = await this.lock.run(() => this.interactions.match(op.resourceType, op.ifNoneExist as string));
+      plan.set(op, { referencedId: target.id, atExecution: lateMatch ? { existing: lateMatch } : target });
+    }
+    await sleep(this.raceWindowMs);
+    return plan;
   }
 
   /** Each entry on its own: failures are reported in that entry's response; no references between entries. */
-  private async batch(bundle: Bundle): Promise<Bundle> {
+  private async batch(bundle: Bundle, requestId: string): Promise<Bundle> {
     const entry: BundleEntry[] = [];
     for (const [index, bundleEntry] of (bundle.entry ?? []).entries()) {
       try {
         const op = this.parseEntry(bundleEntry, index);
-        entry.push(await this.store.atomically(() => this.execute(op)));
+        entry.push(
+          await this.lock.run(() => {
+            this.interactions.beginRequest(requestId);
+            return op.method === 'DELETE'
+              ? this.interactions
+                  .deleteOne(op.resourceType, op.id as string, op.ifMatch)
+                  .then(() => ({ response: { status: statusLine(204) } }))
+              : this.store.atomically(() => this.execute(op));
+          }),
+        );
       } catch (error) {
         const failure = toFhirError(error);
         entry.push({ response: { status: statusLine(failure.status), outcome: failure.outcome } });
@@ -141,6 +222,7 @@ export class BundleProcessor {
             : await this.interactions.update(op.resourceType, op.id, op.resource as Resource, op.ifMatch),
         );
       case 'DELETE':
+        // In a transaction, referential integrity is checked once at its end (the referrer may go too).
         await this.interactions.delete(op.resourceType, op.id as string, op.ifMatch);
         return { response: { status: statusLine(204) } };
     }
@@ -237,7 +319,10 @@ export class BundleProcessor {
       resource: entry.resource,
       fullUrl: entry.fullUrl,
       ifNoneExist: entry.request?.ifNoneExist,
-      ifMatch: entry.request?.ifMatch === undefined ? undefined : parseETag(entry.request.ifMatch),
+      ifMatch:
+        entry.request?.ifMatch === undefined
+          ? undefined
+          : parseIfMatch(entry.request.ifMatch, this.profile.ifMatchSyntax, `${at}.request.ifMatch`),
     };
   }
 
@@ -246,9 +331,10 @@ export class BundleProcessor {
   }
 
   private writeResponse({ status, resource }: WriteResult): BundleEntry {
+    const location = `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
     const response: BundleEntryResponse = {
       status: statusLine(status),
-      location: `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`,
+      location: this.profile.absoluteEntryLocation ? `${this.baseUrl}/${location}` : location,
       ...versionOf(resource),
     };
     return { fullUrl: this.fullUrl(resource), resource, response };
@@ -286,4 +372,30 @@ function resolveReferences<T>(value: T, references: ReadonlyMap<string, string>)
     }
   }
   return result as T;
+}
+
+/**
+ * The resources a transaction's writing entries resolve to. Where the profile rejects it (the AHDS FHIR service
+ * processes entries in parallel), two entries on one resource are a 400.
+ */
+class EntryTargets {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly reject: boolean) {}
+
+  add(op: EntryOperation, id: string): void {
+    const key = `${op.resourceType}/${id}`;
+    const first = this.seen.get(key);
+    if (this.reject && first !== undefined) {
+      throw badRequest(
+        `Bundle contains multiple entries that refers to the same resource '${key}' ` +
+          `(Bundle.entry[${first}] and Bundle.entry[${op.index}])`,
+      );
+    }
+    this.seen.set(key, op.index);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

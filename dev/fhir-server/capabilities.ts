@@ -1,15 +1,16 @@
 import type { CapabilityStatement, ResourceType } from '@medplum/fhirtypes';
+import type { FhirServerProfile } from './profiles.js';
 
 const RESOURCE_INTERACTIONS = ['read', 'vread', 'search-type', 'create', 'update', 'delete'] as const;
 
 /** What this server supports; resource types are those the product reads and writes. */
-export function capabilityStatement(baseUrl: string): CapabilityStatement {
+export function capabilityStatement(baseUrl: string, profile: FhirServerProfile): CapabilityStatement {
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
     date: '2024-01-01',
     kind: 'instance',
-    software: { name: 'dicom-cast-functions local FHIR server (Medplum engine)' },
+    software: { name: profile.software },
     implementation: { description: 'Local development FHIR R4 server', url: baseUrl },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],

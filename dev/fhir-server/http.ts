@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { generateId } from '@medplum/core';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { BundleProcessor } from './bundles.js';
 import { capabilityStatement } from './capabilities.js';
@@ -6,7 +7,8 @@ import type { FaultInjector, RequestCounter } from './controls.js';
 import type { FhirInteractions, WriteResult } from './interactions.js';
 import type { Mutex } from './mutex.js';
 import { badRequest, fhirError, FhirError, operationOutcome, toFhirError } from './outcomes.js';
-import { parseETag, parseFhirPath, type FhirPath } from './requestUrl.js';
+import { parseFhirPath, parseIfMatch, type FhirPath } from './requestUrl.js';
+import type { TrafficShaper } from './traffic.js';
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -17,6 +19,7 @@ export interface HttpHandlerOptions {
   mutex: Mutex;
   counter: RequestCounter;
   faults: FaultInjector;
+  traffic: TrafficShaper;
   /** e.g. http://127.0.0.1:1234/fhir */
   baseUrl: string;
   authorize?: (authorizationHeader: string | undefined) => boolean;
@@ -35,6 +38,8 @@ interface ParsedRequest {
   bodyError: FhirError | undefined;
   rawBody: string;
   headers: IncomingMessage['headers'];
+  /** A fresh id per HTTP request (HAPI puts it in meta.source and X-Request-ID). */
+  id: string;
 }
 
 /** Serves FHIR's RESTful API over node:http: routing, auth, fault injection and counting around the interactions. */
@@ -81,14 +86,50 @@ export class FhirHttpHandler {
         return;
       }
     }
+    const verdict = interaction === 'capabilities' ? { kind: 'process' as const } : this.options.traffic.decide();
+    switch (verdict.kind) {
+      case 'throttle':
+        send(res, this.throttled(verdict.retryAfterMs));
+        return;
+      case 'unavailable':
+        send(res, { status: 503, body: operationOutcome('transient', 'Service unavailable (simulated)') });
+        return;
+      case 'reset':
+        req.socket.destroy();
+        return;
+      default:
+        break;
+    }
     let reply: Reply;
     try {
-      reply = await this.options.mutex.run(() => this.dispatch(request));
+      reply = isBundle(interaction)
+        ? await this.dispatch(request)
+        : await this.options.mutex.run(() => {
+            this.options.interactions.beginRequest(request.id);
+            return this.dispatch(request);
+          });
     } catch (error) {
       const failure = toFhirError(error);
       reply = { status: failure.status, body: failure.outcome };
     }
-    send(res, reply);
+    if (verdict.kind === 'lose-response') {
+      req.socket.destroy();
+      return;
+    }
+    send(res, { ...reply, headers: { ...reply.headers, 'X-Request-ID': request.id } });
+  }
+
+  private throttled(retryAfterMs: number): Reply {
+    return {
+      status: 429,
+      body: operationOutcome('throttled', 'The request rate is too high (simulated throttling)'),
+      headers: {
+        'Retry-After': String(Math.ceil(retryAfterMs / 1000)),
+        ...(this.options.interactions.profile.retryAfterMsHeader
+          ? { 'x-ms-retry-after-ms': String(retryAfterMs) }
+          : {}),
+      },
+    };
   }
 
   private async dispatch(request: ParsedRequest): Promise<Reply> {
@@ -96,22 +137,27 @@ export class FhirHttpHandler {
     const { method, path } = request;
     const [resourceType, id, , versionId] = path.segments;
     const prefer = header(request.headers.prefer) ?? '';
-    const ifMatch = header(request.headers['if-match']);
+    const rawIfMatch = header(request.headers['if-match']);
+    const ifMatch = rawIfMatch === undefined ? undefined : parseIfMatch(rawIfMatch, interactions.profile.ifMatchSyntax);
     const interaction = classify(request);
     switch (interaction) {
       case 'capabilities':
-        return { status: 200, body: capabilityStatement(baseUrl) };
+        return { status: 200, body: capabilityStatement(baseUrl, interactions.profile) };
       case 'transaction':
       case 'batch':
-        return { status: 200, body: await bundles.process(requireBody(request) as Bundle) };
+        return { status: 200, body: await bundles.process(requireBody(request) as Bundle, request.id) };
       case 'search-type': {
         const query = new URLSearchParams(path.query);
         if (method === 'POST') {
           new URLSearchParams(request.rawBody).forEach((value, key) => query.append(key, value));
         }
+        const lenient = prefer.includes('handling=lenient');
         return {
           status: 200,
-          body: await interactions.search(resourceType as string, query, prefer.includes('handling=lenient')),
+          body:
+            resourceType === undefined
+              ? await interactions.searchBase(query, lenient)
+              : await interactions.search(resourceType, query, lenient),
         };
       }
       case 'read':
@@ -136,20 +182,11 @@ export class FhirHttpHandler {
                 path.rawQuery,
                 requireBody(request, resourceType),
               )
-            : await interactions.update(
-                resourceType as string,
-                id,
-                requireBody(request, resourceType),
-                ifMatch === undefined ? undefined : parseETag(ifMatch),
-              ),
+            : await interactions.update(resourceType as string, id, requireBody(request, resourceType), ifMatch),
           prefer,
         );
       case 'delete':
-        await interactions.delete(
-          resourceType as string,
-          id as string,
-          ifMatch === undefined ? undefined : parseETag(ifMatch),
-        );
+        await interactions.deleteOne(resourceType as string, id as string, ifMatch);
         return { status: 204 };
     }
     throw fhirError(405, 'not-supported', `${method} ${this.basePath}/${path.segments.join('/')} is not supported`);
@@ -197,6 +234,7 @@ export class FhirHttpHandler {
       bodyError,
       rawBody,
       headers: req.headers,
+      id: generateId(),
     };
   }
 }
@@ -208,6 +246,7 @@ function classify({ method, path, body }: ParsedRequest): string {
   switch (method) {
     case 'GET':
     case 'HEAD':
+      if (segments.length === 0 && rawQuery) return 'search-type';
       if (first === 'metadata' && segments.length === 1) return 'capabilities';
       if (segments.length === 1) return 'search-type';
       if (segments.length === 2) return 'read';
@@ -227,6 +266,10 @@ function classify({ method, path, body }: ParsedRequest): string {
       break;
   }
   return 'unknown';
+}
+
+function isBundle(interaction: string): boolean {
+  return interaction === 'transaction' || interaction === 'batch';
 }
 
 function requireBody(request: ParsedRequest, resourceType?: string): Resource {

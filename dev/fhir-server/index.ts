@@ -6,8 +6,14 @@ import { loadR4Definitions } from './definitions.js';
 import { FhirHttpHandler } from './http.js';
 import { FhirInteractions } from './interactions.js';
 import { Mutex } from './mutex.js';
+import { fhirProfile, type FhirProfileName, type FhirServerProfile } from './profiles.js';
 import { ResourceStore } from './store.js';
+import { TrafficShaper, type TrafficOptions, type TrafficStats } from './traffic.js';
 import { ResourceValidator } from './validation.js';
+
+export { FHIR_PROFILE_NAMES, FHIR_PROFILES, isFhirProfileName } from './profiles.js';
+export type { FhirProfileName, FhirServerProfile } from './profiles.js';
+export type { TrafficOptions, TrafficStats } from './traffic.js';
 
 export interface FhirServerOptions {
   /** Default 0: any free port. */
@@ -21,11 +27,25 @@ export interface FhirServerOptions {
    * yields mid-request, so races that a real server would expose cannot happen; concurrency tests set it.
    */
   storageLatencyMs?: number;
+  /**
+   * Which real server to behave like where they differ (see profiles.ts and README.md): `medplum` (default, the
+   * kindest), `azure` (Azure Health Data Services FHIR service) or `hapi` (HAPI FHIR JPA server defaults).
+   */
+  profile?: FhirProfileName;
+  /** Throttling (429) and transient faults by rate; off by default. Change later with `setTraffic`. */
+  traffic?: TrafficOptions;
+  /**
+   * `azure` profile: how long a transaction waits after its conditional-create pre-pass search and after the
+   * search at execution (default 5 ms), the window in which concurrent transactions race.
+   */
+  raceWindowMs?: number;
 }
 
 export interface RunningFhirServer {
   /** FHIR base URL without a trailing slash, e.g. http://127.0.0.1:1234/fhir */
   url: string;
+  /** The behaviour profile the server runs. */
+  profile: FhirServerProfile;
   close(): Promise<void>;
   /** Requests received, including rejected and fault-injected ones. */
   requestCount(): number;
@@ -38,6 +58,10 @@ export interface RunningFhirServer {
   all<T>(resourceType: string): Promise<T[]>;
   /** The next `count` requests (except GET /metadata) fail with `status` and are not processed. */
   failNext(count: number, status: number): void;
+  /** Replaces the throttling and fault rates (undefined: all off). */
+  setTraffic(options: TrafficOptions | undefined): void;
+  /** Requests throttled, answered 503, reset, or processed with the response lost, since the server started. */
+  trafficStats(): TrafficStats;
 }
 
 let sharedValidator: ResourceValidator | undefined;
@@ -45,7 +69,8 @@ let sharedValidator: ResourceValidator | undefined;
 /**
  * Starts a FHIR R4 server on Medplum's engine: R4 structure and required-binding validation, Medplum's
  * search semantics, conditional create/update, If-Match versioning, all-or-nothing transactions.
- * Every interaction runs under one mutex, so conditional creates are atomic under concurrency.
+ * Every interaction runs under one mutex, so conditional creates are atomic under concurrency, except where the
+ * profile says otherwise (`azure`: the conditional-create pre-pass runs outside it).
  */
 export async function startFhirServer(options: FhirServerOptions = {}): Promise<RunningFhirServer> {
   loadR4Definitions();
@@ -55,6 +80,8 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
   const mutex = new Mutex();
   const counter = new RequestCounter();
   const faults = new FaultInjector();
+  const profile = fhirProfile(options.profile ?? 'medplum');
+  const traffic = new TrafficShaper(options.traffic);
 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -68,13 +95,14 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}/fhir`;
 
-  const interactions = new FhirInteractions(store, validator, url);
+  const interactions = new FhirInteractions(store, validator, url, profile);
   const handler = new FhirHttpHandler({
     interactions,
-    bundles: new BundleProcessor(interactions, store, url),
+    bundles: new BundleProcessor(interactions, store, url, mutex, options.raceWindowMs),
     mutex,
     counter,
     faults,
+    traffic,
     baseUrl: url,
     authorize: options.authorize,
   });
@@ -82,6 +110,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
 
   return {
     url,
+    profile,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -97,5 +126,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
       }),
     all: <T>(resourceType: string) => mutex.run(async () => (await store.all(resourceType)) as T[]),
     failNext: (count: number, status: number) => faults.failNext(count, status),
+    setTraffic: (trafficOptions) => traffic.set(trafficOptions),
+    trafficStats: () => ({ ...traffic.stats }),
   };
 }

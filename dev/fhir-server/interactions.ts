@@ -7,7 +7,9 @@ import {
   type SearchRequest,
 } from '@medplum/core';
 import type { Bundle, BundleLink, Resource } from '@medplum/fhirtypes';
-import { badRequest, FhirError, gone, notFound, preconditionFailed } from './outcomes.js';
+import { badRequest, fhirError, FhirError, gone, notFound, preconditionFailed } from './outcomes.js';
+import { createPager, type PageRequest, type Pager } from './paging.js';
+import type { FhirServerProfile } from './profiles.js';
 import type { ResourceStore } from './store.js';
 import type { ResourceValidator } from './validation.js';
 
@@ -17,7 +19,6 @@ export interface WriteResult {
   resource: Resource;
 }
 
-const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 
 /**
@@ -25,11 +26,22 @@ const MAX_PAGE_SIZE = 1000;
  * Callers serialize access: every call runs under the server's mutex.
  */
 export class FhirInteractions {
+  private readonly pager: Pager;
+  private requestId = generateId();
+
   constructor(
     private readonly store: ResourceStore,
     private readonly validator: ResourceValidator,
     private readonly baseUrl: string,
-  ) {}
+    readonly profile: FhirServerProfile,
+  ) {
+    this.pager = createPager(profile.paging, baseUrl);
+  }
+
+  /** The HTTP request the next writes belong to (for a `meta.source` with the request id). */
+  beginRequest(requestId: string): void {
+    this.requestId = requestId;
+  }
 
   async read(resourceType: string, id: string): Promise<Resource> {
     assertResourceType(resourceType);
@@ -53,16 +65,27 @@ export class FhirInteractions {
   }
 
   async search(resourceType: string, query: URLSearchParams, lenient = false): Promise<Bundle> {
-    const request = this.parseSearch(resourceType, query, lenient);
+    assertResourceType(resourceType);
+    return this.searchPage(this.pager.read(resourceType, query), lenient);
+  }
+
+  /** A search on the base URL: a later page of a stored search (`_getpages`), where the profile pages that way. */
+  async searchBase(query: URLSearchParams, lenient = false): Promise<Bundle> {
+    const page = this.pager.readBase(query);
+    if (!page) {
+      throw fhirError(405, 'not-supported', 'A search needs a resource type: GET [base]/Type?...');
+    }
+    return this.searchPage(page, lenient);
+  }
+
+  private async searchPage(page: PageRequest, lenient: boolean): Promise<Bundle> {
+    const { resourceType, query } = page;
+    const request = { ...this.parseSearch(resourceType, query, lenient), offset: page.offset };
     const { total, entries } = await this.store.search(request);
-    const offset = request.offset ?? 0;
-    const count = request.count ?? DEFAULT_PAGE_SIZE;
+    const count = request.count ?? this.pager.defaultCount;
     const link: BundleLink[] = [{ relation: 'self', url: this.searchUrl(resourceType, query) }];
-    if (count > 0 && offset + count < total) {
-      const next = new URLSearchParams(query);
-      next.set('_offset', String(offset + count));
-      next.set('_count', String(count));
-      link.push({ relation: 'next', url: this.searchUrl(resourceType, next) });
+    if (count > 0 && page.offset + count < total) {
+      link.push({ relation: 'next', url: this.pager.nextLink(page, page.offset + count, count) });
     }
     return {
       resourceType: 'Bundle',
@@ -107,7 +130,7 @@ export class FhirInteractions {
         return { status: 200, resource: matches[0] };
       }
     }
-    const toCreate = { ...resource, id: options.id ?? generateId() };
+    const toCreate = this.stamped({ ...resource, id: options.id ?? generateId() });
     this.validator.validate(toCreate);
     return { status: 201, resource: await this.store.write(toCreate) };
   }
@@ -124,13 +147,12 @@ export class FhirInteractions {
       throw badRequest(`Resource id ${resource.id} does not match URL id ${id}`, [`${resourceType}.id`]);
     }
     const current = await this.store.read(resourceType, id);
-    if (ifMatch !== undefined && current?.meta?.versionId !== ifMatch) {
-      throw preconditionFailed(
-        `If-Match version ${ifMatch} does not match ${resourceType}/${id} (current version ${current?.meta?.versionId ?? 'none'})`,
-      );
-    }
-    const toWrite = { ...resource, id };
+    if (ifMatch !== undefined) this.checkIfMatch(resourceType, id, current, ifMatch);
+    const toWrite = this.stamped({ ...resource, id });
     this.validator.validate(toWrite);
+    if (current && !this.profile.identicalUpdateMakesVersion && sameContent(current, toWrite)) {
+      return { status: 200, resource: current };
+    }
     return { status: current ? 200 : 201, resource: await this.store.write(toWrite) };
   }
 
@@ -153,16 +175,59 @@ export class FhirInteractions {
     return match?.id ?? resource.id ?? generateId();
   }
 
-  /** Deleting what is not there succeeds (204), unless `ifMatch` names a version. */
+  /** Deleting what is not there succeeds (204), unless `ifMatch` names a version (where the profile checks it). */
   async delete(resourceType: string, id: string, ifMatch?: string): Promise<void> {
     assertResourceType(resourceType);
     const current = await this.store.read(resourceType, id);
-    if (ifMatch !== undefined && current?.meta?.versionId !== ifMatch) {
-      throw preconditionFailed(
-        `If-Match version ${ifMatch} does not match ${resourceType}/${id} (current version ${current?.meta?.versionId ?? 'none'})`,
-      );
+    if (ifMatch !== undefined && this.profile.deleteHonoursIfMatch) {
+      this.checkIfMatch(resourceType, id, current, ifMatch);
     }
     await this.store.remove(resourceType, id);
+  }
+
+  /** A DELETE on its own (not in a transaction): deletes, then checks referential integrity, or leaves it all undone. */
+  async deleteOne(resourceType: string, id: string, ifMatch?: string): Promise<void> {
+    await this.store.atomically(async () => {
+      await this.delete(resourceType, id, ifMatch);
+      await this.assertNotReferenced([`${resourceType}/${id}`]);
+    });
+  }
+
+  /**
+   * Where the profile enforces referential integrity: 409 if a current resource references one of `deleted`
+   * (`Type/id`) that is still deleted. Runs after a DELETE, or at the end of the transaction that deleted them.
+   */
+  async assertNotReferenced(deleted: readonly string[]): Promise<void> {
+    if (!this.profile.referentialIntegrityOnDelete || deleted.length === 0) return;
+    const stillDeleted = new Set<string>();
+    for (const reference of deleted) {
+      const [type, id] = reference.split('/') as [string, string];
+      if (!(await this.store.read(type, id))) stillDeleted.add(reference);
+    }
+    if (stillDeleted.size === 0) return;
+    const [referrer] = await this.store.referrersOf(stillDeleted, this.baseUrl);
+    if (referrer) {
+      throw fhirError(
+        409,
+        'processing',
+        `Unable to delete ${[...stillDeleted].join(', ')} because at least one resource has a reference to it: ` +
+          `${referrer.resourceType}/${referrer.id}`,
+      );
+    }
+  }
+
+  private checkIfMatch(resourceType: string, id: string, current: Resource | undefined, ifMatch: string): void {
+    if (current?.meta?.versionId === ifMatch) return;
+    const message = `If-Match version ${ifMatch} does not match ${resourceType}/${id} (current version ${current?.meta?.versionId ?? 'none'})`;
+    const status = current ? this.profile.staleIfMatchStatus : this.profile.ifMatchOnMissingStatus;
+    throw status === 404 ? notFound(message) : fhirError(status, 'conflict', message);
+  }
+
+  /** The resource as this profile stores it: HAPI appends the request id to `meta.source`. */
+  private stamped<T extends Resource>(resource: T): T {
+    if (this.profile.metaSource !== 'append-request-id') return resource;
+    const source = (resource.meta?.source ?? '').split('#')[0] ?? '';
+    return { ...resource, meta: { ...resource.meta, source: `${source}#${this.requestId}` } };
   }
 
   private parseSearch(resourceType: string, query: URLSearchParams, lenient: boolean): SearchRequest {
@@ -185,7 +250,7 @@ export class FhirInteractions {
       }
       request.filters = request.filters?.filter((f) => !unknown.includes(f));
     }
-    const count = Math.min(request.count ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const count = Math.min(request.count ?? this.pager.defaultCount, MAX_PAGE_SIZE);
     if (Number.isNaN(count) || count < 0 || Number.isNaN(request.offset ?? 0)) {
       throw badRequest('_count and _offset must be non-negative integers');
     }
@@ -213,4 +278,31 @@ function toRecord(query: URLSearchParams): Record<string, string[]> {
     (record[key] ??= []).push(value);
   }
   return record;
+}
+
+/**
+ * Whether a write would store what is already there: everything but `meta.versionId`/`meta.lastUpdated` equal, and
+ * a `meta.source` only differing in its request id (`#...`, which HAPI rewrites on every write).
+ */
+function sameContent(current: Resource, next: Resource): boolean {
+  const comparable = (resource: Resource): unknown => {
+    const { versionId: _v, lastUpdated: _l, source, ...meta } = resource.meta ?? {};
+    const base = source?.split('#')[0];
+    return canonical({ ...resource, meta: { ...meta, ...(base ? { source: base } : {}) } });
+  };
+  return JSON.stringify(comparable(current)) === JSON.stringify(comparable(next));
+}
+
+/** Sorted keys, empty objects dropped, so key order and an empty `meta` do not count as a change. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value)
+    .map(([key, child]) => [key, canonical(child)] as const)
+    .filter(
+      ([, child]) =>
+        !(child !== null && typeof child === 'object' && !Array.isArray(child) && Object.keys(child).length === 0),
+    )
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries);
 }

@@ -34,3 +34,11 @@ export function parseETag(value: string): string {
     .replace(/^W\//, '')
     .replace(/^"(.*)"$/, '$1');
 }
+
+/** The version in an If-Match value under a profile's syntax: `weak-only` accepts `W/"3"` alone (400 otherwise). */
+export function parseIfMatch(value: string, syntax: 'lenient' | 'weak-only', where = 'If-Match'): string {
+  if (syntax === 'weak-only' && !/^W\/"[^"]+"$/.test(value.trim())) {
+    throw badRequest(`${where} ${JSON.stringify(value)} is not a weak ETag of the form W/"<version>"`);
+  }
+  return parseETag(value);
+}

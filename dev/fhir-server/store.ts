@@ -33,6 +33,7 @@ export class ResourceStore {
   private readonly repo = new MemoryRepository();
   private readonly identifiers = new IdentifierIndex();
   private readonly deletedVersions = new Map<string, number>();
+  private readonly types = new Set<string>();
   private journal: Map<string, JournalEntry> | undefined;
 
   /** @param latencyMs - simulated storage latency per read/write/search, so concurrent requests really interleave */
@@ -107,7 +108,19 @@ export class ResourceStore {
     return (bundle.entry ?? []).map((e) => e.resource as Resource);
   }
 
+  /** Current resources with a `reference` to one of `targets` (`Type/id`), any type; for referential integrity. */
+  async referrersOf(targets: ReadonlySet<string>, baseUrl: string): Promise<Resource[]> {
+    const referrers: Resource[] = [];
+    for (const type of this.types) {
+      for (const resource of await this.all(type)) {
+        if (referencesAny(resource, targets, baseUrl)) referrers.push(resource);
+      }
+    }
+    return referrers;
+  }
+
   clear(): void {
+    this.types.clear();
     this.repo.clear();
     this.identifiers.clear();
     this.deletedVersions.clear();
@@ -169,6 +182,7 @@ export class ResourceStore {
     }
     const stored = await this.repo.withSeeding(() => this.repo.createResource(next));
     this.identifiers.add(stored);
+    this.types.add(stored.resourceType);
     return stored;
   }
 
@@ -185,4 +199,14 @@ export class ResourceStore {
     }
     return undefined;
   }
+}
+
+function referencesAny(value: unknown, targets: ReadonlySet<string>, baseUrl: string): boolean {
+  if (Array.isArray(value)) return value.some((item) => referencesAny(item, targets, baseUrl));
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([key, child]) =>
+    key === 'reference' && typeof child === 'string'
+      ? targets.has(child.startsWith(`${baseUrl}/`) ? child.slice(baseUrl.length + 1) : child)
+      : referencesAny(child, targets, baseUrl),
+  );
 }

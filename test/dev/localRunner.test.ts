@@ -27,6 +27,22 @@ describe('npm run local', () => {
     assert.doesNotMatch(stdout + stderr, /test mode/);
   });
 
+  it('--fhir-profile azure: the embedded FHIR server behaves like the AHDS FHIR service; an unknown one is refused', async () => {
+    const { code, stdout, stderr } = await runLocal(['--once', '--studies', '1', '--fhir-profile', 'azure']);
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stdout,
+      /FHIR server +http:\/\/127\.0\.0\.1:\d+\/fhir \(embedded, @medplum\/fhir-router, profile azure\)/,
+    );
+    assert.match(stdout, /Synced 1 of 1 studies/);
+    const refused = await runLocal(['--once', '--fhir-profile', 'cosmos']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--fhir-profile must be one of medplum, azure, hapi, got "cosmos"/);
+    const badRate = await runLocal(['--once', '--fhir-throttle', '2']);
+    assert.equal(badRate.code, 2);
+    assert.match(badRate.stderr, /--fhir-throttle must be a fraction between 0 and 1, got "2"/);
+  });
+
   describe('with --dicom-url and --fhir-url', () => {
     let dicom: RunningDicomServer;
     let fhir: RunningFhirServer;
