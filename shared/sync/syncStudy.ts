@@ -2,9 +2,11 @@ import type { Observation, Resource } from '@medplum/fhirtypes';
 import type { StudyReader } from '../dicomweb/studyReader.js';
 import { RetryableError, type ErrorCategory } from '../errors/errors.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
-import type { MappingOptions, TagIssue } from '../mapping/index.js';
+import { conditionalCreate, transactionOf } from '../fhir/bundleEntries.js';
+import { endpointCreateCondition, toEndpoint, type MappingOptions, type TagIssue } from '../mapping/index.js';
 import {
   buildStudyTransaction,
+  localFullUrl,
   needsObservationSearch,
   observationSearchParams,
   studyPatientIdentity,
@@ -169,6 +171,18 @@ async function settleCopies(
   return true;
 }
 
+/**
+ * The Endpoint goes first, in a transaction of its own: on AHDS a conditional create matched late leaves the
+ * references to it pointing at an id that is never created, so nothing references an Endpoint not yet read back.
+ * The restarted pass reads it (and merges the copy a concurrent writer may have created).
+ */
+async function createEndpoint(fhir: FhirClient, mapping: MappingOptions): Promise<void> {
+  const fullUrl = localFullUrl('Endpoint', mapping.endpoint);
+  await fhir.transaction(
+    transactionOf([conditionalCreate(toEndpoint(mapping), fullUrl, endpointCreateCondition(mapping))]),
+  );
+}
+
 async function syncOnce(
   message: StudyMessage,
   deps: StudySyncDeps,
@@ -189,7 +203,11 @@ async function syncOnce(
   const plainCreate: NonNullable<FhirStudyState['plainCreate']> = { imagingStudy: studyCopies.searchIsLoose };
   const endpointCopies = await readEndpointCopies(fhir, mapping);
   if (await settleCopies('Endpoint', endpointCopies, context)) return { restart: 'merged Endpoint copies' };
-  if (endpointCopies.kept) state.endpoint = endpointCopies.kept;
+  if (!endpointCopies.kept) {
+    await createEndpoint(fhir, mapping);
+    return { restart: 'created the Endpoint' };
+  }
+  state.endpoint = endpointCopies.kept;
 
   // 2. What the DICOM server holds now.
   const datasets = await deps.dicom.readStudyMetadata(study, message.partition);
@@ -263,17 +281,13 @@ async function syncOnce(
   if (sent.deferred > 0) return { restart: `${sent.deferred} entries left for a Bundle of their own` };
   // A conditional create is not atomic on every server (AHDS): after creating, look again, and merge a copy
   // another writer created at the same time (the one of us that commits last sees both).
-  const recheck =
-    (sent.created.has('ImagingStudy') && (await readStudyCopies(fhir, study, message.partition, mapping))) || undefined;
-  if (recheck && (await settleCopies('ImagingStudy', recheck, context))) return { restart: 'merged a racing copy' };
-  if (
-    sent.created.has('Endpoint') &&
-    (await settleCopies('Endpoint', await readEndpointCopies(fhir, mapping), context))
-  )
-    return { restart: 'merged a racing Endpoint' };
+  if (sent.created.has('ImagingStudy')) {
+    const copies = await readStudyCopies(fhir, study, message.partition, mapping);
+    if (await settleCopies('ImagingStudy', copies, context)) return { restart: 'merged a racing ImagingStudy' };
+  }
   if (identity && sent.created.has('Patient')) {
-    if (await settleCopies('Patient', await readPatientCopies(fhir, identity, mapping), context))
-      return { restart: 'merged a racing Patient' };
+    const copies = await readPatientCopies(fhir, identity, mapping);
+    if (await settleCopies('Patient', copies, context)) return { restart: 'merged a racing Patient' };
   }
   const { created, updated, deleted } = plan.observations;
   return {
