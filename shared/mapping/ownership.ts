@@ -61,10 +61,9 @@ function compareText(a: string, b: string): number {
 }
 
 /**
- * Copies of one identity, the one to keep first. The kept copy is the one with the lowest id: ids never change
- * (unlike meta.lastUpdated, which every write moves), so every writer that sees the same copies keeps the same
- * one, and a copy created later by a race only takes over when its id sorts first, in which case the others
- * are merged into it the same way.
+ * Copies of one identity by id, lowest first: ids never change (unlike meta.lastUpdated, which every write
+ * moves), so every writer that sees the same copies keeps the same one, and a copy created later by a race only
+ * takes over when its id sorts first, in which case the others are merged into it the same way.
  */
 export function byKeptFirst<T extends Resource>(copies: readonly T[]): T[] {
   return [...copies].sort((a, b) => compareText(a.id ?? '', b.id ?? ''));

@@ -16,9 +16,15 @@ export interface IdentityCopies<T extends Resource> {
   others: T[];
 }
 
-/** Sorts exact matches into the kept copy (lowest id, see byKeptFirst) and the extra ones, ours or others'. */
+/**
+ * Sorts exact matches into the kept copy and the extra ones, ours or others'. Kept: the copy with the lowest id
+ * among ours, else among all (byKeptFirst). Ours first, because only a copy we wrote is one we may later delete
+ * (a study gone from DICOM); others' copies stay whatever we keep, so keeping ours converges to one copy of ours.
+ */
 export function sortCopies<T extends Resource>(matches: readonly T[], isOurs: (copy: T) => boolean): IdentityCopies<T> {
-  const [kept, ...extra] = byKeptFirst(matches);
+  const sorted = byKeptFirst(matches);
+  const kept = sorted.find(isOurs) ?? sorted[0];
+  const extra = sorted.filter((copy) => copy !== kept);
   return { kept, ours: extra.filter(isOurs), others: extra.filter((copy) => !isOurs(copy)) };
 }
 
