@@ -28,6 +28,7 @@ import { unresolvedReferenceMessage } from '../../shared/config/keyVaultReferenc
 import { ConfigurationError } from '../../shared/errors/errors.js';
 import { createServerHttpClient, ServerRequestError } from '../../shared/http/serverHttpClient.js';
 import { studyQueueName } from '../../shared/queue/queueNames.js';
+import { describePaging, judgeCapabilityStatement } from './fhirServerNeeds.js';
 import { isPlainHttpConnectionString, storageCredential } from '../../shared/state/storageClients.js';
 
 export interface CheckDeps {
@@ -310,17 +311,25 @@ async function checkServer(
       },
     });
   } else {
+    let statement: unknown;
     const reachable = await call(
       context,
       () => http.get('metadata', { headers: { Accept: 'application/fhir+json' } }),
       {
         path: 'metadata',
-        accept: checkCapabilityStatement,
+        accept: (body) => {
+          statement = body;
+          return checkCapabilityStatement(body);
+        },
       },
     );
+    // What the sync needs of the server (transactions, conditional create, If-Match), from what it says it supports.
+    if (reachable === 'passed') {
+      for (const finding of judgeCapabilityStatement(statement)) report.line(finding.status, finding.text);
+    }
     // /metadata is anonymous on most servers (Azure's too): this search is what proves the token is accepted.
     if (reachable !== 'unreachable') {
-      await call(
+      const searched = await call(
         context,
         () => http.get('Patient', { params: { _summary: 'count' }, headers: { Accept: 'application/fhir+json' } }),
         {
@@ -328,6 +337,24 @@ async function checkServer(
           accept: () => (config.kind === 'none' ? 'search answered' : 'token accepted'),
         },
       );
+      if (searched === 'passed') {
+        let page: unknown;
+        const paged = await call(
+          context,
+          () => http.get('Patient', { params: { _count: 1 }, headers: { Accept: 'application/fhir+json' } }),
+          {
+            path: 'Patient?_count=1',
+            accept: (body) => {
+              page = body;
+              return 'searchset answered';
+            },
+          },
+        );
+        if (paged === 'passed') {
+          const finding = describePaging(page, endpoint);
+          report.line(finding.status, finding.text);
+        }
+      }
     }
   }
   return report.failures === failuresBefore;
@@ -376,11 +403,7 @@ async function call(
 }
 
 function checkCapabilityStatement(body: unknown): string {
-  const statement = body as {
-    resourceType?: unknown;
-    fhirVersion?: unknown;
-    rest?: Array<{ mode?: unknown; interaction?: Array<{ code?: unknown }> }>;
-  } | null;
+  const statement = body as { resourceType?: unknown; fhirVersion?: unknown; software?: { name?: unknown } } | null;
   if (statement?.resourceType !== 'CapabilityStatement') {
     throw new UnacceptableAnswer('not a CapabilityStatement: check that Fhir:Endpoint is the FHIR base URL');
   }
@@ -390,16 +413,8 @@ function checkCapabilityStatement(body: unknown): string {
       `FHIR version ${version}: DICOM Cast writes FHIR R4 (4.0.x); point Fhir:Endpoint at an R4 server`,
     );
   }
-  const transaction = (statement.rest ?? []).some(
-    (rest) =>
-      rest.mode === 'server' && (rest.interaction ?? []).some((interaction) => interaction.code === 'transaction'),
-  );
-  if (!transaction) {
-    throw new UnacceptableAnswer(
-      `FHIR ${version}, but the CapabilityStatement does not list the transaction interaction, which DICOM Cast writes with`,
-    );
-  }
-  return `FHIR ${version}, transaction supported`;
+  const software = typeof statement.software?.name === 'string' ? ` (${statement.software.name})` : '';
+  return `FHIR ${version}${software}`;
 }
 
 const roles: Record<AuthServer, string> = {

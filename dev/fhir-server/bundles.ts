@@ -3,27 +3,10 @@ import { generateId } from '@medplum/core';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import type { FhirInteractions, WriteResult } from './interactions.js';
 import { badRequest, locateError, preconditionFailed, toFhirError } from './outcomes.js';
+import { EntryTargets, parseEntry, resolveReferences, type EntryOperation, type Method } from './entryOperations.js';
 import type { Mutex } from './mutex.js';
 import type { FhirServerProfile } from './profiles.js';
-import { parseFhirPath, parseIfMatch } from './requestUrl.js';
 import type { ResourceStore } from './store.js';
-
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-interface EntryOperation {
-  index: number;
-  method: Method;
-  resourceType: string;
-  id?: string;
-  versionId?: string;
-  /** Search criteria: a search (GET), a conditional update (PUT). */
-  query?: URLSearchParams;
-  rawQuery: string;
-  resource?: Resource;
-  fullUrl?: string;
-  ifNoneExist?: string;
-  ifMatch?: string;
-}
 
 /** How a transaction's POST entry ends: created with an id, or matched by its ifNoneExist condition. */
 type CreateTarget = { id: string } | { existing: Resource };
@@ -71,7 +54,9 @@ export class BundleProcessor {
    * Entries run in the R4 order (http://hl7.org/fhir/R4/http.html#trules): DELETE, POST, PUT, GET.
    */
   private async transaction(bundle: Bundle, requestId: string): Promise<Bundle> {
-    const operations = (bundle.entry ?? []).map((entry, index) => this.parseEntry(entry, index));
+    const operations = (bundle.entry ?? []).map((entry, index) =>
+      parseEntry(entry, index, this.baseUrl, this.profile.ifMatchSyntax),
+    );
     const byMethod = (method: Method): EntryOperation[] => operations.filter((op) => op.method === method);
     const prepass = this.profile.conditionalCreate === 'prepass' ? await this.prepass(byMethod('POST')) : undefined;
     return this.lock.run(async () => {
@@ -177,7 +162,7 @@ export class BundleProcessor {
     const entry: BundleEntry[] = [];
     for (const [index, bundleEntry] of (bundle.entry ?? []).entries()) {
       try {
-        const op = this.parseEntry(bundleEntry, index);
+        const op = parseEntry(bundleEntry, index, this.baseUrl, this.profile.ifMatchSyntax);
         entry.push(
           await this.lock.run(() => {
             this.interactions.beginRequest(requestId);
@@ -281,51 +266,6 @@ export class BundleProcessor {
     }
   }
 
-  private parseEntry(entry: BundleEntry, index: number): EntryOperation {
-    const at = `Bundle.entry[${index}]`;
-    const method = entry.request?.method;
-    const url = entry.request?.url;
-    if (!method || !url) {
-      throw badRequest(`${at}.request needs a method and url`, [`${at}.request`]);
-    }
-    if (method !== 'GET' && method !== 'POST' && method !== 'PUT' && method !== 'DELETE') {
-      throw badRequest(`${at}: ${method} is not supported`, [`${at}.request.method`]);
-    }
-    const { segments, query, rawQuery } = parseFhirPath(url, this.baseUrl);
-    const [resourceType, id, history, versionId] = segments;
-    const shapeOk =
-      resourceType !== undefined &&
-      (method === 'POST'
-        ? segments.length === 1
-        : method === 'GET'
-          ? segments.length <= 2 || (segments.length === 4 && history === '_history')
-          : method === 'PUT'
-            ? segments.length === 2 || (segments.length === 1 && rawQuery !== '')
-            : segments.length === 2);
-    if (!shapeOk) {
-      throw badRequest(`${at}: unsupported request ${method} ${url}`, [`${at}.request.url`]);
-    }
-    if ((method === 'POST' || method === 'PUT') && entry.resource?.resourceType !== resourceType) {
-      throw badRequest(`${at}: ${method} ${url} needs a ${resourceType} resource`, [`${at}.resource`]);
-    }
-    return {
-      index,
-      method,
-      resourceType,
-      id,
-      versionId,
-      query: method === 'GET' ? query : undefined,
-      rawQuery,
-      resource: entry.resource,
-      fullUrl: entry.fullUrl,
-      ifNoneExist: entry.request?.ifNoneExist,
-      ifMatch:
-        entry.request?.ifMatch === undefined
-          ? undefined
-          : parseIfMatch(entry.request.ifMatch, this.profile.ifMatchSyntax, `${at}.request.ifMatch`),
-    };
-  }
-
   private readResponse(resource: Resource): BundleEntry {
     return { fullUrl: this.fullUrl(resource), resource, response: { status: statusLine(200), ...versionOf(resource) } };
   }
@@ -351,49 +291,6 @@ function versionOf(resource: Resource): Pick<BundleEntryResponse, 'etag' | 'last
 
 export function statusLine(status: number): string {
   return `${status} ${STATUS_CODES[status] ?? ''}`.trim();
-}
-
-/** Replaces `reference` values that name another entry's fullUrl (`urn:uuid:...`) with that entry's `Type/id`. */
-function resolveReferences<T>(value: T, references: ReadonlyMap<string, string>): T {
-  if (Array.isArray(value)) {
-    return value.map((item: unknown) => resolveReferences(item, references)) as T;
-  }
-  if (value === null || typeof value !== 'object') {
-    return value;
-  }
-  const result: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) {
-    if (key === 'reference' && typeof child === 'string' && references.has(child)) {
-      result[key] = references.get(child);
-    } else if (key === 'reference' && typeof child === 'string' && child.startsWith('urn:uuid:')) {
-      throw badRequest(`Reference ${child} does not match the fullUrl of any entry in the transaction`);
-    } else {
-      result[key] = resolveReferences(child, references);
-    }
-  }
-  return result as T;
-}
-
-/**
- * The resources a transaction's writing entries resolve to. Where the profile rejects it (the AHDS FHIR service
- * processes entries in parallel), two entries on one resource are a 400.
- */
-class EntryTargets {
-  private readonly seen = new Map<string, number>();
-
-  constructor(private readonly reject: boolean) {}
-
-  add(op: EntryOperation, id: string): void {
-    const key = `${op.resourceType}/${id}`;
-    const first = this.seen.get(key);
-    if (this.reject && first !== undefined) {
-      throw badRequest(
-        `Bundle contains multiple entries that refers to the same resource '${key}' ` +
-          `(Bundle.entry[${first}] and Bundle.entry[${op.index}])`,
-      );
-    }
-    this.seen.set(key, op.index);
-  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -11,7 +11,7 @@ import { ResourceStore } from './store.js';
 import { TrafficShaper, type TrafficOptions, type TrafficStats } from './traffic.js';
 import { ResourceValidator } from './validation.js';
 
-export { FHIR_PROFILE_NAMES, FHIR_PROFILES, isFhirProfileName } from './profiles.js';
+export { FHIR_PROFILE_NAMES, FHIR_PROFILES, fhirProfile, isFhirProfileName } from './profiles.js';
 export type { FhirProfileName, FhirServerProfile } from './profiles.js';
 export type { TrafficOptions, TrafficStats } from './traffic.js';
 
@@ -32,6 +32,8 @@ export interface FhirServerOptions {
    * kindest), `azure` (Azure Health Data Services FHIR service) or `hapi` (HAPI FHIR JPA server defaults).
    */
   profile?: FhirProfileName;
+  /** Single behaviours changed on top of the profile, to find which one a failure depends on. */
+  profileOverrides?: Partial<Omit<FhirServerProfile, 'name'>>;
   /** Throttling (429) and transient faults by rate; off by default. Change later with `setTraffic`. */
   traffic?: TrafficOptions;
   /**
@@ -80,7 +82,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
   const mutex = new Mutex();
   const counter = new RequestCounter();
   const faults = new FaultInjector();
-  const profile = fhirProfile(options.profile ?? 'medplum');
+  const profile: FhirServerProfile = { ...fhirProfile(options.profile ?? 'medplum'), ...options.profileOverrides };
   const traffic = new TrafficShaper(options.traffic);
 
   const server = createServer();

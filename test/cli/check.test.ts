@@ -132,7 +132,7 @@ describe('dicom-cast check', () => {
   }
 
   /** The one line starting with `status` that matches `pattern`. */
-  function line(run: CheckRun, status: 'ok' | 'FAIL' | 'auth' | 'warn', pattern: RegExp): string {
+  function line(run: CheckRun, status: 'ok' | 'FAIL' | 'auth' | 'warn' | 'info', pattern: RegExp): string {
     const found = run.lines.filter((text) => text.startsWith(`  ${status.padEnd(5)} `) && pattern.test(text));
     assert.equal(found.length, 1, `expected one ${status} line matching ${pattern} in:\n${run.output}`);
     return found[0] ?? '';
@@ -163,8 +163,14 @@ describe('dicom-cast check', () => {
       ),
     );
     assert.equal(run.lines.filter((text) => text === '  ok    token obtained').length, 2, run.output);
-    line(run, 'ok', new RegExp(`GET ${fhir.url}/metadata: HTTP 200, FHIR 4\\.0\\.1, transaction supported`));
+    line(run, 'ok', new RegExp(`GET ${fhir.url}/metadata: HTTP 200, FHIR 4\\.0\\.1 \\(dicom-cast-functions local`));
+    line(run, 'ok', /^ {2}ok {4}transactions: supported$/);
+    line(run, 'ok', /conditional create \(If-None-Exist\): supported for Patient, Endpoint, ImagingStudy$/);
+    line(run, 'ok', /versioned update \(If-Match\): supported for Patient, Endpoint, ImagingStudy$/);
+    line(run, 'info', /conditional update: supported for Patient, Endpoint, ImagingStudy \(not needed/);
     line(run, 'ok', new RegExp(`GET ${fhir.url}/Patient\\?_summary=count: HTTP 200, token accepted`));
+    line(run, 'ok', new RegExp(`GET ${fhir.url}/Patient\\?_count=1: HTTP 200, searchset answered`));
+    line(run, 'info', /paging: not seen, no next link for one Patient per page \(0 Patients\)/);
     assert.equal(run.lines.at(-1), 'Result: PASS');
     assert.ok(!run.output.includes('FAIL'));
   });
@@ -266,7 +272,107 @@ describe('dicom-cast check', () => {
       line(
         run,
         'FAIL',
-        /metadata: HTTP 200, FHIR 4\.0\.1, but the CapabilityStatement does not list the transaction interaction/,
+        /transactions: the CapabilityStatement lists no transaction interaction, which DICOM Cast writes every study with \(Azure API for FHIR on Cosmos DB lists batch only\)\. Use a server with transactions: the Azure Health Data Services FHIR service/,
+      );
+      line(run, 'ok', /metadata: HTTP 200, FHIR 4\.0\.1$/);
+
+      // Azure API for FHIR (Cosmos DB) as it describes itself: batch only; and a server without If-None-Exist or If-Match.
+      const resource = (type: string, extra: object) => ({ type, interaction: [{ code: 'create' }], ...extra });
+      statement = {
+        resourceType: 'CapabilityStatement',
+        fhirVersion: '4.0.1',
+        software: { name: 'Microsoft FHIR Server' },
+        rest: [
+          {
+            mode: 'server',
+            interaction: [{ code: 'batch' }, { code: 'search-system' }],
+            resource: [
+              resource('Patient', { versioning: 'versioned', conditionalCreate: true }),
+              resource('Endpoint', { versioning: 'no-version', conditionalCreate: false }),
+            ],
+          },
+        ],
+      };
+      run = await check(env, ['--skip-storage']);
+      assert.equal(run.code, 1);
+      line(run, 'ok', /metadata: HTTP 200, FHIR 4\.0\.1 \(Microsoft FHIR Server\)$/);
+      line(run, 'FAIL', /transactions: the CapabilityStatement lists no transaction interaction/);
+      line(run, 'FAIL', /resource types: the server does not list ImagingStudy$/);
+      line(run, 'FAIL', /conditional create \(If-None-Exist\): not supported for Endpoint; DICOM Cast needs it$/);
+      line(run, 'FAIL', /versioned update \(If-Match\): not supported for Endpoint; DICOM Cast needs it$/);
+      line(run, 'info', /conditional update: not stated/);
+    } finally {
+      standIn.closeAllConnections();
+      await new Promise((resolve) => standIn.close(resolve));
+    }
+  });
+
+  it('reports the paging of the local server profiles: offset, AHDS continuation token, HAPI _getpages', async () => {
+    const expected = {
+      medplum: /paging: next links with offsets \(_offset\)/,
+      azure: /paging: next links with an opaque continuation token \(ct\), as the AHDS FHIR service pages/,
+      hapi: /paging: next links with a search stored on the server \(_getpages\), as HAPI FHIR pages/,
+    } as const;
+    for (const profile of ['medplum', 'azure', 'hapi'] as const) {
+      const server = await startFhirServer({ profile });
+      try {
+        for (const pid of ['P-1', 'P-2']) {
+          await fetch(`${server.url}/Patient`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/fhir+json' },
+            body: JSON.stringify({ resourceType: 'Patient', identifier: [{ value: pid }] }),
+          });
+        }
+        const run = await check({ ...healthy(), Fhir__Endpoint: server.url, Fhir__Authentication__Enabled: 'false' }, [
+          '--skip-storage',
+        ]);
+        assert.equal(run.code, 0, run.output);
+        line(
+          run,
+          'ok',
+          profile === 'medplum'
+            ? /metadata: HTTP 200, FHIR 4\.0\.1 \(dicom-cast-functions local FHIR server/
+            : new RegExp(`metadata: HTTP 200, FHIR 4\\.0\\.1 \\(.*emulated by the local server, profile ${profile}\\)`),
+        );
+        line(run, 'ok', /^ {2}ok {4}transactions: supported$/);
+        line(run, 'ok', expected[profile]);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  it('a next link to another origin than Fhir:Endpoint fails: the token would go there', async () => {
+    const standIn = createServer((request, response) => {
+      const body = request.url?.startsWith('/fhir/metadata')
+        ? {
+            resourceType: 'CapabilityStatement',
+            fhirVersion: '4.0.1',
+            rest: [{ mode: 'server', interaction: [{ code: 'transaction' }] }],
+          }
+        : {
+            resourceType: 'Bundle',
+            type: 'searchset',
+            total: 2,
+            link: [{ relation: 'next', url: 'http://fhir.internal:8080/fhir/Patient?ct=abc' }],
+          };
+      response.writeHead(200, { 'Content-Type': 'application/fhir+json' });
+      response.end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}/fhir`;
+      const run = await check({ ...healthy(), Fhir__Endpoint: url, Fhir__Authentication__Enabled: 'false' }, [
+        '--skip-storage',
+      ]);
+      assert.equal(run.code, 1);
+      line(run, 'warn', /conditional create, versioned update: not stated/);
+      line(
+        run,
+        'FAIL',
+        new RegExp(
+          `paging: the next link points to http://fhir\\.internal:8080, not to Fhir:Endpoint's origin http://127\\.0\\.0\\.1:\\d+`,
+        ),
       );
     } finally {
       standIn.closeAllConnections();

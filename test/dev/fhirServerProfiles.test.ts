@@ -385,6 +385,15 @@ describe('local FHIR server profiles', () => {
     assert.deepEqual(sources, [`#${bundle.headers.get('x-request-id')}`, `#${bundle.headers.get('x-request-id')}`]);
     const kept = await request<Patient>(medplum, 'POST', '/Patient', patient('PID-SRC', 'urn:dicom-cast'));
     assert.equal(kept.body.meta?.source, 'urn:dicom-cast');
+    // One behaviour switched off on top of a profile, as INVARIANT_PROFILE_OVERRIDES does.
+    const verbatim = await startFhirServer({ profile: 'hapi', profileOverrides: { metaSource: 'verbatim' } });
+    try {
+      const reply = await request<Patient>(verbatim, 'POST', '/Patient', patient('PID-SRC', 'urn:dicom-cast'));
+      assert.equal(reply.body.meta?.source, 'urn:dicom-cast');
+      assert.equal(verbatim.profile.staleIfMatchStatus, 409, 'the rest of the profile is kept');
+    } finally {
+      await verbatim.close();
+    }
   });
 
   it('hapi: deleting a referenced resource is 409 unless the same transaction deletes the referrer', async () => {

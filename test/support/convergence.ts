@@ -1,7 +1,7 @@
 import type { Endpoint, ImagingStudy, Patient } from '@medplum/fhirtypes';
-import type { RunningDicomServer } from '../../dev/dicom-server/index.js';
+import type { CurrentInstance, RunningDicomServer } from '../../dev/dicom-server/index.js';
 import type { RunningFhirServer } from '../../dev/fhir-server/index.js';
-import { getString, Tag } from '../../shared/dicomweb/dicomJson.js';
+import { getPersonName, getString, Tag } from '../../shared/dicomweb/dicomJson.js';
 
 /**
  * Compares the FHIR server with the DICOM server and lists every way they disagree
@@ -93,6 +93,97 @@ export async function differences(dicom: RunningDicomServer, fhir: RunningFhirSe
   }
   for (const uid of expected.keys()) {
     if (!seen.has(uid)) problems.push(`study ${uid} has no ImagingStudy`);
+  }
+  return problems;
+}
+
+interface FeedRow {
+  sequence: number;
+  studyInstanceUid: string;
+  sopInstanceUid: string;
+}
+
+/** Every change-feed row of the DICOM server (v2, read in pages like a client). */
+async function changeFeedRows(dicomUrl: string): Promise<FeedRow[]> {
+  const rows: FeedRow[] = [];
+  for (;;) {
+    const response = await fetch(`${dicomUrl}/v2/changefeed?offset=${rows.length}&limit=200&includeMetadata=false`);
+    if (!response.ok) throw new Error(`change feed answered ${response.status}`);
+    const page = (await response.json()) as FeedRow[];
+    if (page.length === 0) return rows;
+    rows.push(...page);
+  }
+}
+
+/**
+ * The Patient demographics check: when several studies name one patient, the Patient shows the name, sex and birth
+ * date of the study with the newest change-feed entry among them (of any action), taken from that study's instance
+ * stored last (the study-level winner), whatever order the writers processed the messages in.
+ */
+export async function patientDifferences(dicom: RunningDicomServer, fhir: RunningFhirServer): Promise<string[]> {
+  const newestByStudy = new Map<string, number>();
+  const newestBySop = new Map<string, number>();
+  for (const row of await changeFeedRows(dicom.url)) {
+    newestByStudy.set(row.studyInstanceUid, Math.max(newestByStudy.get(row.studyInstanceUid) ?? 0, row.sequence));
+    newestBySop.set(row.sopInstanceUid, Math.max(newestBySop.get(row.sopInstanceUid) ?? 0, row.sequence));
+  }
+  const winnerByStudy = new Map<string, CurrentInstance>();
+  for (const instance of dicom.currentInstances()) {
+    const winner = winnerByStudy.get(instance.study);
+    if (!winner || (newestBySop.get(instance.sop) ?? 0) > (newestBySop.get(winner.sop) ?? 0)) {
+      winnerByStudy.set(instance.study, instance);
+    }
+  }
+  const studiesByPatient = new Map<
+    string,
+    { study: string; sequence: number; dataset: CurrentInstance['dataset'] }[]
+  >();
+  for (const [study, winner] of winnerByStudy) {
+    const patientId = getString(winner.dataset, Tag.PatientID) ?? '';
+    const entry = { study, sequence: newestByStudy.get(study) ?? 0, dataset: winner.dataset };
+    studiesByPatient.set(patientId, [...(studiesByPatient.get(patientId) ?? []), entry]);
+  }
+  const expectedByPatient = new Map<string, { study: string; sequence: number; dataset: CurrentInstance['dataset'] }>();
+  const describeStudies = new Map<string, string>();
+  for (const [patientId, studies] of studiesByPatient) {
+    studies.sort((a, b) => b.sequence - a.sequence);
+    expectedByPatient.set(patientId, studies[0]!);
+    const names = studies.map(
+      ({ study, sequence, dataset }) =>
+        `${study.slice(-6)}@${sequence} ${getPersonName(dataset, Tag.PatientName)?.Alphabetic ?? '-'}/` +
+        `${getString(dataset, Tag.PatientSex) ?? '-'}/${getString(dataset, Tag.PatientBirthDate) ?? '-'}`,
+    );
+    describeStudies.set(patientId, names.join(', '));
+  }
+
+  const problems: string[] = [];
+  const patients = await fhir.all<Patient>('Patient');
+  for (const [patientId, { study, sequence, dataset }] of expectedByPatient) {
+    const found = patients.filter((patient) =>
+      patient.identifier?.some((identifier) => identifier.value === patientId),
+    );
+    if (found.length !== 1) continue; // reported by differences()
+    const patient = found[0] as Patient;
+    const usual = patient.name?.find((name) => name.use === 'usual');
+    const got = {
+      name: usual ? `${usual.family ?? ''}^${(usual.given ?? []).join(' ')}` : undefined,
+      gender: patient.gender,
+      birthDate: patient.birthDate,
+    };
+    const want = {
+      name: getPersonName(dataset, Tag.PatientName)?.Alphabetic,
+      gender: { M: 'male', F: 'female', O: 'other' }[getString(dataset, Tag.PatientSex) ?? ''],
+      birthDate: getString(dataset, Tag.PatientBirthDate)?.replace(/^(\d{4})(\d{2})(\d{2})$/, '$1-$2-$3'),
+    };
+    for (const key of ['name', 'gender', 'birthDate'] as const) {
+      if (got[key] !== want[key]) {
+        problems.push(
+          `Patient ${patientId}: ${key} ${JSON.stringify(got[key])} != ${JSON.stringify(want[key])} ` +
+            `(study ${study}, newest change-feed entry ${sequence}; studies naming the patient, newest first: ` +
+            `${describeStudies.get(patientId)})`,
+        );
+      }
+    }
   }
   return problems;
 }
