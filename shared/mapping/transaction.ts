@@ -469,6 +469,12 @@ function doseObservationEntries(
   }
   for (const list of existing.values()) list.sort((a, b) => compareText(a.id ?? '', b.id ?? ''));
 
+  // Matched by identity within this study once it exists: the same SR in another partition's study is another
+  // Observation (for a new study such a match answers 200, a conflict; the retry then names the study).
+  const observationCondition = (observation: Observation) => ({
+    ...doseObservationSearchParams(observation),
+    ...(studyReference ? { 'part-of': studyReference } : {}),
+  });
   const out: { entry: BundleEntry; create: boolean }[] = [];
   for (const [key, observation] of wanted) {
     const [match, ...duplicates] = existing.get(key) ?? [];
@@ -481,11 +487,7 @@ function doseObservationEntries(
     if (!match) {
       if (!targets.check(observation, label)) continue;
       out.push({
-        entry: conditionalCreate(
-          observation,
-          localFullUrl('Observation', key),
-          doseObservationSearchParams(observation),
-        ),
+        entry: conditionalCreate(observation, localFullUrl('Observation', key), observationCondition(observation)),
         create: true,
       });
       plan.observations.created++;

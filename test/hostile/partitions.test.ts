@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ImagingStudy, Patient } from '@medplum/fhirtypes';
+import type { ImagingStudy, Observation, Patient } from '@medplum/fhirtypes';
 import { LocalFunctionsHost } from '../../dev/functionsHost/localFunctionsHost.js';
 import { startLocalStack, type LocalStack } from '../../dev/localStack.js';
 import { makeInstanceFile, uid } from '../../dev/samples/index.js';
+import { C, srFile, xRayDoseContent } from '../mapping/doseReports.js';
 
 /**
  * Tenant crossing: one StudyInstanceUID in two data partitions is two studies. Each partition's create, update and
@@ -94,5 +95,33 @@ describe('one StudyInstanceUID in two partitions (tenant crossing)', () => {
     assert.equal(found.main, undefined);
     assert.equal(found.b?.numberOfInstances, 1);
     assert.equal(found.all.length, 1);
+  });
+
+  it('the same dose report in two partitions: each study gets its own Observations', async () => {
+    const doseStudy = uid('partitions', 'dose-study');
+    const report = srFile({
+      studyUid: doseStudy,
+      seriesUid: uid('partitions', 'dose-series'),
+      sopUid: uid('partitions', 'dose-report'),
+      patientId: 'PAT-DOSE',
+      patientName: 'Dose^Dana',
+      title: C.xRayDoseReport,
+      content: xRayDoseContent(uid('partitions', 'dose-event')),
+    });
+    await stack.dicom!.storeFiles([report]);
+    await host.runOnce();
+    await stack.dicom!.storeFiles([report], partitionB);
+    await host.runOnce();
+
+    const studies = (await stack.fhir!.all<ImagingStudy>('ImagingStudy')).filter((s) =>
+      s.identifier?.some((i) => i.value === `urn:oid:${doseStudy}`),
+    );
+    assert.equal(studies.length, 2);
+    const observations = await stack.fhir!.all<Observation>('Observation');
+    for (const imagingStudy of studies) {
+      const own = observations.filter((o) => o.partOf?.[0]?.reference === `ImagingStudy/${imagingStudy.id ?? ''}`);
+      assert.equal(own.length, 2, 'the dose summary and the irradiation event, per partition');
+    }
+    assert.equal(observations.length, 4);
   });
 });
