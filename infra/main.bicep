@@ -116,6 +116,12 @@ param dicomCastCheckpointTable string = 'DicomCastCheckpoints'
 @metadata({ appSetting: 'DicomCast:FailureTable' })
 param dicomCastFailureTable string = 'DicomCastFailures'
 
+@description('Most entries the FHIR server takes in one Bundle (the AHDS FHIR service takes 500).')
+@minValue(4)
+@maxValue(100000)
+@metadata({ appSetting: 'Fhir:MaxBundleEntries' })
+param fhirMaxBundleEntries int = 500
+
 @description('Time budget of one poller run in seconds; keep it well under functionTimeout in host.json (10 minutes).')
 @minValue(5)
 @maxValue(3600)
@@ -355,6 +361,7 @@ var coreSettings = {
   DicomWeb__ChangeFeed__Version: dicomWebChangeFeedVersion
   DicomWeb__ChangeFeed__PageSize: string(dicomWebChangeFeedPageSize)
   Fhir__Endpoint: fhirEndpoint
+  Fhir__MaxBundleEntries: string(fhirMaxBundleEntries)
   Patient__PatientSystemId: patientSystemId
   Patient__IsIssuerIdUsed: patientIsIssuerIdUsed ? 'true' : 'false'
   DicomCast__Schedule: dicomCastSchedule

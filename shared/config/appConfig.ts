@@ -95,6 +95,12 @@ export const settingDefinitions = {
     description: 'Base URL of the FHIR R4 server.',
     example: 'https://myworkspace-myfhir.fhir.azurehealthcareapis.com',
   },
+  fhirMaxBundleEntries: {
+    path: 'Fhir:MaxBundleEntries',
+    description:
+      'Most entries the FHIR server takes in one Bundle (AHDS: 500); larger writes are split, the fenced part last.',
+    default: '500',
+  },
   patientSystemId: {
     path: 'Patient:PatientSystemId',
     description: 'System of the Patient identifier holding PatientID (0010,0020).',
@@ -234,7 +240,13 @@ export interface AppConfig {
     maxMetadataBytes: number;
     maxResponseBytes: number;
   };
-  fhir: { endpoint: string; maxResponseBytes: number; maxSearchPages: number; maxConcurrentWrites: number };
+  fhir: {
+    endpoint: string;
+    maxResponseBytes: number;
+    maxSearchPages: number;
+    maxConcurrentWrites: number;
+    maxBundleEntries: number;
+  };
   /** Retries and deadlines of every FHIR and DICOM request. */
   transport: { retryBudgetMs: number; requestTimeoutMs: number };
   patient: { patientSystemId: string; isIssuerIdUsed: boolean };
@@ -352,6 +364,8 @@ export function loadAppConfig(settings: FlatSettings): AppConfig {
       maxResponseBytes: parseSetting(settings, 'fhirMaxResponseBytes', intInRange(1024, 1024 ** 3)),
       maxSearchPages: parseSetting(settings, 'fhirMaxSearchPages', intInRange(1, 10_000)),
       maxConcurrentWrites: parseSetting(settings, 'fhirMaxConcurrentWrites', intInRange(1, 256)),
+      // 4: the fenced Bundle's Endpoint, Patient and ImagingStudy, and room for one more entry.
+      maxBundleEntries: parseSetting(settings, 'fhirMaxBundleEntries', intInRange(4, 100000)),
     },
     // Both bounded so that a budget plus a last request stays well under the 10-minute function timeout.
     transport: {

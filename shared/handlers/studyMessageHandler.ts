@@ -112,7 +112,7 @@ async function writeStudy(
         recordWarnings: (study, warnings) => runtime.tagWarnings.record(study, warnings),
         log,
       },
-      { mapping: runtime.mapping },
+      { mapping: runtime.mapping, maxBundleEntries: runtime.config.fhir.maxBundleEntries },
     );
     log('info', `Study ${result.outcome}`, {
       outcome: result.outcome,

@@ -10,20 +10,30 @@ import { compact } from './compact.js';
 import { toFhirDateTime } from './dates.js';
 import { readInstance, type InstanceRecord, type RejectedInstance, type SeriesAttributes } from './instanceRecord.js';
 import { replaceFirst } from './lists.js';
+import { hasExactIdentifier, ownSource, studyIdentifierSystem } from './ownership.js';
 import { tokenSearchValue } from './search.js';
 import type { MappingOptions, StudyInstance, TagIssue } from './types.js';
 
-const dicomUidSystem = 'urn:dicom:uid';
 const identifierTypeSystem = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 
-/** The ImagingStudy's identity: `urn:dicom:uid` / `urn:oid:<StudyInstanceUID>`. */
-export function imagingStudyIdentifier(studyUid: string): Identifier {
-  return { system: dicomUidSystem, value: `urn:oid:${studyUid}` };
+/**
+ * The ImagingStudy's identity: `urn:dicom:uid` / `urn:oid:<StudyInstanceUID>` in the default partition (DICOM
+ * Cast's), `urn:dicom-cast:partition:<name>` / `urn:oid:<StudyInstanceUID>` in a named one.
+ */
+export function imagingStudyIdentifier(studyUid: string, partition?: string): Identifier {
+  return { system: studyIdentifierSystem(partition), value: `urn:oid:${studyUid}` };
 }
 
-/** `ImagingStudy?identifier=urn:dicom:uid|urn:oid:<uid>`. */
-export function imagingStudySearchParams(studyUid: string): Record<string, string> {
-  return { identifier: tokenSearchValue(dicomUidSystem, `urn:oid:${studyUid}`) };
+/** `ImagingStudy?identifier=<system>|urn:oid:<uid>` (see imagingStudyIdentifier). */
+export function imagingStudySearchParams(studyUid: string, partition?: string): Record<string, string> {
+  const { system, value } = imagingStudyIdentifier(studyUid, partition);
+  return { identifier: tokenSearchValue(system ?? '', value ?? '') };
+}
+
+/** Whether a search result really carries the study's identity (exactly; see hasExactIdentifier). */
+export function isImagingStudyOf(imagingStudy: ImagingStudy, studyUid: string, partition?: string): boolean {
+  const { system, value } = imagingStudyIdentifier(studyUid, partition);
+  return hasExactIdentifier(imagingStudy.identifier, system ?? '', value ?? '');
 }
 
 export interface ImagingStudyInput {
@@ -35,6 +45,8 @@ export interface ImagingStudyInput {
   /** e.g. `Patient/123` or `urn:uuid:…` */
   patientReference: string;
   endpointReference: string;
+  /** The study's data partition (undefined or `Microsoft.Default`: the default one). */
+  partition?: string;
   /**
    * Set when the study is not ours (its meta.source is another server's): existing instances are then
    * removed only when their uid is listed. Unset (ours): whatever is not current is removed.
@@ -75,16 +87,17 @@ export function toImagingStudy(input: ImagingStudyInput, options: MappingOptions
     ? structuredClone(input.existing)
     : { resourceType: 'ImagingStudy', status: 'available', subject: {} };
   // A study another server wrote stays theirs: claiming it would let us delete their instances later.
-  study.meta = { ...study.meta, source: study.meta?.source ?? options.endpoint };
+  study.meta = { ...study.meta, source: study.meta?.source ?? ownSource(options.endpoint, input.partition) };
   study.status = 'available';
   study.subject = { reference: input.patientReference };
   if (!study.endpoint?.some((endpoint) => endpoint.reference === input.endpointReference)) {
     study.endpoint = [...(study.endpoint ?? []), { reference: input.endpointReference }];
   }
+  const identity = imagingStudyIdentifier(input.studyUid, input.partition);
   study.identifier = replaceFirst(
     study.identifier ?? [],
-    (identifier) => identifier.system === dicomUidSystem && identifier.value === `urn:oid:${input.studyUid}`,
-    imagingStudyIdentifier(input.studyUid),
+    (identifier) => identifier.system === identity.system && identifier.value === identity.value,
+    identity,
   );
   if (studyWinner) applyStudyAttributes(study, studyWinner, options);
   study.modality = studyModalities(series);

@@ -26,6 +26,7 @@ import {
 import { endpointCreateCondition, toEndpoint } from './endpoint.js';
 import { imagingStudySearchParams, studyWinner, toImagingStudy } from './imagingStudy.js';
 import { replaceFirst } from './lists.js';
+import { isOwnedBy, ownSource } from './ownership.js';
 import { patientIdentifier, patientSearchParams, toPatient, type PatientIdentifier } from './patient.js';
 import { tagLabel } from './tags.js';
 import type { MappingOptions, StudyInstance, TagIssue } from './types.js';
@@ -44,6 +45,11 @@ export interface FhirStudyState {
   patient?: Patient;
   /** Observations whose partOf is the ImagingStudy; read when `needsObservationSearch` says so. */
   observations?: Observation[];
+  /**
+   * Resources to create without If-None-Exist: the server's search for them returned other resources (it
+   * matches loosely, e.g. case-insensitively), so its conditional create would match one of those instead.
+   */
+  plainCreate?: { patient?: boolean; imagingStudy?: boolean };
 }
 
 /** A problem a validator found in a resource: where (FHIRPath) and what. */
@@ -61,6 +67,8 @@ export interface StudyTransactionInput {
   state: FhirStudyState;
   /** Write birthDate (a new Patient, or an `update` change-feed action). */
   applyDemographics: boolean;
+  /** The study's data partition (undefined or `Microsoft.Default`: the default one); part of its identity. */
+  partition?: string;
   /** SOP Instance UIDs the change-feed message names (a study that is not ours loses only those). */
   changedInstances?: readonly string[];
   /** Checks each resource before it goes into the Bundle; no check when unset. */
@@ -232,7 +240,7 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
     return plan;
   }
   const sequenceOf = (sop: string | undefined) => (sop === undefined ? undefined : input.sequences?.get(sop));
-  const owned = state.imagingStudy?.meta?.source === options.endpoint;
+  const owned = isOwnedBy(state.imagingStudy, ownSource(options.endpoint, input.partition));
   const entries: BundleEntry[] = [];
   const plan = emptyPlan('write');
   plan.failures.push(...screened.failures);
@@ -265,6 +273,7 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
       studyUid: study,
       instances: screened.instances,
       ...(state.imagingStudy ? { existing: state.imagingStudy } : {}),
+      ...(input.partition !== undefined ? { partition: input.partition } : {}),
       patientReference: patientReference ?? '',
       endpointReference: endpointFullUrl,
       ...(removeOnlyThese ? { removeOnlyThese } : {}),
@@ -312,7 +321,10 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
     plan.indexes.patient = entries.length;
     if (!state.patient) {
       plan.createIndexes.push(entries.length);
-      entries.push(conditionalCreate(patient, patientFullUrl ?? '', patientSearchParams(patientIdentity)));
+      // Marked as ours, so a copy a conditional-create race left can be told from one a person made.
+      const ours = { ...patient, meta: { ...patient.meta, source: options.endpoint } };
+      const condition = state.plainCreate?.patient ? undefined : patientSearchParams(patientIdentity);
+      entries.push(conditionalCreate(ours, patientFullUrl ?? '', condition));
     } else {
       entries.push(versionedUpdate(patient));
     }
@@ -338,7 +350,8 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
     entries.push(versionedUpdate({ ...imagingStudy, id, meta: { ...imagingStudy.meta, versionId: meta?.versionId } }));
   } else {
     plan.createIndexes.push(entries.length);
-    entries.push(conditionalCreate(imagingStudy, studyFullUrl, imagingStudySearchParams(study)));
+    const condition = state.plainCreate?.imagingStudy ? undefined : imagingStudySearchParams(study, input.partition);
+    entries.push(conditionalCreate(imagingStudy, studyFullUrl, condition));
   }
   for (const { entry, create } of observationEntries) {
     if (create) plan.createIndexes.push(entries.length);
@@ -456,6 +469,12 @@ function doseObservationEntries(
   }
   for (const list of existing.values()) list.sort((a, b) => compareText(a.id ?? '', b.id ?? ''));
 
+  // Matched by identity within this study once it exists: the same SR in another partition's study is another
+  // Observation (for a new study such a match answers 200, a conflict; the retry then names the study).
+  const observationCondition = (observation: Observation) => ({
+    ...doseObservationSearchParams(observation),
+    ...(studyReference ? { 'part-of': studyReference } : {}),
+  });
   const out: { entry: BundleEntry; create: boolean }[] = [];
   for (const [key, observation] of wanted) {
     const [match, ...duplicates] = existing.get(key) ?? [];
@@ -468,11 +487,7 @@ function doseObservationEntries(
     if (!match) {
       if (!targets.check(observation, label)) continue;
       out.push({
-        entry: conditionalCreate(
-          observation,
-          localFullUrl('Observation', key),
-          doseObservationSearchParams(observation),
-        ),
+        entry: conditionalCreate(observation, localFullUrl('Observation', key), observationCondition(observation)),
         create: true,
       });
       plan.observations.created++;
@@ -546,10 +561,16 @@ export interface StudyRemovalPlan {
  * The study has no instance left: delete its ImagingStudy when it is ours (meta.source is this DICOM server),
  * with our dose Observations that are part of it (read when `needsObservationSearch` said so).
  */
-export function buildStudyRemoval(state: FhirStudyState, options: MappingOptions): StudyRemovalPlan {
+export function buildStudyRemoval(
+  state: FhirStudyState,
+  options: MappingOptions,
+  partition?: string,
+): StudyRemovalPlan {
   const existing = state.imagingStudy;
   if (!existing) return { action: 'absent', observationsDeleted: 0 };
-  if (existing.meta?.source !== options.endpoint) return { action: 'not-owned', observationsDeleted: 0 };
+  if (!isOwnedBy(existing, ownSource(options.endpoint, partition))) {
+    return { action: 'not-owned', observationsDeleted: 0 };
+  }
   const studyReference = referenceTo(existing);
   const observations = options.generateObservations
     ? (state.observations ?? []).filter(

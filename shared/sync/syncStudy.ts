@@ -1,32 +1,35 @@
-import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
-import { getString, Tag, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
+import type { Observation, Resource } from '@medplum/fhirtypes';
 import { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
 import type { StudyReader } from '../dicomweb/studyReader.js';
-import { NonRetryableError, RetryableError, type ErrorCategory } from '../errors/errors.js';
+import { RetryableError, type ErrorCategory } from '../errors/errors.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
+import { conditionalCreate, transactionOf } from '../fhir/bundleEntries.js';
+import { endpointCreateCondition, toEndpoint, type MappingOptions, type TagIssue } from '../mapping/index.js';
 import {
-  endpointSearchParams,
-  imagingStudySearchParams,
-  isDicomWebEndpoint,
-  patientSearchParams,
-  type MappingOptions,
-  type TagIssue,
-} from '../mapping/index.js';
-import {
-  buildStudyRemoval,
   buildStudyTransaction,
+  localFullUrl,
   needsObservationSearch,
   observationSearchParams,
   studyPatientIdentity,
   type FhirStudyState,
-  type PlanFailure,
   type ResourceProblem,
   type StudyTransactionInput,
-  type StudyTransactionPlan,
 } from '../mapping/transaction.js';
 import { asBadData } from '../mapping/unexpectedError.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { validateR4 } from '../validation/index.js';
+import { ConflictRetry } from './conflict.js';
+import { mergeCopies, type IdentityCopies } from './duplicates.js';
+import { readEndpointCopies, readPatientCopies, readStudyCopies } from './identityReads.js';
+import { removeStudy } from './removeStudy.js';
+import { sendStudyTransaction } from './sendTransaction.js';
+import {
+  instanceSequences,
+  invalidResourceError,
+  recordListedButMissing,
+  recordMalformed,
+  recordPlan,
+} from './syncRecords.js';
 
 /** What the writer records when part of a study cannot be written (bad data); enough to find and replay it. */
 export interface SyncFailure {
@@ -61,6 +64,8 @@ export interface StudySyncOptions {
   mapping: MappingOptions;
   /** Attempts when another writer keeps winning the race (412, or a conditional create answered 200). */
   maxAttempts?: number;
+  /** `Fhir:MaxBundleEntries`: no Bundle sent has more entries (default 500, the AHDS limit). */
+  maxBundleEntries?: number;
 }
 
 export type StudySyncOutcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
@@ -78,68 +83,25 @@ export interface StudySyncResult {
   rejectedInstances: number;
   /** Dose Observations written by this sync (GenerateObservations). */
   observations?: { created: number; updated: number; deleted: number };
+  /** Duplicate copies of the study's identities: ours removed (merged into the kept one), others' left alone. */
+  duplicates?: { removed: number; othersKept: string[] };
 }
+
+/** One pass over the study; `restart` asks for another pass at once (duplicates merged, entries deferred). */
+export type SyncPass = { restart: string } | Omit<StudySyncResult, 'attempts' | 'duplicates'>;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const defaultMaxBundleEntries = 500;
 
-async function findOne<T extends Resource>(
-  fhir: FhirClient,
-  resourceType: T['resourceType'],
-  params: Record<string, string>,
-  study: string,
-): Promise<T | undefined> {
-  const found = await fhir.search<T>(resourceType, params);
-  if (found.length > 1) {
-    const ids = found.map((resource) => resource.id).join(', ');
-    throw new NonRetryableError(
-      `${found.length} ${resourceType} resources match ${new URLSearchParams(params).toString()} (${ids}); resolve the duplicates by hand`,
-      'ambiguous-identity',
-      { study },
-    );
-  }
-  return found[0];
-}
+/** What one sync found out about duplicates, across its passes. */
+export class DuplicateReport {
+  removed = 0;
+  readonly othersKept = new Set<string>();
 
-async function findEndpoint(fhir: FhirClient, mapping: MappingOptions, study: string): Promise<Endpoint | undefined> {
-  // A name search matches by prefix, so other servers' endpoints can come back: keep only ours.
-  for (const params of endpointSearchParams(mapping)) {
-    const found = (await fhir.search<Endpoint>('Endpoint', params)).filter((endpoint) =>
-      isDicomWebEndpoint(endpoint, mapping),
-    );
-    if (found.length > 1) {
-      throw new NonRetryableError(
-        `${found.length} Endpoint resources for ${mapping.endpoint} (${found.map((e) => e.id).join(', ')}); resolve the duplicates by hand`,
-        'ambiguous-identity',
-        { study },
-      );
-    }
-    if (found[0]) return found[0];
-  }
-  return undefined;
-}
-
-function instanceSequences(message: StudyMessage): Map<string, number> {
-  const sequences = new Map<string, number>();
-  for (const change of message.changes) {
-    sequences.set(change.sop, Math.max(sequences.get(change.sop) ?? -1, change.sequence));
-  }
-  return sequences;
-}
-
-/** A conditional create answered 200 means another writer created it first: our content was not written. */
-function someoneElseCreated(response: Bundle, createIndexes: number[]): boolean {
-  return createIndexes.some((index) => response.entry?.[index]?.response?.status?.startsWith('200') ?? false);
-}
-
-function idFromLocation(response: Bundle, index: number | undefined): string | undefined {
-  if (index === undefined) return undefined;
-  const location = response.entry?.[index]?.response?.location;
-  return location?.split('/')[1];
-}
-
-class ConflictRetry extends RetryableError {
-  constructor(study: string, why: string) {
-    super(`Another writer changed the FHIR resources of the study first (${why})`, 'fhir-conflict', { study });
+  summary(): StudySyncResult['duplicates'] {
+    return this.removed > 0 || this.othersKept.size > 0
+      ? { removed: this.removed, othersKept: [...this.othersKept].sort() }
+      : undefined;
   }
 }
 
@@ -148,6 +110,7 @@ class ConflictRetry extends RetryableError {
  * Reads FHIR before DICOM and writes with If-Match / If-None-Exist, so a write based on stale DICOM data
  * can only succeed if nobody wrote since it read FHIR, which makes the final state independent of the
  * order in which messages arrive. Every transaction touches the ImagingStudy, which makes it the fence.
+ * Duplicate copies of an identity are merged into one before anything is written (see duplicates.ts).
  */
 export async function syncStudy(
   message: StudyMessage,
@@ -156,15 +119,26 @@ export async function syncStudy(
 ): Promise<StudySyncResult> {
   const maxAttempts = options.maxAttempts ?? 10;
   const sleep = deps.sleep ?? defaultSleep;
+  const duplicates = new DuplicateReport();
   let lastConflict: unknown;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+  let restarts = 0;
+  for (let attempt = 1; attempt <= maxAttempts;) {
     try {
-      return { ...(await syncOnce(message, deps, options)), attempts: attempt };
+      const pass = await syncOnce(message, deps, options, duplicates);
+      if ('restart' in pass) {
+        // Progress, not a conflict: go again at once, within a bound.
+        if (++restarts > maxAttempts * 2) attempt = maxAttempts + 1;
+        deps.log?.('info', `Study ${message.study}: ${pass.restart}; syncing again`);
+        continue;
+      }
+      const summary = duplicates.summary();
+      return { ...pass, attempts: attempt, ...(summary ? { duplicates: summary } : {}) };
     } catch (error) {
       if (!(error instanceof RetryableError) || error.category !== 'fhir-conflict') throw error;
       lastConflict = error;
       deps.log?.('info', `Conflict on study ${message.study}, retrying`, { attempt });
       await sleep(Math.min(1000, 5 * 2 ** attempt) * (0.5 + Math.random()));
+      attempt++;
     }
   }
   throw new RetryableError(
@@ -175,21 +149,73 @@ export async function syncStudy(
   );
 }
 
+/**
+ * Keeps the kept copy of an identity, merging our extra copies into it (then the pass restarts) and reporting
+ * others' (left alone). Returns whether the pass must restart.
+ */
+async function settleCopies(
+  kind: 'Patient' | 'Endpoint' | 'ImagingStudy',
+  copies: IdentityCopies<Resource>,
+  context: { message: StudyMessage; deps: StudySyncDeps; maxEntries: number; duplicates: DuplicateReport },
+): Promise<boolean> {
+  const { message, deps, duplicates } = context;
+  for (const other of copies.others) {
+    const reference = `${kind}/${other.id ?? ''}`;
+    if (duplicates.othersKept.has(reference)) continue;
+    duplicates.othersKept.add(reference);
+    deps.log?.(
+      'warn',
+      `Study ${message.study}: ${reference} duplicates ${kind}/${copies.kept?.id ?? ''} but was not written by this DICOM server; left alone, ${kind}/${copies.kept?.id ?? ''} is used`,
+    );
+  }
+  if (copies.ours.length === 0) return false;
+  try {
+    duplicates.removed += await mergeCopies(context.deps.fhir, kind, copies, context.maxEntries);
+  } catch (error) {
+    // Another writer merging the same copies, or changing a referrer: read again.
+    throw new ConflictRetry(message.study, `merging duplicate ${kind} copies`, error);
+  }
+  deps.log?.('warn', `Study ${message.study}: merged ${copies.ours.length} duplicate ${kind} copies of ours`);
+  return true;
+}
+
+/**
+ * The Endpoint goes first, in a transaction of its own: on AHDS a conditional create matched late leaves the
+ * references to it pointing at an id that is never created, so nothing references an Endpoint not yet read back.
+ * The restarted pass reads it (and merges the copy a concurrent writer may have created).
+ */
+async function createEndpoint(fhir: FhirClient, mapping: MappingOptions): Promise<void> {
+  const fullUrl = localFullUrl('Endpoint', mapping.endpoint);
+  await fhir.transaction(
+    transactionOf([conditionalCreate(toEndpoint(mapping), fullUrl, endpointCreateCondition(mapping))]),
+  );
+}
+
 async function syncOnce(
   message: StudyMessage,
   deps: StudySyncDeps,
   options: StudySyncOptions,
-): Promise<Omit<StudySyncResult, 'attempts'>> {
+  duplicates: DuplicateReport,
+): Promise<SyncPass> {
   const { fhir } = deps;
   const mapping = options.mapping;
   const study = message.study;
+  const maxEntries = options.maxBundleEntries ?? defaultMaxBundleEntries;
+  const context = { message, deps, maxEntries, duplicates };
 
   // 1. FHIR first (see the comment on syncStudy).
   const state: FhirStudyState = {};
-  const imagingStudy = await findOne<ImagingStudy>(fhir, 'ImagingStudy', imagingStudySearchParams(study), study);
-  if (imagingStudy) state.imagingStudy = imagingStudy;
-  const endpoint = await findEndpoint(fhir, mapping, study);
-  if (endpoint) state.endpoint = endpoint;
+  const studyCopies = await readStudyCopies(fhir, study, message.partition, mapping);
+  if (await settleCopies('ImagingStudy', studyCopies, context)) return { restart: 'merged ImagingStudy copies' };
+  if (studyCopies.kept) state.imagingStudy = studyCopies.kept;
+  const plainCreate: NonNullable<FhirStudyState['plainCreate']> = { imagingStudy: studyCopies.searchIsLoose };
+  const endpointCopies = await readEndpointCopies(fhir, mapping);
+  if (await settleCopies('Endpoint', endpointCopies, context)) return { restart: 'merged Endpoint copies' };
+  if (!endpointCopies.kept) {
+    await createEndpoint(fhir, mapping);
+    return { restart: 'created the Endpoint' };
+  }
+  state.endpoint = endpointCopies.kept;
 
   // 2. What the DICOM server holds now.
   const returned = await deps.dicom.readStudyMetadata(study, message.partition);
@@ -207,9 +233,12 @@ async function syncOnce(
   const sequences = instanceSequences(message);
   const identity = mapped(study, () => studyPatientIdentity({ study, datasets, sequences }, mapping));
   if (identity) {
-    const patient = await findOne<Patient>(fhir, 'Patient', patientSearchParams(identity), study);
-    if (patient) state.patient = patient;
+    const patientCopies = await readPatientCopies(fhir, identity, mapping);
+    if (await settleCopies('Patient', patientCopies, context)) return { restart: 'merged Patient copies' };
+    if (patientCopies.kept) state.patient = patientCopies.kept;
+    plainCreate.patient = patientCopies.searchIsLoose;
   }
+  if (plainCreate.patient || plainCreate.imagingStudy) state.plainCreate = plainCreate;
   if (state.imagingStudy && needsObservationSearch(state.imagingStudy, datasets, mapping)) {
     state.observations = await fhir.search<Observation>('Observation', observationSearchParams(state.imagingStudy));
   }
@@ -219,6 +248,7 @@ async function syncOnce(
     datasets,
     sequences,
     state,
+    ...(message.partition !== undefined ? { partition: message.partition } : {}),
     applyDemographics: !state.patient || message.changes.some((change) => change.action === 'update'),
     changedInstances: message.changes.map((change) => change.sop),
     ...(deps.validate !== false ? { validate: deps.validate ?? validateR4 } : {}),
@@ -244,7 +274,7 @@ async function syncOnce(
         // later poll will say which is true. Deleting on a 404 alone could wipe a study over a server glitch.
         return { ...result, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
       }
-      return await removeStudy(message, state, datasets, deps, mapping);
+      return await removeStudy(message, state, datasets, deps, { mapping, maxEntries });
     case 'invalid':
       throw invalidResourceError(plan, study);
     case 'unchanged':
@@ -259,58 +289,27 @@ async function syncOnce(
       break;
   }
 
-  const response = await fhir.transaction(plan.bundle ?? { resourceType: 'Bundle', type: 'transaction' });
-  // An Endpoint found by its conditional create is the one we would have written (its content is its identity),
-  // and the transaction resolved our reference to it; a Patient, ImagingStudy or Observation is not: retry.
-  const mustBeOurs = plan.createIndexes.filter((index) => index !== plan.indexes.endpoint);
-  if (someoneElseCreated(response, mustBeOurs)) {
-    throw new ConflictRetry(study, 'a conditional create found an existing resource');
+  const sent = await sendStudyTransaction(plan, study, maxEntries, fhir);
+  if (sent.deferred > 0) return { restart: `${sent.deferred} entries left for a Bundle of their own` };
+  // A conditional create is not atomic on every server (AHDS): after creating, look again, and merge a copy
+  // another writer created at the same time (the one of us that commits last sees both).
+  if (sent.created.has('ImagingStudy')) {
+    const copies = await readStudyCopies(fhir, study, message.partition, mapping);
+    if (await settleCopies('ImagingStudy', copies, context)) return { restart: 'merged a racing ImagingStudy' };
+  }
+  if (identity && sent.created.has('Patient')) {
+    const copies = await readPatientCopies(fhir, identity, mapping);
+    if (await settleCopies('Patient', copies, context)) return { restart: 'merged a racing Patient' };
   }
   const { created, updated, deleted } = plan.observations;
   return {
     ...result,
     outcome: state.imagingStudy ? 'updated' : 'created',
-    imagingStudyId: state.imagingStudy?.id ?? idFromLocation(response, plan.indexes.imagingStudy),
-    patientId: state.patient?.id ?? idFromLocation(response, plan.indexes.patient),
-    endpointId: state.endpoint?.id ?? idFromLocation(response, plan.indexes.endpoint),
+    imagingStudyId: state.imagingStudy?.id ?? sent.ids.imagingStudy,
+    patientId: state.patient?.id ?? sent.ids.patient,
+    endpointId: state.endpoint?.id ?? sent.ids.endpoint,
     ...(mapping.generateObservations ? { observations: { created, updated, deleted } } : {}),
   };
-}
-
-/**
- * Tag policy: a missing required tag (SOPInstanceUID, SeriesInstanceUID, PatientID, Modality, SOPClassUID) fails
- * that instance only, recorded as 'bad-dicom-data'; an invalid optional value is skipped and logged as a tag
- * warning (tag, keyword, value, location), or, with EnforceValidationOfTagValues, fails the instance and is
- * recorded like a missing tag. A resource that is not valid R4 is recorded as 'invalid-resource'.
- */
-async function recordPlan(plan: StudyTransactionPlan, message: StudyMessage, deps: StudySyncDeps): Promise<void> {
-  for (const failure of plan.failures) {
-    // A resource the study cannot do without is recorded once, by the handler, from the thrown error.
-    if (plan.action === 'invalid' && failure.kind === 'invalid-resource') continue;
-    await deps.recordFailure(toSyncFailure(failure, message));
-  }
-  for (const warning of plan.warnings) {
-    deps.log?.('warn', `Tag warning: ${warning.keyword} ${warning.tag} ${warning.reason}`, { ...warning });
-  }
-  if (plan.warnings.length > 0) await deps.recordWarnings?.(message.study, plan.warnings);
-}
-
-function toSyncFailure(failure: PlanFailure, message: StudyMessage): SyncFailure {
-  return {
-    category: failure.kind,
-    reason: failure.reason,
-    study: message.study,
-    ...(failure.series ? { series: failure.series } : {}),
-    ...(failure.instance ? { instance: failure.instance } : {}),
-    ...(failure.tag ? { tag: failure.tag } : {}),
-    ...(failure.sequence !== undefined ? { sequence: failure.sequence } : {}),
-    payload: message,
-  };
-}
-
-function invalidResourceError(plan: StudyTransactionPlan, study: string): NonRetryableError {
-  const reasons = plan.failures.filter((failure) => failure.kind === 'invalid-resource').map((f) => f.reason);
-  return new NonRetryableError(`Not sent: ${reasons.join('; ')}`, 'invalid-resource', { study });
 }
 
 /** Runs pure mapping code; an exception it did not mean to throw is bad data of the study, not a transient fault. */
@@ -319,86 +318,5 @@ function mapped<T>(study: string, map: () => T): T {
     return map();
   } catch (error) {
     throw asBadData(error, { study });
-  }
-}
-
-/** Instances whose DICOM JSON is malformed are left out of the study, each recorded where it is wrong. */
-async function recordMalformed(
-  malformed: ReturnType<typeof screenDicomJson>['malformed'],
-  message: StudyMessage,
-  deps: StudySyncDeps,
-): Promise<void> {
-  const sequences = instanceSequences(message);
-  for (const instance of malformed) {
-    const sequence = instance.instance === undefined ? undefined : sequences.get(instance.instance);
-    await deps.recordFailure({
-      category: 'bad-dicom-data',
-      study: message.study,
-      ...instance,
-      ...(sequence !== undefined ? { sequence } : {}),
-      payload: message,
-    });
-  }
-}
-
-/**
- * Instances the change feed listed as current (at poll time) that the DICOM server does not return: recorded with
- * the sequence, so the failure can be replayed; usually deleted since the poll, which a later message confirms.
- */
-async function recordListedButMissing(
-  message: StudyMessage,
-  datasets: DicomJsonDataset[],
-  deps: StudySyncDeps,
-): Promise<number> {
-  const present = new Set(datasets.map((dataset) => getString(dataset, Tag.SOPInstanceUID)));
-  const missing = message.changes.filter(
-    (change) => change.state === 'current' && change.action !== 'delete' && !present.has(change.sop),
-  );
-  for (const change of missing) {
-    await deps.recordFailure({
-      category: 'dicom-not-found',
-      reason: `The change feed listed this instance as current (sequence ${change.sequence}, ${change.action}) but the DICOM server does not return it; it is not in FHIR`,
-      study: message.study,
-      series: change.series,
-      instance: change.sop,
-      sequence: change.sequence,
-      payload: message,
-    });
-  }
-  return missing.length;
-}
-
-async function removeStudy(
-  message: StudyMessage,
-  state: FhirStudyState,
-  datasets: DicomJsonDataset[],
-  deps: StudySyncDeps,
-  mapping: MappingOptions,
-): Promise<Omit<StudySyncResult, 'attempts'>> {
-  const base = { study: message.study, instances: 0, series: 0, warnings: [], rejectedInstances: 0 };
-  const existing = state.imagingStudy;
-  if (existing && !state.observations && needsObservationSearch(existing, datasets, mapping)) {
-    state.observations = await deps.fhir.search<Observation>('Observation', observationSearchParams(existing));
-  }
-  const removal = buildStudyRemoval(state, mapping);
-  switch (removal.action) {
-    case 'absent':
-      return { ...base, outcome: 'absent' };
-    case 'not-owned':
-      deps.log?.(
-        'warn',
-        `ImagingStudy ${existing?.id ?? ''} of study ${message.study} is not owned by this DICOM server; kept`,
-      );
-      return { ...base, outcome: 'unchanged', imagingStudyId: existing?.id };
-    case 'delete':
-      await deps.fhir.transaction(removal.bundle ?? { resourceType: 'Bundle', type: 'transaction' });
-      return {
-        ...base,
-        outcome: 'deleted',
-        imagingStudyId: existing?.id,
-        ...(mapping.generateObservations
-          ? { observations: { created: 0, updated: 0, deleted: removal.observationsDeleted } }
-          : {}),
-      };
   }
 }

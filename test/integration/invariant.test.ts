@@ -32,12 +32,7 @@ const throttleFraction = Number(process.env.INVARIANT_THROTTLE ?? 0);
 const profileOverrides = JSON.parse(
   process.env.INVARIANT_PROFILE_OVERRIDES ?? '{}',
 ) as FhirServerOptions['profileOverrides'];
-/**
- * The profiles run by default (so in CI). `azure` and `hapi` are left out until the writer handles them (branch
- * `writer`, issue 8 items 3-5): on azure the conditional-create pre-pass race leaves duplicate Patients/ImagingStudies
- * that the writer then refuses as ambiguous; on hapi the suffixed meta.source makes the writer treat its own
- * resources as someone else's. Run them with INVARIANT_PROFILES=azure,hapi.
- */
+/** The profiles run by default (so in CI): all three, since the writer merges duplicates and reads HAPI's meta.source. */
 /**
  * The writer does not yet order Patient demographics across studies: each study's write sets the Patient from that
  * study's data, so the study processed last wins, not the one with the newest change-feed entry (shared/mapping
@@ -46,7 +41,7 @@ const profileOverrides = JSON.parse(
  */
 const DEMOGRAPHICS_PENDING: string | false =
   'writer: the study processed last sets the Patient, not the newest change-feed entry (issue 8 item 2)';
-const DEFAULT_PROFILES: readonly FhirProfileName[] = ['medplum'];
+const DEFAULT_PROFILES: readonly FhirProfileName[] = ['medplum', 'azure', 'hapi'];
 const profiles = (process.env.INVARIANT_PROFILES?.split(',') ?? DEFAULT_PROFILES).map((name) => fhirProfile(name).name);
 
 describe('sync invariant under reordering, duplicates, redeliveries and 8 concurrent writers', () => {

@@ -4,6 +4,7 @@ import type { Bundle, ImagingStudy, Resource } from '@medplum/fhirtypes';
 import type { DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
 import { NonRetryableError } from '../../shared/errors/errors.js';
 import type { FhirClient } from '../../shared/fhir/fhirClient.js';
+import { toEndpoint } from '../../shared/mapping/endpoint.js';
 import type { MappingOptions } from '../../shared/mapping/types.js';
 import type { StudyMessage } from '../../shared/queue/studyMessage.js';
 import { syncStudy, type SyncFailure } from '../../shared/sync/syncStudy.js';
@@ -19,7 +20,10 @@ const mapping: MappingOptions = { ...baseOptions, generateObservations: true };
 class ScriptedFhir implements FhirClient {
   readonly searches: string[] = [];
   readonly transactions: Bundle[] = [];
-  constructor(private readonly found: Partial<Record<string, Resource[]>> = {}) {}
+  /** Every search of a type answers `found[type]`; the Endpoint exists (the writer creates it on its own first). */
+  constructor(private readonly found: Partial<Record<string, Resource[]>> = {}) {
+    this.found = { Endpoint: [{ ...toEndpoint(mapping), id: 'e1', meta: { versionId: '1' } }], ...found };
+  }
 
   async search<T extends Resource>(resourceType: T['resourceType'], params: Record<string, string>): Promise<T[]> {
     this.searches.push(`${resourceType}?${new URLSearchParams(params).toString()}`);
@@ -113,7 +117,7 @@ describe('the writer: dose Observations and the R4 check', () => {
     const { failures, result } = run([ct, sr], fhir);
     await result;
     assert.deepEqual(failures, []);
-    assert.equal(fhir.transactions[0]?.entry?.length, 5);
+    assert.equal(fhir.transactions[0]?.entry?.length, 4, 'Patient, ImagingStudy and two Observations');
   });
 
   it('an invalid Observation is recorded (invalid-resource, resource and path named) and left out', async () => {
