@@ -75,6 +75,9 @@ export interface FhirClientOptions {
 
 const fhirJson = 'application/fhir+json';
 
+/** Entries asked for per search page (`_count`): the largest the AHDS FHIR service serves. */
+export const searchPageSize = 1000;
+
 /**
  * FHIR over the shared server HTTP client: token per origin, no redirects, total deadline and size cap per
  * request, transient failures retried within the invocation's budget, writes through the adaptive limiter.
@@ -118,7 +121,10 @@ export function createFhirClient(options: FhirClientOptions): FhirClient & FhirP
     async search<T extends Resource>(resourceType: T['resourceType'], params: Record<string, string>): Promise<T[]> {
       const what = `search ${resourceType}`;
       const found: T[] = [];
-      let url = new URL(`${resourceType}?${new URLSearchParams(params).toString()}`, `${baseUrl}/`).toString();
+      // Servers page small by default (AHDS 10, HAPI 20): a dose report's 1,200 Observations would take 121 pages.
+      // Asking for the AHDS maximum keeps that to a few; a server with a lower maximum clamps it.
+      const query = { _count: String(searchPageSize), ...params };
+      let url = new URL(`${resourceType}?${new URLSearchParams(query).toString()}`, `${baseUrl}/`).toString();
       const visited = new Set<string>([url]);
       for (let page = 1; ; page++) {
         const response = await getPage(url, page === 1 ? 'search' : 'search-page', resourceType);
