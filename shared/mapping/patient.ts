@@ -50,13 +50,14 @@ export function checkPatientTags(reader: TagReader): void {
 /**
  * The Patient for the current data: a new one (with the identifier) or the existing one updated. An existing
  * Patient keeps its identifiers and other names; its `usual` name is replaced (removed when the data has no
- * name). Gender follows PatientSex; birthDate is only written when `applyDemographics`.
+ * name). Gender follows PatientSex; name and gender are written unless `applyNameAndSex` is false (an older
+ * study's data, see demographicsSource.ts); birthDate is only written when `applyDemographics`.
  */
 export function toPatient(
   dataset: DicomJsonDataset,
   existing: Patient | undefined,
   options: MappingOptions,
-  context: { applyDemographics: boolean },
+  context: { applyDemographics: boolean; applyNameAndSex?: boolean },
 ): { patient: Patient; issues: TagIssue[] } {
   const uids = getInstanceUids(dataset);
   const reader = new TagReader(dataset, { study: uids.study ?? '', series: uids.series, instance: uids.sop });
@@ -68,16 +69,17 @@ export function toPatient(
     patient.identifier = [identifier];
   }
 
-  patient.name = replaceFirst(
-    patient.name ?? [],
-    (name) => name.use === 'usual',
-    toHumanName(getPersonName(dataset, Tag.PatientName)),
-  );
-
-  const sex = reader.string(Tag.PatientSex);
-  if (sex === undefined) delete patient.gender;
-  else if (Object.hasOwn(genderBySex, sex)) patient.gender = genderBySex[sex];
-  else reader.issue('warning', Tag.PatientSex, 'not M, F or O', sex);
+  if (context.applyNameAndSex ?? true) {
+    patient.name = replaceFirst(
+      patient.name ?? [],
+      (name) => name.use === 'usual',
+      toHumanName(getPersonName(dataset, Tag.PatientName)),
+    );
+    const sex = reader.string(Tag.PatientSex);
+    if (sex === undefined) delete patient.gender;
+    else if (Object.hasOwn(genderBySex, sex)) patient.gender = genderBySex[sex];
+    else reader.issue('warning', Tag.PatientSex, 'not M, F or O', sex);
+  }
 
   if (context.applyDemographics) {
     const birthDate = reader.date(Tag.PatientBirthDate);

@@ -23,6 +23,7 @@ import {
   isDoseReport,
   toDoseObservations,
 } from './doseObservations.js';
+import { planDemographics, withDemographicsSource } from './demographicsSource.js';
 import { endpointCreateCondition, toEndpoint } from './endpoint.js';
 import { imagingStudySearchParams, studyWinner, toImagingStudy } from './imagingStudy.js';
 import { replaceFirst } from './lists.js';
@@ -65,8 +66,13 @@ export interface StudyTransactionInput {
   /** Highest change-feed sequence per SOP Instance UID: the instance stored last wins. */
   sequences?: ReadonlyMap<string, number>;
   state: FhirStudyState;
-  /** Write birthDate (a new Patient, or an `update` change-feed action). */
+  /** Write birthDate (a new Patient, or an `update` change-feed action); used when `feedPosition` is unset. */
   applyDemographics: boolean;
+  /**
+   * Where the message stands in the change feed (demographicsSource.ts): the Patient takes the demographics of the
+   * study with the newest entry. Unset (`dicom-cast map`): the study's data is written as DICOM Cast did.
+   */
+  feedPosition?: { sequence?: number; updateSequence?: number };
   /** The study's data partition (undefined or `Microsoft.Default`: the default one); part of its identity. */
   partition?: string;
   /** SOP Instance UIDs the change-feed message names (a study that is not ours loses only those). */
@@ -252,9 +258,18 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
   let patientIdentity: PatientIdentifier | undefined;
   if (winner) {
     patientIdentity = patientIdentifier(winner.dataset, options);
-    const mapped = toPatient(winner.dataset, state.patient, options, { applyDemographics: input.applyDemographics });
+    const demographics = input.feedPosition
+      ? planDemographics(state.patient, { feed: options.endpoint, study, ...input.feedPosition })
+      : { nameAndSex: true, birthDate: input.applyDemographics };
+    const mapped = toPatient(winner.dataset, state.patient, options, {
+      applyDemographics: demographics.birthDate,
+      applyNameAndSex: demographics.nameAndSex,
+    });
     plan.warnings.push(...mapped.issues.filter((issue) => issue.severity === 'warning'));
-    patient = mapped.patient;
+    patient =
+      'record' in demographics && demographics.record
+        ? withDemographicsSource(mapped.patient, demographics.record)
+        : mapped.patient;
     patientFullUrl = state.patient
       ? referenceTo(state.patient)
       : localFullUrl('Patient', patientIdentity.system, patientIdentity.value);

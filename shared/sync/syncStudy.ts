@@ -17,6 +17,7 @@ import {
 } from '../mapping/transaction.js';
 import { asBadData } from '../mapping/unexpectedError.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
+import { feedPosition } from '../mapping/demographicsSource.js';
 import { validateR4 } from '../validation/index.js';
 import { ConflictRetry } from './conflict.js';
 import { mergeCopies, type IdentityCopies } from './duplicates.js';
@@ -250,6 +251,7 @@ async function syncOnce(
     state,
     ...(message.partition !== undefined ? { partition: message.partition } : {}),
     applyDemographics: !state.patient || message.changes.some((change) => change.action === 'update'),
+    feedPosition: feedPosition(message),
     changedInstances: message.changes.map((change) => change.sop),
     ...(deps.validate !== false ? { validate: deps.validate ?? validateR4 } : {}),
   };
@@ -300,6 +302,10 @@ async function syncOnce(
   if (identity && sent.created.has('Patient')) {
     const copies = await readPatientCopies(fhir, identity, mapping);
     if (await settleCopies('Patient', copies, context)) return { restart: 'merged a racing Patient' };
+    // Our copy merged into another writer's by that writer: plan the demographics again against the kept one.
+    if (copies.kept && sent.ids.patient && copies.kept.id !== sent.ids.patient) {
+      return { restart: 'our new Patient was merged into a racing copy' };
+    }
   }
   const { created, updated, deleted } = plan.observations;
   return {

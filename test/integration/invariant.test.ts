@@ -33,15 +33,12 @@ const profileOverrides = JSON.parse(
   process.env.INVARIANT_PROFILE_OVERRIDES ?? '{}',
 ) as FhirServerOptions['profileOverrides'];
 /** The profiles run by default (so in CI): all three, since the writer merges duplicates and reads HAPI's meta.source. */
-/**
- * The writer does not yet order Patient demographics across studies: each study's write sets the Patient from that
- * study's data, so the study processed last wins, not the one with the newest change-feed entry (shared/mapping
- * transaction.ts, toPatient). Until it does, this check runs and reports as TODO instead of failing; set to false
- * once the writer keeps the newest sequence per Patient.
- */
-const DEMOGRAPHICS_PENDING: string | false =
-  'writer: the study processed last sets the Patient, not the newest change-feed entry (issue 8 item 2)';
 const DEFAULT_PROFILES: readonly FhirProfileName[] = ['medplum', 'azure', 'hapi'];
+/**
+ * The writer orders Patient demographics across studies by change-feed position (shared/mapping/demographicsSource.ts);
+ * set to a reason string to report the demographics check as TODO instead of failing.
+ */
+const DEMOGRAPHICS_PENDING: string | false = false;
 const profiles = (process.env.INVARIANT_PROFILES?.split(',') ?? DEFAULT_PROFILES).map((name) => fhirProfile(name).name);
 
 describe('sync invariant under reordering, duplicates, redeliveries and 8 concurrent writers', () => {

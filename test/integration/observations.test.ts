@@ -145,16 +145,26 @@ describe('dose Observations on the local stack', () => {
     );
   };
 
+  /** The dose report's newest change-feed sequence: a redelivery carries what the feed gave (a newer one moves the
+   * Patient's demographics record forward, a write). */
+  const reportSequence = async () => {
+    const response = await fetch(`${stack.dicom!.url}/v2/changefeed?offset=0&limit=200&includeMetadata=false`);
+    const rows = (await response.json()) as { sequence: number; sopInstanceUid: string }[];
+    const sop = uid('observations-e2e', 'dose-report');
+    return Math.max(...rows.filter((row) => row.sopInstanceUid === sop).map((row) => row.sequence));
+  };
+
   it('a redelivery, even by 4 writers at once, changes nothing and costs no write', async () => {
     const before = await byIdentity();
+    const sequence = await reportSequence();
     stack.fhir!.resetRequestCount();
-    await deliver(message(1000));
+    await deliver(message(sequence));
     const counts = stack.fhir!.requestCounts();
     // ImagingStudy, Endpoint, Patient and one Observation search (part-of the study); nothing to write.
     assert.equal(counts.transaction ?? 0, 0, JSON.stringify(counts));
     assert.ok((counts['search-type'] ?? 0) <= 5, JSON.stringify(counts));
 
-    await Promise.all([1, 2, 3, 4].map((n) => deliver(message(1000 + n))));
+    await Promise.all([1, 2, 3, 4].map(() => deliver(message(sequence))));
     const after = await byIdentity();
     assert.equal((await observations()).length, 3);
     for (const [key, observation] of after) assert.equal(observation.meta?.versionId, before.get(key)?.meta?.versionId);
