@@ -191,7 +191,8 @@ describe('transport: bounded I/O against hostile servers', () => {
   it('next links cycling between two pages stop at the repeat', async () => {
     const server = await serve((request, response) => {
       const onA = !(request.url ?? '').includes('page=b');
-      const next = `/fhir/Patient?page=${onA ? 'b' : 'a'}`;
+      // As real servers do, the next link keeps the query the client sent (the client asks for _count=1000).
+      const next = `/fhir/Patient?_count=1000&page=${onA ? 'b' : 'a'}`;
       response.writeHead(200, { 'Content-Type': 'application/fhir+json' });
       response.end(JSON.stringify({ ...emptySearch, link: [{ relation: 'next', url: next }] }));
     });
