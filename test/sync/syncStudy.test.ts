@@ -85,11 +85,11 @@ describe('syncStudy on the local FHIR server', () => {
     (study.series ?? []).flatMap((series) => (series.instance ?? []).map((i) => i.uid)).sort();
   /** POSTs a copy of a resource without its id (a duplicate another tool wrote). */
   const duplicate = async (resource: Resource) => {
-    const { id: _id, meta: _meta, ...copy } = resource as Resource & { id?: string };
+    const { id: _id, meta: _meta, ...copy } = resource;
     await fhir.transaction({
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: [{ resource: copy as Resource, request: { method: 'POST', url: resource.resourceType } }],
+      entry: [{ resource: copy, request: { method: 'POST', url: resource.resourceType } }],
     });
   };
 
