@@ -23,6 +23,15 @@ export const groups = {
     mutate: ['shared/sync/poll.ts'],
     tests: ['test/poll/pollChangeFeed.test.ts', 'test/poll/v1GapRace.test.ts'],
   },
+  transaction: {
+    mutate: ['shared/mapping/transaction.ts'],
+    tests: [
+      'test/mapping/transaction.test.ts',
+      'test/mapping/studyOwnership.test.ts',
+      'test/mapping/contract.test.ts',
+      'test/sync/*.test.ts',
+    ],
+  },
   auth: {
     mutate: ['shared/auth/**/*.ts'],
     tests: [
@@ -32,9 +41,5 @@ export const groups = {
       'test/config/runtimeSettings.test.ts',
       'test/config/keyVaultSecretLeak.test.ts',
     ],
-  },
-  transaction: {
-    mutate: ['shared/mapping/transaction.ts'],
-    tests: ['test/mapping/transaction.test.ts', 'test/mapping/contract.test.ts', 'test/sync/*.test.ts'],
   },
 };
