@@ -10,6 +10,7 @@ export const groups = {
     mutate: ['shared/dicomweb/changeFeedRow.ts', 'shared/queue/**/*.ts'],
     tests: [
       'test/dicomweb/*.test.ts',
+      'test/queue/*.test.ts',
       'test/poll/changeFeedClient.test.ts',
       'test/poll/studyMessages.test.ts',
       'test/poll/pollChangeFeed.test.ts',
@@ -29,7 +30,6 @@ export const groups = {
       'test/mapping/transaction.test.ts',
       'test/mapping/studyOwnership.test.ts',
       'test/mapping/contract.test.ts',
-      'test/sync/*.test.ts',
     ],
   },
   auth: {
