@@ -21,7 +21,16 @@ export default {
   // Module-level constants would need every test file per mutant; they are left out (docs/testing.md).
   ignoreStatic: true,
   mutate: group.mutate,
-  ignorePatterns: ['dist', 'reports', '.stryker-tmp*', '.local', 'coverage', '__azurite_db*', '__blobstorage__', '__queuestorage__'],
+  ignorePatterns: [
+    'dist',
+    'reports',
+    '.stryker-tmp*',
+    '.local',
+    'coverage',
+    '__azurite_db*',
+    '__blobstorage__',
+    '__queuestorage__',
+  ],
   incremental: true,
   incrementalFile: `mutation/incremental/${name}.json`,
   reporters: ['html', 'json', 'clear-text', 'progress'],

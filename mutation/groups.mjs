@@ -26,11 +26,7 @@ export const groups = {
   },
   transaction: {
     mutate: ['shared/mapping/transaction.ts'],
-    tests: [
-      'test/mapping/transaction.test.ts',
-      'test/mapping/studyOwnership.test.ts',
-      'test/mapping/contract.test.ts',
-    ],
+    tests: ['test/mapping/transaction.test.ts', 'test/mapping/studyOwnership.test.ts', 'test/mapping/contract.test.ts'],
   },
   auth: {
     mutate: ['shared/auth/**/*.ts'],
