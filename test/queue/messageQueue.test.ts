@@ -5,7 +5,11 @@ import { startAzurite, type RunningAzurite } from '../../dev/azurite.js';
 import { RetryableError, NonRetryableError } from '../../shared/errors/errors.js';
 import { createQueueClient, createStorageQueue, forEachLimited } from '../../shared/queue/messageQueue.js';
 import type { StudyMessage } from '../../shared/queue/studyMessage.js';
-import { decodeStudyMessage, encodeStudyMessage } from '../../shared/queue/studyMessageCodec.js';
+import {
+  decodeStudyMessage,
+  encodeStudyMessage,
+  maxEncodedMessageChars,
+} from '../../shared/queue/studyMessageCodec.js';
 
 describe('forEachLimited', () => {
   it('keeps at most `parallelism` in flight and handles every item once', async () => {
@@ -139,5 +143,61 @@ describe('decodeStudyMessage: what it says about a bad message', () => {
     assert.deepEqual(decodeStudyMessage(wrapped), message);
     assert.deepEqual(decodeStudyMessage(new Uint8Array(Buffer.from(text))), message);
     assert.deepEqual(decodeStudyMessage(`  ${Buffer.from(text, 'base64').toString('utf8')}  `), message);
+  });
+
+  it('round-trips every action and state; a blank UID is not a UID', () => {
+    const all: StudyMessage = {
+      study: '1.2.3',
+      partition: 'Part1',
+      maxSequence: 9,
+      omittedChanges: 2,
+      changes: (['create', 'update', 'delete'] as const).flatMap((action, a) =>
+        (['current', 'replaced', 'deleted'] as const).map((state, s) => ({
+          series: '1.2.3.1',
+          sop: `1.2.3.1.${a}${s}`,
+          action,
+          sequence: a * 3 + s,
+          state,
+        })),
+      ),
+    };
+    assert.deepEqual(decodeStudyMessage(encodeStudyMessage(all)), all);
+    const blank = { ...message, changes: [{ ...message.changes[0], sop: '   ' }] };
+    assert.throws(
+      () => decodeStudyMessage({ dicomCast: { version: 1, kind: 'study', payload: blank } }),
+      /dicomCast\.payload\.changes\.0\.sop: must be a non-empty UID/,
+    );
+  });
+
+  it('a study too large for one message stays under the limit it promises, each change once', () => {
+    const study = '1.2.826.0.1.3680043.8.498.1';
+    const changes = Array.from({ length: 2500 }, (_, i) => ({
+      series: `${study}.1`,
+      sop: `${study}.1.${i}`,
+      action: i % 500 === 7 ? ('update' as const) : ('create' as const),
+      sequence: 10_000 + i,
+      state: 'current' as const,
+    }));
+    const text = encodeStudyMessage({ study, maxSequence: 12_499, changes });
+    assert.ok(text.length <= maxEncodedMessageChars, `${text.length} > ${maxEncodedMessageChars}`);
+    assert.ok(text.length > maxEncodedMessageChars - 200, 'and uses the room it has');
+    const decoded = decodeStudyMessage(text);
+    const sequences = decoded.changes.map((change) => change.sequence);
+    assert.equal(new Set(sequences).size, sequences.length, 'no change twice');
+    assert.equal(decoded.omittedChanges, 2500 - sequences.length);
+    assert.ok(sequences.includes(12_007), 'the newest update is kept');
+    // An update among the newest changes is kept once, not once for being an update and once for being new.
+    const recent = changes.map((change, i) => ({
+      ...change,
+      action: i === 2498 ? ('update' as const) : ('create' as const),
+    }));
+    const recentSequences = decodeStudyMessage(
+      encodeStudyMessage({ study, maxSequence: 12_499, changes: recent }),
+    ).changes.map((change) => change.sequence);
+    assert.equal(new Set(recentSequences).size, recentSequences.length);
+    assert.equal(
+      decoded.changes.filter((change) => change.action === 'update').length,
+      1 + sequences.filter((q) => q % 500 === 7 && q !== 12_007).length,
+    );
   });
 });
