@@ -140,6 +140,9 @@ describe('syncStudy on the local FHIR server', () => {
     assert.equal((await only<Patient>('Patient')).birthDate, '1970-01-01', 'a create row leaves it');
     await sync(message(change(1, 3, { action: 'update' })), [born('19800202')]).result;
     assert.equal((await only<Patient>('Patient')).birthDate, '1980-02-02');
+    // One update row among create rows is enough.
+    await sync(message(change(2, 4), change(1, 5, { action: 'update' })), [born('19900303'), ct(2)]).result;
+    assert.equal((await only<Patient>('Patient')).birthDate, '1990-03-03');
   });
 
   it('another writer creating the study between our read and our write makes us retry (200 is not ours)', async () => {
