@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
 import { startFhirServer, type RunningFhirServer } from '../../dev/fhir-server/index.js';
 import type { AuthorizationProvider } from '../../shared/auth/authorizationProvider.js';
-import { createFhirClient, describeOutcome, toFhirError } from '../../shared/fhir/fhirClient.js';
+import { createFhirClient, describeOutcome } from '../../shared/fhir/fhirClient.js';
+import { fhirStatusError } from '../../shared/fhir/fhirErrors.js';
 import { sameContent } from '../../shared/fhir/resourceEquality.js';
 import { ifMatchOf, referenceTo } from '../../shared/fhir/versions.js';
 
@@ -84,7 +85,7 @@ describe('the FHIR client on the local FHIR server', () => {
   });
 });
 
-describe('describeOutcome and toFhirError', () => {
+describe('describeOutcome and fhirStatusError', () => {
   it('names each issue by diagnostics, details or code, and where', () => {
     assert.equal(
       describeOutcome({
@@ -103,10 +104,8 @@ describe('describeOutcome and toFhirError', () => {
     assert.equal(describeOutcome('text'), '');
   });
 
-  it('an error without a response body says only the status; one without a status is transient', () => {
-    assert.equal(toFhirError({ response: { status: 404 } }, 'read').message, 'FHIR read answered 404');
-    assert.equal(toFhirError(undefined, 'read').message, 'FHIR read failed: undefined');
-    assert.equal(toFhirError(new Error('boom'), 'read').message, 'FHIR read failed: boom');
+  it('an error without a response body says only the status', () => {
+    assert.equal(fhirStatusError(404, undefined, 'read').message, 'FHIR read answered 404');
   });
 });
 
