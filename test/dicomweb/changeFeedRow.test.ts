@@ -93,7 +93,12 @@ describe('parseChangeFeedRow: property names and values', () => {
       filePath: 'a/b.dcm',
       metadata,
     });
-    assert.deepEqual(parseChangeFeedRow(row({ PartitionName: '  ', FilePath: 7, Metadata: null })), good);
+    assert.deepEqual(parseChangeFeedRow(row({ PartitionName: undefined, FilePath: 7, Metadata: null })), good);
+    // A blank partition name is not the default partition: the row is recorded, never put in another tenant's study.
+    assert.equal(
+      bad(parseChangeFeedRow(row({ PartitionName: '  ' }))).reason,
+      'PartitionName "  " is not a partition name',
+    );
   });
 
   it('trims UIDs and takes sequences written as digits', () => {
@@ -122,7 +127,7 @@ describe('parseChangeFeedRow: property names and values', () => {
       instance: '1.2.3.4.5',
       raw,
       reason:
-        'Sequence is missing; SeriesInstanceUid is missing or empty; Action "x" is unknown; State "y" is unknown; Timestamp is missing or not a date-time',
+        'Sequence is missing; SeriesInstanceUid " " is not a UID; Action "x" is unknown; State "y" is unknown; Timestamp "soon" is not an ISO-8601 date-time with a time zone',
     });
     const missingUids = row({ StudyInstanceUid: '', SopInstanceUid: undefined, Metadata: [1] });
     assert.deepEqual(parseChangeFeedRow(missingUids), {
@@ -141,7 +146,7 @@ describe('parseChangeFeedRow: property names and values', () => {
       series: '1.2.3.4',
       instance: '1.2.3.4.5',
       raw: row({ Timestamp: undefined }),
-      reason: 'Timestamp is missing or not a date-time',
+      reason: 'Timestamp is missing',
     });
   });
 
