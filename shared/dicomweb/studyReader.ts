@@ -2,6 +2,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { NonRetryableError, RetryableError, type ErrorLocation } from '../errors/errors.js';
 import { ResponseTooLargeError, type ResponseLimit } from '../http/serverHttpClient.js';
+import { parseStrictJson, StrictUtf8StreamDecoder } from '../http/strictJson.js';
 import { sendWithRetries, type RetryPolicy } from '../http/transientRetry.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
 import { dicomWebPath, type DicomWebApiVersion } from './apiVersion.js';
@@ -81,11 +82,15 @@ function metadataRequest(requests: RequestObserver | undefined, options: StudyRe
   };
 }
 
-/** GET with the request observed and transient failures retried; a request that got no answer is transient. */
+/**
+ * GET with the request observed and transient failures retried; a request that got no answer is transient.
+ * The body comes as bytes or a byte stream, decoded strictly by the caller (axios would turn bytes that are not
+ * UTF-8 into U+FFFD without a word).
+ */
 async function getMetadata<T>(
   http: AxiosInstance,
   path: string,
-  responseType: 'json' | 'stream',
+  responseType: 'arraybuffer' | 'stream',
   location: ErrorLocation,
   { policy, responseLimit, requests }: MetadataRequest,
 ): Promise<AxiosResponse<T>> {
@@ -129,9 +134,9 @@ export function createStudyReader(
       const scope = { study: studyUid, ...(partition !== undefined ? { partition } : {}) };
       const path = metadataPath(apiVersion, scope);
       const location = locationOf(scope);
-      const response = await getMetadata<unknown>(http, path, 'json', location, request);
+      const response = await getMetadata<Uint8Array>(http, path, 'arraybuffer', location, request);
       if (!hasMetadata(response.status, path, location)) return [];
-      const body: unknown = response.data;
+      const body = parseStrictJson(response.data, { request: `DICOM GET ${path}`, location });
       // Each item's shape is checked by the writer (dicomJsonShape.ts), so one malformed instance costs only itself.
       if (!Array.isArray(body)) {
         throw new NonRetryableError(
@@ -176,9 +181,10 @@ export function createMetadataStreamReader(
         `DICOM GET ${path}`,
         location,
       );
-      body.setEncoding('utf8');
+      const decoder = new StrictUtf8StreamDecoder({ request: `DICOM GET ${path}`, location });
       try {
-        for await (const chunk of body) splitter.push(chunk as string);
+        for await (const chunk of body) splitter.push(decoder.push(chunk as Buffer));
+        splitter.push(decoder.end());
       } catch (error) {
         body.destroy();
         if (error === callerError || error instanceof NonRetryableError) throw error;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startDicomServer, type RunningDicomServer } from '../../dev/dicom-server/index.js';
 import { makeInstanceFile, makeSampleStudies, type InstanceSpec } from '../../dev/samples/index.js';
@@ -119,5 +121,85 @@ describe('metadata read one instance at a time (real DICOM server over HTTP)', (
       }),
       (error: unknown) => error === mine,
     );
+  });
+});
+
+describe('metadata stream decoded as strict UTF-8 (loopback server sending crafted chunks)', () => {
+  let server: Server;
+  let baseUrl = '';
+  let chunks: Buffer[] = [];
+  let requests = 0;
+  before(async () => {
+    server = createServer((_request, response) => {
+      requests += 1;
+      response.writeHead(200, { 'content-type': 'application/dicom+json' });
+      const pieces = [...chunks];
+      // One write per piece, apart in time, so each arrives as its own chunk.
+      const next = () => {
+        const piece = pieces.shift();
+        if (piece === undefined) response.end();
+        else response.write(piece, () => setTimeout(next, 15));
+      };
+      next();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const name = 'Müller^Hans\u{1F600}';
+  const body = Buffer.from(
+    JSON.stringify([
+      { [Tag.PatientName]: { vr: 'PN', Value: [{ Alphabetic: name }] } },
+      { [Tag.PatientID]: { vr: 'LO', Value: ['Ü-1'] } },
+    ]),
+  );
+  const reader = () =>
+    createMetadataStreamReader(createServerHttpClient({ baseUrl, authorization: noAuthorization }), 'v2', undefined, {
+      retry: { fallbackBudgetMs: 60_000, sleep: () => Promise.resolve() },
+    });
+
+  it('decodes a multi-byte character split across chunks', async () => {
+    const u = body.indexOf(Buffer.from('ü'));
+    const emoji = body.indexOf(Buffer.from('\u{1F600}'));
+    // Cut inside "ü" (2 bytes) and twice inside the emoji (4 bytes).
+    chunks = [body.subarray(0, u + 1), body.subarray(u + 1, emoji + 1), body.subarray(emoji + 1, emoji + 3)];
+    chunks.push(body.subarray(emoji + 3));
+    const read: DicomJsonDataset[] = [];
+    assert.equal(await reader().forEachInstance({ study: '1.2.3' }, (dataset) => read.push(dataset)), 2);
+    assert.deepEqual(read[0]?.[Tag.PatientName], { vr: 'PN', Value: [{ Alphabetic: name }] });
+    assert.equal(getString(read[1]!, Tag.PatientID), 'Ü-1');
+  });
+
+  it('refuses bytes that are not UTF-8 (in a chunk, or a character cut short at the end) as located bad data, read once', async () => {
+    const u = body.indexOf(Buffer.from('ü'));
+    const latin1 = Buffer.concat([body.subarray(0, u), Buffer.from([0xfc]), body.subarray(u + 2)]);
+    const cutShort = Buffer.concat([body.subarray(0, -2), Buffer.from([0xc3])]);
+    const intact = JSON.parse(body.toString('utf8')) as DicomJsonDataset[];
+    // What was handed on before the fault is only what arrived intact (the caller fails the whole study anyway).
+    for (const [label, pieces, handedOn] of [
+      ['Latin-1 ü in a PatientName', [latin1.subarray(0, 10), latin1.subarray(10)], 0],
+      ['a character cut short at the end', [cutShort], 1],
+    ] as const) {
+      chunks = [...pieces];
+      requests = 0;
+      const seen: DicomJsonDataset[] = [];
+      await assert.rejects(
+        reader().forEachInstance({ study: '1.2.3', series: '1.2.3.4' }, (dataset) => seen.push(dataset)),
+        (error: unknown) => {
+          assert.ok(error instanceof NonRetryableError, `${label}: ${String(error)}`);
+          assert.equal(error.category, 'bad-dicom-data');
+          assert.deepEqual(error.location, { study: '1.2.3', series: '1.2.3.4' });
+          assert.match(
+            error.message,
+            /^DICOM GET v2\/studies\/1\.2\.3\/series\/1\.2\.3\.4\/metadata returned bytes that are not valid UTF-8/,
+          );
+          return true;
+        },
+        label,
+      );
+      assert.equal(requests, 1, `${label}: read once, not retried`);
+      assert.deepEqual(seen, intact.slice(0, handedOn), `${label}: no instance with a changed value was handed on`);
+    }
   });
 });

@@ -4,7 +4,9 @@
  * - rejected: one 'bad-dicom-data' failure naming the instance (when it has a usable UID), the tag and the reason;
  *   the good instance is in the ImagingStudy (the rest keeps syncing); nothing is thrown (nothing retried);
  * - normalised: no failure, both instances written, the value as it should be;
- * - warned: the instance is written, the bad optional value is skipped with a tag warning naming it.
+ * - warned: the instance is written, the bad optional value is skipped with a tag warning naming it;
+ * - unreadable: the response itself is bad (bytes that are not UTF-8): the sync fails at once with one located
+ *   'bad-dicom-data' error naming the request and the study (not retried), and nothing of the study is written.
  * Over 300 lines because most of it is the table of inputs, one per line (as Prettier lays them out).
  */
 import assert from 'node:assert/strict';
@@ -16,6 +18,7 @@ import { startFhirServer, type RunningFhirServer } from '../../dev/fhir-server/i
 import { noAuthorization } from '../../shared/auth/authorizationProvider.js';
 import { Tag } from '../../shared/dicomweb/dicomJson.js';
 import { createStudyReader, type StudyReader } from '../../shared/dicomweb/studyReader.js';
+import { NonRetryableError } from '../../shared/errors/errors.js';
 import { createFhirClient } from '../../shared/fhir/fhirClient.js';
 import { createServerHttpClient } from '../../shared/http/serverHttpClient.js';
 import type { MappingOptions, TagIssue } from '../../shared/mapping/types.js';
@@ -35,7 +38,8 @@ interface Written {
 type Outcome =
   | { rejected: { tag: string; reason: RegExp; located?: boolean } }
   | { normalised: (written: Written) => void }
-  | { warned: { keyword: string; reason: RegExp } };
+  | { warned: { keyword: string; reason: RegExp } }
+  | { unreadable: RegExp };
 
 interface MetadataCase {
   name: string;
@@ -119,7 +123,33 @@ const cases: MetadataCase[] = [
     name: 'PatientID invalid UTF-8 bytes on the wire',
     attributes: { [Tag.PatientID]: attr('LO', '@@BYTES@@') },
     bytes: Buffer.from([0x50, 0xff, 0xfe]),
-    expect: rejected('(0010,0020)', /holds U\+FFFD: the server sent bytes that are not valid UTF-8/),
+    expect: { unreadable: /not valid UTF-8/ },
+  },
+  {
+    name: 'PatientName invalid UTF-8 bytes on the wire (was U+FFFD in the name, silently)',
+    attributes: { [Tag.PatientName]: attr('PN', { Alphabetic: 'M@@BYTES@@ller^Hans' }) },
+    bytes: Buffer.from([0xfc]), // "ü" in Latin-1, not UTF-8
+    expect: { unreadable: /not valid UTF-8/ },
+  },
+  {
+    name: 'PatientName a UTF-8 sequence cut short on the wire',
+    attributes: { [Tag.PatientName]: attr('PN', { Alphabetic: 'M@@BYTES@@ller^Hans' }) },
+    bytes: Buffer.from([0xc3]), // the first of the two bytes of "ü"
+    expect: { unreadable: /not valid UTF-8/ },
+  },
+  {
+    name: 'PatientName overlong UTF-8 encoding of "/" on the wire',
+    attributes: { [Tag.PatientName]: attr('PN', { Alphabetic: 'A@@BYTES@@B' }) },
+    bytes: Buffer.from([0xc0, 0xaf]),
+    expect: { unreadable: /not valid UTF-8/ },
+  },
+  {
+    name: 'PatientName valid multi-byte UTF-8 on the wire',
+    attributes: { [Tag.PatientName]: attr('PN', { Alphabetic: 'M@@BYTES@@ller^Hans' }) },
+    bytes: Buffer.from('ü\u{1F600}', 'utf8'),
+    expect: {
+      normalised: ({ patient }) => assert.equal(patient?.name?.[0]?.family, 'Mü\u{1F600}ller'),
+    },
   },
   {
     name: 'PatientID with terminal escapes',
@@ -369,10 +399,16 @@ const cases: MetadataCase[] = [
 ];
 
 /** A loopback DICOM server answering study metadata with whatever the current case says. */
-async function startHostileDicom(): Promise<{ baseUrl: string; body: Buffer; close(): Promise<void> }> {
-  const state = { baseUrl: '', body: Buffer.from('[]'), close: () => Promise.resolve() };
+async function startHostileDicom(): Promise<{
+  baseUrl: string;
+  body: Buffer;
+  requests: number;
+  close(): Promise<void>;
+}> {
+  const state = { baseUrl: '', body: Buffer.from('[]'), requests: 0, close: () => Promise.resolve() };
   const server: Server = createServer((request, response) => {
     if (/\/studies\/[^/]+\/metadata$/.test(request.url ?? '')) {
+      state.requests += 1;
       response.writeHead(200, { 'content-type': 'application/dicom+json' }).end(state.body);
     } else response.writeHead(404).end();
   });
@@ -436,7 +472,8 @@ describe('hostile study metadata: rejected where it is wrong, the rest of the st
         ],
         maxSequence: 2,
       };
-      const result = await syncStudy(
+      const readsBefore = dicom.requests;
+      const synced = syncStudy(
         message,
         {
           dicom: reader,
@@ -452,6 +489,24 @@ describe('hostile study metadata: rejected where it is wrong, the rest of the st
         },
         { mapping: options },
       );
+      if ('unreadable' in testCase.expect) {
+        const reason = testCase.expect.unreadable;
+        await assert.rejects(synced, (error: unknown) => {
+          assert.ok(error instanceof NonRetryableError, String(error));
+          assert.equal(error.category, 'bad-dicom-data');
+          assert.equal(error.location.study, study);
+          assert.match(error.message, reason);
+          assert.match(error.message, new RegExp(`^DICOM GET v2/studies/${study.replaceAll('.', '\\.')}/metadata `));
+          return true;
+        });
+        assert.equal(dicom.requests, readsBefore + 1, 'read once, not retried');
+        assert.deepEqual(failures, []);
+        const studies = await fhirServer.all<ImagingStudy>('ImagingStudy');
+        assert.ok(!studies.some((candidate) => candidate.identifier?.some((id) => id.value === `urn:oid:${study}`)));
+        outcomes.add('refused whole with its location', performance.now() - started);
+        return;
+      }
+      const result = await synced;
       const written: Written = {
         study: (await fhirServer.all<ImagingStudy>('ImagingStudy')).find((candidate) =>
           candidate.identifier?.some((identifier) => identifier.value === `urn:oid:${study}`),

@@ -58,6 +58,8 @@ export interface FakeChangeFeed {
   addSpecs(specs: RowSpec[], casing?: Casing): void;
   /** The next `count` requests answer this status (a body-less error). */
   failNext(status: number, count?: number): void;
+  /** The next request answers 200 with these bytes as its body, whatever it asked (crafted, e.g. not UTF-8). */
+  answerNext(body: Buffer): void;
   /** Answer for /latest when the feed is empty: the service's `{"sequence":0}`, 204 or 404. */
   emptyLatest: 'zero' | 204 | 404;
   delayMs: number;
@@ -74,6 +76,7 @@ function send(response: ServerResponse, status: number, body?: unknown): void {
 
 export async function startFakeChangeFeed(): Promise<FakeChangeFeed> {
   const failures: number[] = [];
+  const crafted: Buffer[] = [];
   const feed: FakeChangeFeed = {
     baseUrl: '',
     rows: [],
@@ -84,6 +87,7 @@ export async function startFakeChangeFeed(): Promise<FakeChangeFeed> {
         ...specs.map((spec) => ({ sequence: spec.sequence, timestamp: spec.timestamp, body: feedRow(spec, casing) })),
       ),
     failNext: (status, count = 1) => failures.push(...Array<number>(count).fill(status)),
+    answerNext: (body) => crafted.push(body),
     emptyLatest: 'zero',
     delayMs: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
@@ -99,6 +103,8 @@ export async function startFakeChangeFeed(): Promise<FakeChangeFeed> {
     });
     const failure = failures.shift();
     if (failure !== undefined) return send(response, failure);
+    const craftedBody = crafted.shift();
+    if (craftedBody) return void response.writeHead(200, { 'content-type': 'application/json' }).end(craftedBody);
 
     const bySequence = [...feed.rows].sort((a, b) => a.sequence - b.sequence);
     const number = (name: string, fallback: number) => (query[name] === undefined ? fallback : Number(query[name]));
