@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Bundle, Endpoint, ImagingStudy, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { startFhirServer, type RunningFhirServer } from '../../dev/fhir-server/index.js';
+import { sampleStudy, samplePatient, STUDY_UID_SYSTEM } from '../support/fhirFixtures.js';
 import { fhirRequest, type FhirReply } from '../support/fhirRequest.js';
-
-const STUDY_UID_SYSTEM = 'urn:dicom:uid';
 
 let server: RunningFhirServer;
 
@@ -15,19 +14,8 @@ const request = <T = unknown>(
   headers: Record<string, string> = {},
 ): Promise<FhirReply<T>> => fhirRequest<T>(server.url, method, path, body, headers);
 
-const patient = (pid: string): Patient => ({
-  resourceType: 'Patient',
-  identifier: [{ value: pid }],
-  name: [{ family: 'Doe', given: ['Jane'] }],
-  gender: 'female',
-});
-
-const study = (uid: string, subject: string): ImagingStudy => ({
-  resourceType: 'ImagingStudy',
-  status: 'available',
-  identifier: [{ system: STUDY_UID_SYSTEM, value: `urn:oid:${uid}` }],
-  subject: { reference: subject },
-});
+const patient = samplePatient;
+const study = sampleStudy;
 
 const endpoint = (name: string): Endpoint => ({
   resourceType: 'Endpoint',

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Bundle, BundleEntry, ImagingStudy, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { startFhirServer, type FhirProfileName, type RunningFhirServer } from '../../dev/fhir-server/index.js';
+import { sampleStudy, samplePatient, STUDY_UID_SYSTEM } from '../support/fhirFixtures.js';
 import { fhirRequest, type FhirReply } from '../support/fhirRequest.js';
 
 // Every behaviour a profile emulates (dev/fhir-server/profiles.ts), over real HTTP, with the exact status and shape;
 // each against the kind `medplum` profile too, so that a test fails if the profile's behaviour is switched off.
-
-const STUDY_UID_SYSTEM = 'urn:dicom:uid';
 
 type Reply<T> = FhirReply<T>;
 
@@ -39,20 +38,8 @@ async function allPages(
   return { ids, pageSizes };
 }
 
-const patient = (pid: string, source?: string): Patient => ({
-  resourceType: 'Patient',
-  ...(source ? { meta: { source } } : {}),
-  identifier: [{ value: pid }],
-  name: [{ family: 'Doe', given: ['Jane'] }],
-  gender: 'female',
-});
-
-const study = (uid: string, subject: string): ImagingStudy => ({
-  resourceType: 'ImagingStudy',
-  status: 'available',
-  identifier: [{ system: STUDY_UID_SYSTEM, value: `urn:oid:${uid}` }],
-  subject: { reference: subject },
-});
+const patient = samplePatient;
+const study = sampleStudy;
 
 const transaction = (entry: BundleEntry[]): Bundle => ({ resourceType: 'Bundle', type: 'transaction', entry });
 
