@@ -7,10 +7,18 @@ export interface StudyChange {
   sequence: number;
 }
 
+/** A change-log row that cannot be used: recorded as a failure, and the position still moves past it. */
+export interface BadSourceRow {
+  sequence?: number;
+  reason: string;
+  raw: unknown;
+}
+
 export interface ChangeSourcePage {
   /** Change-log rows read, for the run's counts. */
   rowsRead: number;
   studies: StudyChange[];
+  badRows?: BadSourceRow[];
   /** Where the next page starts (may go back to 0 when the archive was wiped). */
   position: Checkpoint;
   /** Nothing more to read for now. */

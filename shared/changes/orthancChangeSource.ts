@@ -91,12 +91,19 @@ export function createOrthancChangeSource(deps: OrthancChangeSourceDeps): Change
         })),
       );
 
-      const last = page.changes.at(-1)?.seq ?? page.last;
+      const malformed = page.malformed ?? [];
+      const sequences = [
+        ...page.changes.map((change) => change.seq),
+        ...malformed.flatMap((row) => row.sequence ?? []),
+      ];
+      // Past the last row read, a malformed one included (else it would be read and recorded again on every poll).
+      const last = sequences.length > 0 ? Math.max(...sequences) : page.last;
       return {
-        rowsRead: page.changes.length,
+        rowsRead: page.changes.length + malformed.length,
         studies,
+        ...(malformed.length > 0 ? { badRows: malformed } : {}),
         position: { version: 'v1', sequence: Math.max(since, last) },
-        done: page.done || page.changes.length === 0,
+        done: page.done || page.changes.length + malformed.length === 0,
       };
     },
   };

@@ -1,4 +1,5 @@
 import type { AxiosInstance } from 'axios';
+import type { BadSourceRow } from '../changes/changeSource.js';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
 
 /** One row of Orthanc's change log (`GET /changes`). */
@@ -14,6 +15,8 @@ export interface OrthancChange {
 
 export interface OrthancChangesPage {
   changes: OrthancChange[];
+  /** Rows not shaped like a change (Seq, ChangeType, ResourceType, ID): recorded by the poller, never resolved. */
+  malformed?: BadSourceRow[];
   /** True at the end of the log. */
   done: boolean;
   /** Seq of the last row returned, or the log's last Seq when the page is empty (so it can go down: a wipe). */
@@ -85,9 +88,23 @@ export function createOrthancClient(http: AxiosInstance): OrthancClient {
     if (!isObject(body) || !Array.isArray(body.Changes) || typeof body.Last !== 'number') {
       throw new NonRetryableError(`Orthanc GET ${path} did not return a change log page`, 'configuration');
     }
-    // A row that is not shaped like a change is skipped (it names no resource we could resolve); Seq still moves.
-    const changes = body.Changes.map(toChange).filter((change): change is OrthancChange => change !== undefined);
-    return { changes, done: body.Done === true, last: body.Last };
+    // A row that is not shaped like a change names no resource we could resolve: it is handed on to be recorded.
+    const changes: OrthancChange[] = [];
+    const malformed: BadSourceRow[] = [];
+    for (const raw of body.Changes) {
+      const change = toChange(raw);
+      if (change) {
+        changes.push(change);
+        continue;
+      }
+      const seq = isObject(raw) ? raw.Seq : undefined;
+      malformed.push({
+        ...(typeof seq === 'number' && Number.isSafeInteger(seq) ? { sequence: seq } : {}),
+        reason: `Orthanc GET ${path}: a row is not a change (it needs a whole-number Seq and ChangeType, ResourceType and ID strings)`,
+        raw,
+      });
+    }
+    return { changes, ...(malformed.length > 0 ? { malformed } : {}), done: body.Done === true, last: body.Last };
   };
 
   return {

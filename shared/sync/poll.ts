@@ -263,6 +263,16 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     if (deps.source) {
       const page = await deps.source.readPage(position, options.pageSize);
       result.entriesRead += page.rowsRead;
+      for (const bad of page.badRows ?? []) {
+        result.badEntries++;
+        log('warn', bad.reason, { sequence: bad.sequence });
+        await failures.record({
+          category: 'bad-change-feed-entry',
+          reason: bad.reason,
+          ...(bad.sequence !== undefined ? { sequence: bad.sequence } : {}),
+          payload: bad.raw,
+        });
+      }
       addStudyChanges(pendingStudies, page.studies);
       position = page.position;
       return page.done;

@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { createOrthancChangeSource } from '../../shared/changes/orthancChangeSource.js';
 import type { OrthancStudyIds } from '../../shared/changes/orthancStudyIds.js';
-import type { OrthancChange, OrthancClient, OrthancStudyRef } from '../../shared/orthanc/orthancClient.js';
+import { noAuthorization } from '../../shared/auth/authorizationProvider.js';
+import { createServerHttpClient } from '../../shared/http/serverHttpClient.js';
+import {
+  createOrthancClient,
+  type OrthancChange,
+  type OrthancClient,
+  type OrthancStudyRef,
+} from '../../shared/orthanc/orthancClient.js';
 
 /** An Orthanc change log in memory: rows, and what each id resolves to (absent = deleted, 404). */
 function fakeOrthanc(rows: OrthancChange[], studiesOf: Record<string, OrthancStudyRef[]>) {
@@ -103,6 +112,66 @@ describe('Orthanc change source', () => {
     assert.ok(
       limits.every((limit) => limit >= 1),
       'never limit=0',
+    );
+  });
+});
+
+describe('Orthanc change rows that are not changes', () => {
+  it('the client hands them on with their Seq, over real HTTP', async (t) => {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          Changes: [
+            { Seq: 5, ChangeType: 'NewStudy', ResourceType: 'Study', ID: 'st5' },
+            { Seq: 6, ChangeType: 7, ResourceType: 'Study', ID: 'st6' },
+            'not a row',
+          ],
+          Done: true,
+          Last: 6,
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const http = createServerHttpClient({ baseUrl: `http://127.0.0.1:${port}`, authorization: noAuthorization });
+    const page = await createOrthancClient(http).changes(0, 10);
+    assert.deepEqual(
+      page.changes.map((change) => change.seq),
+      [5],
+    );
+    assert.deepEqual(
+      page.malformed?.map((row) => [row.sequence, row.raw]),
+      [
+        [6, { Seq: 6, ChangeType: 7, ResourceType: 'Study', ID: 'st6' }],
+        [undefined, 'not a row'],
+      ],
+    );
+    assert.match(page.malformed?.[0]?.reason ?? '', /^Orthanc GET \/changes: a row is not a change/);
+  });
+
+  it('the source passes them on to be recorded and moves past them', async () => {
+    const client: OrthancClient = {
+      changes: () =>
+        Promise.resolve({
+          changes: [row(5, 'NewStudy', 'Study', 'st5')],
+          malformed: [{ sequence: 9, reason: 'not a change', raw: { Seq: 9 } }],
+          done: true,
+          last: 9,
+        }),
+      lastChange: () => Promise.resolve(undefined),
+      studiesOf: () => Promise.resolve([{ id: 'st5', studyUid: '1.2.5' }]),
+    };
+    const source = createOrthancChangeSource({ orthanc: client, studyIds: memoryIds() });
+    const page = await source.readPage({ version: 'v1', sequence: 4 }, 10);
+    assert.deepEqual(page.studies, [{ study: '1.2.5', sequence: 5 }]);
+    assert.deepEqual(page.badRows, [{ sequence: 9, reason: 'not a change', raw: { Seq: 9 } }]);
+    assert.equal(page.rowsRead, 2);
+    assert.deepEqual(
+      page.position,
+      { version: 'v1', sequence: 9 },
+      'past the malformed row, not only the last good one',
     );
   });
 });

@@ -13,6 +13,7 @@ import { decodeStudyMessage } from '../../shared/queue/studyMessageCodec.js';
 import { createCheckpointStore, type Checkpoint, type CheckpointStore } from '../../shared/state/checkpointStore.js';
 import { createFailureStore } from '../../shared/state/failureStore.js';
 import { createTableClient } from '../../shared/state/storageClients.js';
+import type { ChangeSource } from '../../shared/changes/changeSource.js';
 import { pollChangeFeed, type PollDependencies } from '../../shared/sync/poll.js';
 import { feedRow, startFakeChangeFeed, timestampAt, type RowSpec } from './fakeChangeFeed.js';
 
@@ -305,5 +306,36 @@ describe('pollChangeFeed against a loopback change feed and Azurite', () => {
     );
     assert.deepEqual(run.checkpoint, { version: 'v1', sequence: 5 });
     assert.deepEqual(sorted(sopsOf(await drain())), [sopOf(4, '1.8'), sopOf(5, '1.8')]);
+  });
+
+  it('a change source row that is not a change is recorded, and the run enqueues the rest and moves past it', async (t) => {
+    const { deps, drain, failures, checkpoints } = await stack(t, 'v1');
+    let served = false;
+    const source: ChangeSource = {
+      readPage: (position) => {
+        if (served) return Promise.resolve({ rowsRead: 0, studies: [], position, done: true });
+        served = true;
+        return Promise.resolve({
+          rowsRead: 2,
+          studies: [{ study: '1.9.1', sequence: 3 }],
+          badRows: [{ sequence: 4, reason: 'Orthanc row 4 is not a change', raw: { Seq: 4, ChangeType: 7 } }],
+          position: { version: 'v1', sequence: 4 },
+          done: true,
+        });
+      },
+    };
+    const run = await pollChangeFeed({ ...deps, source }, { version: 'v1', pageSize: 10, maxRunMs: 60_000 });
+    assert.equal(run.badEntries, 1);
+    assert.deepEqual(
+      (await drain()).map((message) => message.study),
+      ['1.9.1'],
+    );
+    const [record, ...more] = await failures.list();
+    assert.equal(more.length, 0);
+    assert.equal(record?.category, 'bad-change-feed-entry');
+    assert.equal(record?.sequence, 4);
+    assert.equal(record?.reason, 'Orthanc row 4 is not a change');
+    assert.deepEqual(record?.payload, { Seq: 4, ChangeType: 7 });
+    assert.equal(((await checkpoints.read())?.checkpoint as { sequence?: number } | undefined)?.sequence, 4);
   });
 });
