@@ -6,6 +6,7 @@ import type { AxiosInstance } from 'axios';
 import type { BasicAuthConfig } from '../../shared/auth/index.js';
 import { loadAppConfig } from '../../shared/config/appConfig.js';
 import { readSetting, type FlatSettings } from '../../shared/config/settingsSource.js';
+import { isPlainObject } from '../../shared/lib/isPlainObject.js';
 
 type Answer = { status: number; data: unknown; headers: Record<string, unknown> };
 /** check.ts's `call`: sends, reports one line, and says whether it passed. */
@@ -44,10 +45,6 @@ export function basicRefusedCause(config: BasicAuthConfig): string {
   );
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** `/system`, `/changes?limit=1` on the REST API, then `studies?limit=1` on DICOMweb. */
 export async function checkOrthanc(
   calls: { rest: CheckCall; dicomWeb: CheckCall },
@@ -56,7 +53,7 @@ export async function checkOrthanc(
   const system = await calls.rest(() => rest.get('system', { responseType: 'json' }), {
     path: 'system (Orthanc REST API)',
     accept: (body) => {
-      if (!isObject(body) || typeof body.Version !== 'string') {
+      if (!isPlainObject(body) || typeof body.Version !== 'string') {
         throw new OrthancAnswerProblem(
           'not Orthanc: set DicomWeb:Orthanc:Endpoint to its REST API root (where /system answers)',
         );
@@ -69,7 +66,7 @@ export async function checkOrthanc(
   await calls.rest(() => rest.get('changes', { params: { since: 0, limit: 1 }, responseType: 'json' }), {
     path: 'changes?since=0&limit=1',
     accept: (body) => {
-      if (!isObject(body) || typeof body.Last !== 'number') {
+      if (!isPlainObject(body) || typeof body.Last !== 'number') {
         throw new OrthancAnswerProblem('no change log there: DicomWeb:Orthanc:Endpoint must be the REST API root');
       }
       return `change log answered (Last ${body.Last})`;

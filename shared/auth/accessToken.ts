@@ -1,3 +1,5 @@
+import { isPlainObject } from '../lib/isPlainObject.js';
+
 /** A bearer token and when it stops being valid. */
 export interface AccessToken {
   token: string;
@@ -45,9 +47,9 @@ export function jwtExpiry(token: string): number | undefined {
   if (!jwtShape.test(token)) return undefined;
   const [header, payload] = token.split('.');
   const headerJson = decodeSegment(header);
-  if (!isObject(headerJson) || typeof headerJson.alg !== 'string') return undefined;
+  if (!isPlainObject(headerJson) || typeof headerJson.alg !== 'string') return undefined;
   const payloadJson = decodeSegment(payload);
-  if (!isObject(payloadJson)) return undefined;
+  if (!isPlainObject(payloadJson)) return undefined;
   const exp = payloadJson.exp;
   return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : undefined;
 }
@@ -59,8 +61,4 @@ function decodeSegment(segment: string | undefined): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,6 +1,7 @@
 import type { ChangeFeedAction, ChangeFeedEntry, ChangeFeedState } from './changeFeedEntry.js';
 import type { DicomJsonDataset } from './dicomJson.js';
 import { excerpt, partitionNameProblem, timestampProblem, uidProblem } from './identifiers.js';
+import { isPlainObject } from '../lib/isPlainObject.js';
 
 /**
  * A change-feed row that could not be turned into a ChangeFeedEntry. It keeps what could be read
@@ -29,10 +30,6 @@ export function isBadRow(row: ChangeFeedRow): row is BadChangeFeedRow {
 
 const actions: readonly ChangeFeedAction[] = ['create', 'update', 'delete'];
 const states: readonly ChangeFeedState[] = ['current', 'replaced', 'deleted'];
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** Property lookup whatever the case: the docs print PascalCase, the OpenAPI document says camelCase. */
 function lowerKeyed(row: Record<string, unknown>): Map<string, unknown> {
@@ -93,7 +90,7 @@ export interface RowParseOptions {
  * with a time zone, not in the future: a row that fails is a bad row, recorded and read past.
  */
 export function parseChangeFeedRow(raw: unknown, options: RowParseOptions = {}): ChangeFeedRow {
-  if (!isObject(raw)) return { kind: 'bad', raw, reason: 'row is not a JSON object' };
+  if (!isPlainObject(raw)) return { kind: 'bad', raw, reason: 'row is not a JSON object' };
   const fields = lowerKeyed(raw);
   const problems: string[] = [];
 
@@ -133,7 +130,7 @@ export function parseChangeFeedRow(raw: unknown, options: RowParseOptions = {}):
   }
 
   const rawMetadata = fields.get('metadata');
-  if (rawMetadata != null && !isObject(rawMetadata)) problems.push('Metadata is not a DICOM JSON object');
+  if (rawMetadata != null && !isPlainObject(rawMetadata)) problems.push('Metadata is not a DICOM JSON object');
 
   if (
     problems.length > 0 ||
@@ -169,7 +166,7 @@ export function parseChangeFeedRow(raw: unknown, options: RowParseOptions = {}):
     timestamp,
     ...(partitionName ? { partitionName } : {}),
     ...(filePath ? { filePath } : {}),
-    ...(isObject(rawMetadata) ? { metadata: rawMetadata as DicomJsonDataset } : {}),
+    ...(isPlainObject(rawMetadata) ? { metadata: rawMetadata as DicomJsonDataset } : {}),
   };
 }
 

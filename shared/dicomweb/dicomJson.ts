@@ -1,3 +1,5 @@
+import { isPlainObject } from '../lib/isPlainObject.js';
+
 /**
  * DICOM JSON model (PS3.18 Annex F): the shape of WADO-RS metadata and of change-feed `Metadata`.
  * Keys are 8 hex digits; the standard says upper case, but we accept either case.
@@ -59,10 +61,6 @@ export const Tag = {
   ConceptNameCodeSequence: '0040A043',
   DocumentTitle: '00420010',
 } as const;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** Datasets whose keys are all upper case (as DICOM JSON writes them): a tag they lack is simply absent. */
 const upperCaseKeyed = new WeakSet<DicomJsonDataset>();

@@ -5,6 +5,7 @@
  */
 import { Tag, getString, type DicomJsonDataset } from './dicomJson.js';
 import { excerpt, uidProblem } from './identifiers.js';
+import { isPlainObject } from '../lib/isPlainObject.js';
 
 /** Deeper SQ nesting is refused (dose SR content trees use about six levels). */
 export const maxSequenceDepth = 32;
@@ -47,10 +48,6 @@ const maxIdentifierLength = 64;
 function label(key: string): string {
   const upper = key.toUpperCase();
   return /^[0-9A-F]{8}$/.test(upper) ? `(${upper.slice(0, 4)},${upper.slice(4)})` : excerpt(key, 20);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 class ShapeChecker {

@@ -1,6 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import type { BadSourceRow } from '../changes/changeSource.js';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
+import { isPlainObject } from '../lib/isPlainObject.js';
 
 /** One row of Orthanc's change log (`GET /changes`). */
 export interface OrthancChange {
@@ -47,12 +48,8 @@ function failure(path: string, status: number): Error {
   return new NonRetryableError(message, 'configuration');
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 function toChange(raw: unknown): OrthancChange | undefined {
-  if (!isObject(raw)) return undefined;
+  if (!isPlainObject(raw)) return undefined;
   const { Seq, ChangeType, ResourceType, ID, Date: date } = raw;
   if (typeof Seq !== 'number' || !Number.isSafeInteger(Seq) || typeof ChangeType !== 'string') return undefined;
   if (typeof ResourceType !== 'string' || typeof ID !== 'string') return undefined;
@@ -66,7 +63,7 @@ function toChange(raw: unknown): OrthancChange | undefined {
 }
 
 function toStudyRef(raw: unknown): OrthancStudyRef | undefined {
-  if (!isObject(raw) || typeof raw.ID !== 'string' || !isObject(raw.MainDicomTags)) return undefined;
+  if (!isPlainObject(raw) || typeof raw.ID !== 'string' || !isPlainObject(raw.MainDicomTags)) return undefined;
   const uid = raw.MainDicomTags.StudyInstanceUID;
   return typeof uid === 'string' && uid.trim() !== '' ? { id: raw.ID, studyUid: uid.trim() } : undefined;
 }
@@ -85,7 +82,7 @@ export function createOrthancClient(http: AxiosInstance): OrthancClient {
   };
 
   const parsePage = (path: string, body: unknown): OrthancChangesPage => {
-    if (!isObject(body) || !Array.isArray(body.Changes) || typeof body.Last !== 'number') {
+    if (!isPlainObject(body) || !Array.isArray(body.Changes) || typeof body.Last !== 'number') {
       throw new NonRetryableError(`Orthanc GET ${path} did not return a change log page`, 'configuration');
     }
     // A row that is not shaped like a change names no resource we could resolve: it is handed on to be recorded.
@@ -97,7 +94,7 @@ export function createOrthancClient(http: AxiosInstance): OrthancClient {
         changes.push(change);
         continue;
       }
-      const seq = isObject(raw) ? raw.Seq : undefined;
+      const seq = isPlainObject(raw) ? raw.Seq : undefined;
       malformed.push({
         ...(typeof seq === 'number' && Number.isSafeInteger(seq) ? { sequence: seq } : {}),
         reason: `Orthanc GET ${path}: a row is not a change (it needs a whole-number Seq and ChangeType, ResourceType and ID strings)`,
