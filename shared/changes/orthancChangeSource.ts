@@ -1,4 +1,5 @@
 import type { OrthancChange, OrthancClient, OrthancStudyRef } from '../orthanc/orthancClient.js';
+import { forEachLimited } from '../queue/messageQueue.js';
 import type { PollLog } from '../sync/poll.js';
 import type { ChangeSource, StudyChange } from './changeSource.js';
 import type { OrthancStudyIds } from './orthancStudyIds.js';
@@ -12,20 +13,6 @@ export interface OrthancChangeSourceDeps {
 }
 
 const resourceTypes = new Set(['Patient', 'Study', 'Series', 'Instance']);
-
-/** Runs `work` over `items`, at most `limit` at a time, keeping the order of the results. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /**
  * Orthanc's change log as a change source. Every row about a patient, study, series or instance (New*, Stable*,
@@ -82,7 +69,10 @@ export function createOrthancChangeSource(deps: OrthancChangeSourceDeps): Change
       // One resolution per distinct resource of the page; rows keep their own sequence.
       const rows = page.changes.filter((change) => resourceTypes.has(change.resourceType));
       const distinct = [...new Map(rows.map((row) => [`${row.resourceType}/${row.id}`, row])).values()];
-      const resolved = await mapLimited(distinct, concurrency, resolve);
+      const resolved = new Array<OrthancStudyRef[]>(distinct.length);
+      await forEachLimited([...distinct.keys()], concurrency, async (index) => {
+        resolved[index] = await resolve(distinct[index]!);
+      });
       const studiesOf = new Map(distinct.map((row, index) => [`${row.resourceType}/${row.id}`, resolved[index]!]));
       const studies: StudyChange[] = rows.flatMap((row) =>
         (studiesOf.get(`${row.resourceType}/${row.id}`) ?? []).map((ref) => ({
