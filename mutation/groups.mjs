@@ -4,38 +4,46 @@
 export const groups = {
   fhir: {
     mutate: ['shared/fhir/**/*.ts'],
-    tests: ['test/fhir/*.test.ts', 'test/sync/syncStudy.test.ts', 'test/mapping/transaction.test.ts'],
+    tests: [
+      'test/shared/fhir/*.test.ts',
+      'test/shared/sync/syncStudy.test.ts',
+      'test/shared/mapping/transaction.test.ts',
+    ],
   },
   changefeed: {
     mutate: ['shared/dicomweb/changeFeedRow.ts', 'shared/queue/**/*.ts'],
     tests: [
-      'test/dicomweb/*.test.ts',
-      'test/queue/*.test.ts',
-      'test/poll/changeFeedClient.test.ts',
-      'test/poll/studyMessages.test.ts',
-      'test/poll/pollChangeFeed.test.ts',
+      'test/shared/dicomweb/*.test.ts',
+      'test/shared/queue/*.test.ts',
+      'test/shared/dicomweb/changeFeedClient.test.ts',
+      'test/shared/queue/buildStudyMessages.test.ts',
+      'test/shared/sync/poll.test.ts',
     ],
   },
   sync: {
     mutate: ['shared/sync/syncStudy.ts'],
-    tests: ['test/sync/*.test.ts'],
+    tests: ['test/shared/sync/*.test.ts'],
   },
   poll: {
     mutate: ['shared/sync/poll.ts'],
-    tests: ['test/poll/pollChangeFeed.test.ts', 'test/poll/v1GapRace.test.ts'],
+    tests: ['test/shared/sync/poll.test.ts', 'test/shared/sync/pollV1GapRace.test.ts'],
   },
   transaction: {
     mutate: ['shared/mapping/transaction.ts'],
-    tests: ['test/mapping/transaction.test.ts', 'test/mapping/studyOwnership.test.ts', 'test/mapping/contract.test.ts'],
+    tests: [
+      'test/shared/mapping/transaction.test.ts',
+      'test/shared/mapping/studyOwnership.test.ts',
+      'test/shared/mapping/contract.test.ts',
+    ],
   },
   auth: {
     mutate: ['shared/auth/**/*.ts'],
     tests: [
-      'test/auth/*.test.ts',
-      'test/fhir/*.test.ts',
-      'test/config/loadSettings.test.ts',
-      'test/config/runtimeSettings.test.ts',
-      'test/config/keyVaultSecretLeak.test.ts',
+      'test/shared/auth/*.test.ts',
+      'test/shared/fhir/*.test.ts',
+      'test/shared/config/loadSettings.test.ts',
+      'test/shared/runtime/runtime.test.ts',
+      'test/shared/config/keyVaultSecretLeak.test.ts',
     ],
   },
 };

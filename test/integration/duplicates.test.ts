@@ -6,7 +6,7 @@ import { startLocalStack, type LocalStack } from '../../dev/localStack.js';
 import { FHIR_PROFILE_NAMES } from '../../dev/fhir-server/profiles.js';
 import { makeInstanceFile, uid } from '../../dev/samples/index.js';
 import { toEndpoint } from '../../shared/mapping/endpoint.js';
-import { options } from '../mapping/fixtures.js';
+import { options } from '../support/mappingFixtures.js';
 
 /**
  * Duplicates as they exist in the wild: an old DICOM Cast's Endpoint (no identifier, no meta.source), copies of

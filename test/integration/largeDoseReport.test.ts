@@ -4,7 +4,7 @@ import type { ImagingStudy, Observation } from '@medplum/fhirtypes';
 import { LocalFunctionsHost } from '../../dev/functionsHost/localFunctionsHost.js';
 import { startLocalStack, type LocalStack } from '../../dev/localStack.js';
 import { makeInstanceFile, uid } from '../../dev/samples/index.js';
-import { C, srFile, U, xRayDoseContent, type ContentSpec } from '../mapping/doseReports.js';
+import { C, srFile, U, xRayDoseContent, type ContentSpec } from '../support/doseReports.js';
 
 /**
  * A fluoroscopy dose report with 1,200 irradiation events is 1,201 Observations: more than the 500 entries AHDS

@@ -9,7 +9,7 @@ import { imagingStudyWriter } from '../../functions/imagingStudyWriter.js';
 import { encodeStudyMessage } from '../../shared/queue/studyMessageCodec.js';
 import type { StudyMessage } from '../../shared/queue/studyMessage.js';
 import { getRuntime } from '../../shared/runtime/runtime.js';
-import { C, ctDoseContent, srFile, type CtEvent, type SrSpec } from '../mapping/doseReports.js';
+import { C, ctDoseContent, srFile, type CtEvent, type SrSpec } from '../support/doseReports.js';
 
 /**
  * Radiation dose Observations end to end on the local stack: a study with two image series and a CT dose

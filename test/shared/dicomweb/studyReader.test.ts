@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startDicomServer, type RunningDicomServer } from '../../../dev/dicom-server/index.js';
+import { makeInstanceFile, makeSampleStudies, type InstanceSpec } from '../../../dev/samples/index.js';
+import { noAuthorization } from '../../../shared/auth/index.js';
+import { getAttribute, getString, Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
+import { JsonObjectArraySplitter } from '../../../shared/dicomweb/jsonArrayStream.js';
+import { createMetadataStreamReader, createStudyReader } from '../../../shared/dicomweb/studyReader.js';
+import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
+import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
+
+function split(text: string, chunkSize: number): Record<string, unknown>[] {
+  const elements: Record<string, unknown>[] = [];
+  const splitter = new JsonObjectArraySplitter((element) => elements.push(element), 'test');
+  for (let start = 0; start < text.length; start += chunkSize) splitter.push(text.slice(start, start + chunkSize));
+  splitter.end();
+  return elements;
+}
+
+describe('JsonObjectArraySplitter', () => {
+  const values = [
+    { '00100010': { vr: 'PN', Value: [{ Alphabetic: 'O"Brien^{[Ann]}' }] } },
+    {},
+    { a: [1, [2, { b: '\\"}]' }]], c: null, 'k\\"ey': 'é ✓' },
+  ];
+  const text = ` [\n${values.map((value) => JSON.stringify(value, null, 1)).join(' ,\n')} ] \n`;
+
+  it('gives the elements JSON.parse gives, however the text is cut into chunks', () => {
+    for (const size of [1, 2, 3, 7, 64, text.length]) assert.deepEqual(split(text, size), values, `chunks of ${size}`);
+    assert.deepEqual(split('[]', 1), []);
+  });
+
+  it('refuses what is not a whole JSON array of objects, saying what is wrong', () => {
+    const cases: [string, RegExp][] = [
+      ['{"a":1}', /not a JSON array/],
+      ['[{"a":1}, 2]', /element 1 is not a JSON object/],
+      ['[{"a":1}, "x"]', /element 1 is not a JSON object/],
+      ['[{"a":1}', /cut short/],
+      ['', /empty/],
+      ['[{"a":1}] x', /after the end/],
+      ['[{"a":tru}]', /element 0 is not valid JSON/],
+    ];
+    for (const [input, expected] of cases) {
+      assert.throws(
+        () => split(input, 3),
+        (error: unknown) => error instanceof NonRetryableError && expected.test(error.message),
+        input,
+      );
+    }
+  });
+});
+
+describe('getAttribute', () => {
+  it('finds a tag whatever the case of its key, and reports an absent one as absent', () => {
+    const upper: DicomJsonDataset = { '0020000D': { vr: 'UI', Value: ['1.2'] } };
+    const lower: DicomJsonDataset = { '0020000d': { vr: 'UI', Value: ['1.3'] } };
+    assert.equal(getString(upper, Tag.StudyInstanceUID), '1.2');
+    assert.equal(getString(upper, '0020000d'), '1.2');
+    assert.equal(getString(lower, Tag.StudyInstanceUID), '1.3');
+    assert.equal(getAttribute(upper, Tag.PatientID), undefined);
+    assert.equal(getAttribute(upper, Tag.PatientID), undefined, 'asked again (the key check is remembered)');
+    assert.equal(getAttribute(lower, Tag.PatientID), undefined);
+  });
+});
+
+describe('metadata read one instance at a time (real DICOM server over HTTP)', () => {
+  let dicom: RunningDicomServer;
+  let specs: InstanceSpec[];
+  before(async () => {
+    dicom = await startDicomServer();
+    specs = makeSampleStudies({ studies: 1, seriesPerStudy: 3, instancesPerSeries: 40, seed: 5 });
+    await dicom.storeFiles(specs.map(makeInstanceFile));
+  });
+  after(() => dicom.close());
+
+  const http = () => createServerHttpClient({ baseUrl: dicom.url, authorization: noAuthorization });
+  const sops = (datasets: DicomJsonDataset[]) => datasets.map((dataset) => getString(dataset, Tag.SOPInstanceUID));
+
+  it('streams the same instances the whole-study read returns', async () => {
+    const study = specs[0]!.studyUid;
+    const streamed: DicomJsonDataset[] = [];
+    const count = await createMetadataStreamReader(http(), 'v2').forEachInstance({ study }, (d) => streamed.push(d));
+    const whole = await createStudyReader(http(), 'v2').readStudyMetadata(study);
+    assert.equal(count, specs.length);
+    assert.deepEqual(sops(streamed), sops(whole));
+    assert.deepEqual(streamed, whole);
+  });
+
+  it('reads one series only, with one request', async () => {
+    const { studyUid, seriesUid } = specs[50]!;
+    dicom.resetRequestCount();
+    const streamed: DicomJsonDataset[] = [];
+    await createMetadataStreamReader(http(), 'v2').forEachInstance({ study: studyUid, series: seriesUid }, (d) =>
+      streamed.push(d),
+    );
+    const expected = specs.filter((spec) => spec.seriesUid === seriesUid).map((spec) => spec.sopUid);
+    assert.deepEqual(new Set(sops(streamed)), new Set(expected));
+    assert.equal(dicom.traffic()['metadata-series']?.requests, 1);
+    assert.ok((dicom.traffic()['metadata-series']?.bytes ?? 0) > 0, 'the bytes sent are counted');
+  });
+
+  it("gives 0 for a study that is gone, a retryable error for a 503 once retries are spent, and the caller's own error unchanged", async () => {
+    const reader = createMetadataStreamReader(http(), 'v2', undefined, {
+      retry: { fallbackBudgetMs: 0, maxAttempts: 1 },
+    });
+    assert.equal(await reader.forEachInstance({ study: '1.2.3.999' }, () => assert.fail('no instance expected')), 0);
+    dicom.failNext(1, 503, '/studies');
+    await assert.rejects(
+      reader.forEachInstance({ study: specs[0]!.studyUid, series: specs[0]!.seriesUid }, () => undefined),
+      (error: unknown) =>
+        error instanceof RetryableError &&
+        error.message.includes('503') &&
+        error.location.series === specs[0]!.seriesUid,
+    );
+    const mine = new Error('mapping failed');
+    await assert.rejects(
+      reader.forEachInstance({ study: specs[0]!.studyUid }, () => {
+        throw mine;
+      }),
+      (error: unknown) => error === mine,
+    );
+  });
+});
+
+describe('metadata stream decoded as strict UTF-8 (loopback server sending crafted chunks)', () => {
+  let server: Server;
+  let baseUrl = '';
+  let chunks: Buffer[] = [];
+  let requests = 0;
+  before(async () => {
+    server = createServer((_request, response) => {
+      requests += 1;
+      response.writeHead(200, { 'content-type': 'application/dicom+json' });
+      const pieces = [...chunks];
+      // One write per piece, apart in time, so each arrives as its own chunk.
+      const next = () => {
+        const piece = pieces.shift();
+        if (piece === undefined) response.end();
+        else response.write(piece, () => setTimeout(next, 15));
+      };
+      next();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const name = 'Müller^Hans\u{1F600}';
+  const body = Buffer.from(
+    JSON.stringify([
+      { [Tag.PatientName]: { vr: 'PN', Value: [{ Alphabetic: name }] } },
+      { [Tag.PatientID]: { vr: 'LO', Value: ['Ü-1'] } },
+    ]),
+  );
+  const reader = () =>
+    createMetadataStreamReader(createServerHttpClient({ baseUrl, authorization: noAuthorization }), 'v2', undefined, {
+      retry: { fallbackBudgetMs: 60_000, sleep: () => Promise.resolve() },
+    });
+
+  it('decodes a multi-byte character split across chunks', async () => {
+    const u = body.indexOf(Buffer.from('ü'));
+    const emoji = body.indexOf(Buffer.from('\u{1F600}'));
+    // Cut inside "ü" (2 bytes) and twice inside the emoji (4 bytes).
+    chunks = [body.subarray(0, u + 1), body.subarray(u + 1, emoji + 1), body.subarray(emoji + 1, emoji + 3)];
+    chunks.push(body.subarray(emoji + 3));
+    const read: DicomJsonDataset[] = [];
+    assert.equal(await reader().forEachInstance({ study: '1.2.3' }, (dataset) => read.push(dataset)), 2);
+    assert.deepEqual(read[0]?.[Tag.PatientName], { vr: 'PN', Value: [{ Alphabetic: name }] });
+    assert.equal(getString(read[1]!, Tag.PatientID), 'Ü-1');
+  });
+
+  it('refuses bytes that are not UTF-8 (in a chunk, or a character cut short at the end) as located bad data, read once', async () => {
+    const u = body.indexOf(Buffer.from('ü'));
+    const latin1 = Buffer.concat([body.subarray(0, u), Buffer.from([0xfc]), body.subarray(u + 2)]);
+    const cutShort = Buffer.concat([body.subarray(0, -2), Buffer.from([0xc3])]);
+    const intact = JSON.parse(body.toString('utf8')) as DicomJsonDataset[];
+    // What was handed on before the fault is only what arrived intact (the caller fails the whole study anyway).
+    for (const [label, pieces, handedOn] of [
+      ['Latin-1 ü in a PatientName', [latin1.subarray(0, 10), latin1.subarray(10)], 0],
+      ['a character cut short at the end', [cutShort], 1],
+    ] as const) {
+      chunks = [...pieces];
+      requests = 0;
+      const seen: DicomJsonDataset[] = [];
+      await assert.rejects(
+        reader().forEachInstance({ study: '1.2.3', series: '1.2.3.4' }, (dataset) => seen.push(dataset)),
+        (error: unknown) => {
+          assert.ok(error instanceof NonRetryableError, `${label}: ${String(error)}`);
+          assert.equal(error.category, 'bad-dicom-data');
+          assert.deepEqual(error.location, { study: '1.2.3', series: '1.2.3.4' });
+          assert.match(
+            error.message,
+            /^DICOM GET v2\/studies\/1\.2\.3\/series\/1\.2\.3\.4\/metadata returned bytes that are not valid UTF-8/,
+          );
+          return true;
+        },
+        label,
+      );
+      assert.equal(requests, 1, `${label}: read once, not retried`);
+      assert.deepEqual(seen, intact.slice(0, handedOn), `${label}: no instance with a changed value was handed on`);
+    }
+  });
+});

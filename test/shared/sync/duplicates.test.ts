@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { BundleEntry, ImagingStudy, Observation, Patient } from '@medplum/fhirtypes';
+import { splitTransaction } from '../../../shared/fhir/bundleEntries.js';
+import { hasExactIdentifier, isOwnedBy, ownSource, sourceOf } from '../../../shared/mapping/ownership.js';
+import { repointReferrer, sortCopies } from '../../../shared/sync/duplicates.js';
+
+const patient = (id: string, source?: string): Patient => ({
+  resourceType: 'Patient',
+  id,
+  ...(source ? { meta: { source } } : {}),
+});
+
+describe('ownership and exact identity', () => {
+  it('meta.source: the part before the first #, compared exactly', () => {
+    assert.equal(sourceOf(patient('1', 'https://dicom#req-1#x')), 'https://dicom');
+    assert.ok(isOwnedBy(patient('1', 'https://dicom#abc'), 'https://dicom'));
+    assert.ok(!isOwnedBy(patient('1', 'https://dicom2'), 'https://dicom'));
+    assert.ok(!isOwnedBy(patient('1', 'HTTPS://DICOM'), 'https://dicom'));
+    assert.ok(!isOwnedBy(patient('1'), 'https://dicom'));
+    assert.equal(ownSource('https://dicom', 'Microsoft.Default'), 'https://dicom');
+    assert.equal(ownSource('https://dicom/', 'a b'), 'https://dicom/partitions/a%20b');
+  });
+
+  it('an identifier matches only with the same system and value, case-sensitively', () => {
+    const identifiers = [{ value: 'A' }, { system: 'urn:x', value: 'B' }];
+    assert.ok(hasExactIdentifier(identifiers, '', 'A'));
+    assert.ok(hasExactIdentifier(identifiers, 'urn:x', 'B'));
+    for (const [system, value] of [
+      ['', 'a'],
+      ['', 'A|'],
+      ['', 'A|B'],
+      ['urn:x', 'A'],
+      ['', 'B'],
+      ['URN:X', 'B'],
+    ]) {
+      assert.ok(!hasExactIdentifier(identifiers, system as string, value as string), `${system}|${value}`);
+    }
+  });
+});
+
+describe('duplicate copies', () => {
+  it('keeps the lowest id among ours, else the lowest id; others are never ours to remove', () => {
+    const isOurs = (copy: Patient) => isOwnedBy(copy, 'https://dicom');
+    const copies = sortCopies(
+      [patient('c', 'https://dicom'), patient('a', 'https://ehr'), patient('b', 'https://dicom')],
+      isOurs,
+    );
+    assert.deepEqual(
+      [copies.kept?.id, copies.ours.map((p) => p.id), copies.others.map((p) => p.id)],
+      ['b', ['c'], ['a']],
+    );
+    const theirs = sortCopies([patient('z'), patient('y')], isOurs);
+    assert.deepEqual([theirs.kept?.id, theirs.ours.length, theirs.others.map((p) => p.id)], ['y', 0, ['z']]);
+  });
+
+  it('moves subject, endpoint and partOf references to the kept copy without listing it twice', () => {
+    const study: ImagingStudy = {
+      resourceType: 'ImagingStudy',
+      id: 's',
+      status: 'available',
+      subject: { reference: 'Patient/old' },
+      endpoint: [{ reference: 'Endpoint/kept' }, { reference: 'Endpoint/old' }, { reference: 'Endpoint/other' }],
+    };
+    assert.deepEqual((repointReferrer(study, 'Endpoint/old', 'Endpoint/kept') as ImagingStudy).endpoint, [
+      { reference: 'Endpoint/kept' },
+      { reference: 'Endpoint/other' },
+    ]);
+    assert.equal(
+      (repointReferrer(study, 'Patient/old', 'Patient/kept') as ImagingStudy).subject.reference,
+      'Patient/kept',
+    );
+    const observation: Observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: {},
+      partOf: [{ reference: 'https://fhir/ImagingStudy/old' }],
+    };
+    assert.deepEqual((repointReferrer(observation, 'ImagingStudy/old', 'ImagingStudy/k') as Observation).partOf, [
+      { reference: 'ImagingStudy/k' },
+    ]);
+    assert.equal(repointReferrer(study, 'Patient/unrelated', 'Patient/kept'), undefined);
+  });
+});
+
+describe('splitting a transaction within Fhir:MaxBundleEntries', () => {
+  const entry = (fullUrl: string, reference?: string): BundleEntry => ({
+    fullUrl,
+    resource: {
+      resourceType: 'Observation',
+      status: 'final',
+      code: {},
+      ...(reference ? { partOf: [{ reference }] } : {}),
+    },
+  });
+
+  it('one Bundle when it fits', () => {
+    assert.deepEqual(splitTransaction([entry('a'), entry('b')], [0], 2), { chunks: [], fenced: [0, 1], deferred: 0 });
+  });
+
+  it('entries that stand alone go first in chunks; the fence and what is left go last; none over the limit', () => {
+    const entries = [
+      entry('ImagingStudy/1'),
+      ...Array.from({ length: 11 }, (_, i) => entry(`o${i}`, 'ImagingStudy/1')),
+    ];
+    const parts = splitTransaction(entries, [0], 5);
+    assert.deepEqual(parts.chunks, [
+      [1, 2, 3, 4, 5],
+      [6, 7],
+    ]);
+    assert.deepEqual(parts.fenced, [0, 8, 9, 10, 11]);
+    assert.equal(parts.deferred, 0);
+    const all = [...parts.chunks.flat(), ...parts.fenced].sort((a, b) => a - b);
+    assert.deepEqual(
+      all,
+      entries.map((_, i) => i),
+    );
+  });
+
+  it('entries referencing what the fence creates travel with it; those that do not fit wait for the next pass', () => {
+    const study = 'urn:uuid:5a1c9a3e-0000-5000-8000-000000000001';
+    const entries = [entry(study), ...Array.from({ length: 6 }, (_, i) => entry(`o${i}`, study))];
+    assert.deepEqual(splitTransaction(entries, [0], 4), { chunks: [], fenced: [0, 1, 2, 3], deferred: 3 });
+  });
+});
