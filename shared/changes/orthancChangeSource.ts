@@ -1,5 +1,5 @@
 import type { OrthancChange, OrthancClient, OrthancStudyRef } from '../orthanc/orthancClient.js';
-import { forEachLimited } from '../queue/messageQueue.js';
+import { forEachLimited } from '../lib/concurrency.js';
 import type { PollLog } from '../sync/poll.js';
 import type { ChangeSource, StudyChange } from './changeSource.js';
 import type { OrthancStudyIds } from './orthancStudyIds.js';

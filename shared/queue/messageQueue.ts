@@ -1,33 +1,12 @@
 import { QueueClient } from '@azure/storage-queue';
 import type { StorageConnection } from '../config/appConfig.js';
 import { RetryableError } from '../errors/errors.js';
+import { forEachLimited } from '../lib/concurrency.js';
 import { describeStorageError, once, storageCredential } from '../state/storageClients.js';
 
 /** Where study messages go. `send` resolves only when every text is on the queue. */
 export interface MessageQueue {
   send(texts: string[]): Promise<void>;
-}
-
-/** Runs `work` over `items` with at most `parallelism` in flight; rejects with the first failure after all settle. */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  parallelism: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let firstError: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !firstError) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (error) {
-        firstError ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallelism, items.length) }, worker));
-  if (firstError) throw firstError.error;
 }
 
 export function createQueueClient(storage: StorageConnection, queueName: string): QueueClient {
