@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlatSettings } from '../../shared/config/settingsSource.js';
-import type { CliIo } from '../../shared/ops/cli.js';
+import type { CliIo } from '../../cli/io.js';
 import { loadOpsRuntime } from '../../shared/ops/opsRuntime.js';
 import type { Runtime } from '../../shared/runtime/runtime.js';
 
@@ -20,6 +20,7 @@ export function recordingIo(settings: FlatSettings): CliIo & { lines: string[]; 
     err: (text) => errors.push(text),
     errIsTTY: false,
     progress: () => undefined,
+    settings: { env: settings, cwd },
     runtime: () => (runtime ??= loadOpsRuntime({ env: settings, cwd })),
   };
 }

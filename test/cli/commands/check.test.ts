@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCheck } from '../../../cli/commands/check.js';
+import { run as runCheck } from '../../../cli/commands/check.js';
+import { processIo } from '../../../cli/io.js';
 import { startAzurite, type RunningAzurite } from '../../../dev/azurite.js';
 import { startDicomServer, type RunningDicomServer } from '../../../dev/dicom-server/index.js';
 import { startFhirServer, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
@@ -127,7 +128,8 @@ describe('dicom-cast check', () => {
 
   async function check(env: Record<string, string>, args: string[] = ['--timeout', '5']): Promise<CheckRun> {
     const lines: string[] = [];
-    const code = await runCheck(args, { env, cwd: workDir, out: (line) => lines.push(...line.split('\n')) });
+    const record = (text: string) => lines.push(...text.split('\n'));
+    const code = await runCheck(args, processIo({ settings: { env, cwd: workDir }, out: record, err: record }));
     return { code, lines, output: lines.join('\n') };
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runCheck } from '../../../cli/commands/check.js';
+import { run as runCheck } from '../../../cli/commands/check.js';
+import { processIo } from '../../../cli/io.js';
 import { startDicomServer, type RunningDicomServer } from '../../../dev/dicom-server/index.js';
 import { startFhirServer, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { refusedOrigin } from '../../support/loopback.js';
@@ -87,19 +88,24 @@ describe('no secret leaks from dicom-cast check output', () => {
     const lines: string[] = [];
     let code = -1;
     const console = await captureOutput(async () => {
-      code = await runCheck(['--timeout', '3'], {
-        env,
-        cwd: '/nonexistent',
-        out: (line) => lines.push(line),
-        ...(vaultOptions
-          ? {
-              keyVault: {
-                clientOptions: { tlsOptions: { ca: certificate.cert }, retryOptions: { maxRetries: 0 } },
-                concurrency: 1,
-              },
-            }
-          : {}),
-      });
+      code = await runCheck(
+        ['--timeout', '3'],
+        processIo({
+          settings: {
+            env,
+            cwd: '/nonexistent',
+            ...(vaultOptions
+              ? {
+                  keyVault: {
+                    clientOptions: { tlsOptions: { ca: certificate.cert }, retryOptions: { maxRetries: 0 } },
+                    concurrency: 1,
+                  },
+                }
+              : {}),
+          },
+          out: (line) => lines.push(line),
+        }),
+      );
     });
     outputs.push(lines.join('\n'), console);
     return code;

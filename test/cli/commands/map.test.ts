@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { defaultEndpoint, defaultMapOptions, run } from '../../../cli/commands/map.js';
+import { processIo } from '../../../cli/io.js';
 import { parseInstance } from '../../../dev/dicom-server/part10.js';
 import { makeInstanceFile, uid, type InstanceSpec } from '../../../dev/samples/index.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
@@ -24,7 +25,7 @@ interface MapRun {
 async function map(...args: string[]): Promise<MapRun> {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const code = await run(args, { stdout: (text) => stdout.push(text), stderr: (text) => stderr.push(text) });
+  const code = await run(args, processIo({ out: (text) => stdout.push(text), err: (text) => stderr.push(text) }));
   return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
 }
 

@@ -22,6 +22,7 @@ import { deeplyNestedFile, delimitedNestedFile, flatFile, implicitNestedFile, st
 import { tally } from './tally.js';
 
 const mapModule = fileURLToPath(new URL('../../../cli/commands/map.js', import.meta.url));
+const ioModule = fileURLToPath(new URL('../../../cli/io.js', import.meta.url));
 
 interface MapRun {
   code: number;
@@ -35,9 +36,10 @@ interface MapRun {
 function mapInChild(file: string): MapRun {
   const script = `
     const { run } = await import(${JSON.stringify(mapModule)});
+    const { processIo } = await import(${JSON.stringify(ioModule)});
     const out = [], err = [];
     const started = performance.now();
-    const code = await run([${JSON.stringify(file)}], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
+    const code = await run([${JSON.stringify(file)}], processIo({ out: (t) => out.push(t), err: (t) => err.push(t) }));
     const ms = performance.now() - started;
     process.stdout.write(JSON.stringify({ code, stdout: out.join('\\n').slice(0, 20000), stderr: err.join('\\n'),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ms: Math.round(ms) }));`;

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { InMemoryLogRecordExporter } from '@opentelemetry/sdk-logs';
 import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { runCheck } from '../../../cli/commands/check.js';
+import { run as runCheck } from '../../../cli/commands/check.js';
+import { processIo } from '../../../cli/io.js';
 import { run as failuresCommand } from '../../../cli/commands/failures.js';
 import { startFhirServer, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { LocalFunctionsHost } from '../../../dev/functionsHost/localFunctionsHost.js';
@@ -140,11 +141,13 @@ describe('transport: a FHIR server echoing the token', () => {
       await host.runOnce();
       await installed.flush();
       assert.equal(await failuresCommand(['list'], io), 0);
-      await runCheck(['--timeout', '5', '--skip-storage'], {
-        env: { ...stack.settings },
-        cwd: '/nonexistent',
-        out: (line) => checkLines.push(line),
-      });
+      await runCheck(
+        ['--timeout', '5', '--skip-storage'],
+        processIo({
+          settings: { env: { ...stack.settings }, cwd: '/nonexistent' },
+          out: (line) => checkLines.push(line),
+        }),
+      );
     });
 
     // The server did echo the token, and the writer recorded the refusal (redacted).

@@ -3,7 +3,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCheck } from '../../../cli/commands/check.js';
+import { run as runCheck } from '../../../cli/commands/check.js';
+import { processIo } from '../../../cli/io.js';
 import { startOrthanc, type RunningOrthanc } from '../../../dev/orthanc.js';
 import { createBasicAuthorization } from '../../../shared/auth/basicAuthorization.js';
 import { loadAuthConfig } from '../../../shared/auth/authConfig.js';
@@ -74,17 +75,22 @@ describe('dicom-cast check on Orthanc', { skip: orthancSkipReason() }, () => {
   let cwd: string;
   const check = async (settings: Record<string, string>) => {
     const lines: string[] = [];
-    const code = await runCheck(['--skip-storage', '--timeout', '10'], {
-      env: {
-        DicomWeb__Endpoint: orthanc.dicomWebUrl,
-        DicomWeb__Source: 'orthanc',
-        Fhir__Endpoint: 'http://127.0.0.1:1/fhir',
-        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-        ...settings,
-      },
-      cwd,
-      out: (line) => lines.push(...line.split('\n')),
-    });
+    const code = await runCheck(
+      ['--skip-storage', '--timeout', '10'],
+      processIo({
+        settings: {
+          env: {
+            DicomWeb__Endpoint: orthanc.dicomWebUrl,
+            DicomWeb__Source: 'orthanc',
+            Fhir__Endpoint: 'http://127.0.0.1:1/fhir',
+            AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+            ...settings,
+          },
+          cwd,
+        },
+        out: (line) => lines.push(...line.split('\n')),
+      }),
+    );
     return { code, text: lines.join('\n') };
   };
   const withUser = (password: string) => ({

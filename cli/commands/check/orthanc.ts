@@ -1,22 +1,12 @@
 /**
  * The Orthanc part of `dicom-cast check` (DicomWeb:Source orthanc): the REST API (`/system`, `/changes`) and a
- * QIDO-RS query on its DICOMweb root, each one line; and the one-line diagnoses of HTTP Basic. check.ts calls these.
+ * QIDO-RS query on its DICOMweb root, each one line.
  */
 import type { AxiosInstance } from 'axios';
-import type { BasicAuthConfig } from '../../shared/auth/index.js';
-import { loadAppConfig } from '../../shared/config/appConfig.js';
-import { readSetting, type FlatSettings } from '../../shared/config/settingsSource.js';
-import { isPlainObject } from '../../shared/lib/isPlainObject.js';
-
-type Answer = { status: number; data: unknown; headers: Record<string, unknown> };
-/** check.ts's `call`: sends, reports one line, and says whether it passed. */
-export type CheckCall = (
-  send: () => Promise<Answer>,
-  what: { path: string; accept: (body: unknown) => string },
-) => Promise<'passed' | 'failed' | 'unreachable'>;
-
-/** Thrown by an `accept` check: check.ts reports it as a failed answer. */
-export class OrthancAnswerProblem extends Error {}
+import { loadAppConfig } from '../../../shared/config/appConfig.js';
+import { readSetting, type FlatSettings } from '../../../shared/config/settingsSource.js';
+import { isPlainObject } from '../../../shared/lib/isPlainObject.js';
+import { UnacceptableAnswer, type CheckCall } from './call.js';
 
 export function isOrthancSource(settings: FlatSettings): boolean {
   return readSetting(settings, ['DicomWeb', 'Source'])?.trim().toLowerCase() === 'orthanc';
@@ -34,17 +24,6 @@ export function orthancRestEndpoint(settings: FlatSettings, dicomWebEndpoint: st
   }
 }
 
-export function describeBasicAuth(config: BasicAuthConfig): string {
-  return `Basic, user ${config.username} (password from ${config.server}:Authentication:Basic:Password)`;
-}
-
-export function basicRefusedCause(config: BasicAuthConfig): string {
-  return (
-    `HTTP 401: the server refused user ${config.username} and its password (${config.server}:Authentication:Basic); ` +
-    'for Orthanc they must be one of its RegisteredUsers, with AuthenticationEnabled true'
-  );
-}
-
 /** `/system`, `/changes?limit=1` on the REST API, then `studies?limit=1` on DICOMweb. */
 export async function checkOrthanc(
   calls: { rest: CheckCall; dicomWeb: CheckCall },
@@ -54,7 +33,7 @@ export async function checkOrthanc(
     path: 'system (Orthanc REST API)',
     accept: (body) => {
       if (!isPlainObject(body) || typeof body.Version !== 'string') {
-        throw new OrthancAnswerProblem(
+        throw new UnacceptableAnswer(
           'not Orthanc: set DicomWeb:Orthanc:Endpoint to its REST API root (where /system answers)',
         );
       }
@@ -67,7 +46,7 @@ export async function checkOrthanc(
     path: 'changes?since=0&limit=1',
     accept: (body) => {
       if (!isPlainObject(body) || typeof body.Last !== 'number') {
-        throw new OrthancAnswerProblem('no change log there: DicomWeb:Orthanc:Endpoint must be the REST API root');
+        throw new UnacceptableAnswer('no change log there: DicomWeb:Orthanc:Endpoint must be the REST API root');
       }
       return `change log answered (Last ${body.Last})`;
     },
@@ -78,7 +57,7 @@ export async function checkOrthanc(
       path: 'studies?limit=1 (QIDO-RS)',
       accept: (body) => {
         if (body !== '' && !Array.isArray(body)) {
-          throw new OrthancAnswerProblem(
+          throw new UnacceptableAnswer(
             'not a QIDO-RS answer: DicomWeb:Endpoint must be the DICOMweb root (e.g. .../dicom-web) and the plugin on',
           );
         }
