@@ -27,7 +27,12 @@ const example = defineCommand({
     json: { type: 'boolean', short: 'j', help: 'as JSON' },
   },
 });
-const noPositionals = defineCommand({ ...example, name: 'strict', positionals: undefined });
+const noPositionals = defineCommand({
+  name: 'strict',
+  synopsis: ['[--json]'],
+  description: 'No positional arguments.',
+  options: { json: { type: 'boolean', help: 'as JSON' } },
+});
 
 function usageErrorOf(spec: CommandSpec, args: string[]): string {
   try {
