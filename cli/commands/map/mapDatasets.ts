@@ -52,25 +52,19 @@ export function mapDatasets(datasets: LoadedDataset[], options: MappingOptions):
 }
 
 function describeWarning(issue: TagIssue): string {
-  const where = [
-    `study ${issue.study}`,
-    issue.series && `series ${issue.series}`,
-    issue.instance && `instance ${issue.instance}`,
-  ]
-    .filter(Boolean)
-    .join(', ');
   const value = issue.value === undefined ? '' : ` = ${JSON.stringify(issue.value)}`;
+  const where = whereText(issue.study, issue.series, issue.instance);
   return `warning: ${issue.keyword} ${issue.tag}${value}: ${issue.reason} (${where}); skipped`;
 }
 
 function describeFailure(study: string, failure: PlanFailure): string {
   if (failure.kind === 'invalid-resource') return `invalid: study ${study}: ${failure.reason}`;
-  const where = [
-    `study ${study}`,
-    failure.series && `series ${failure.series}`,
-    failure.instance && `instance ${failure.instance}`,
-  ]
+  const where = whereText(study, failure.series, failure.instance);
+  return `rejected: ${failure.reason}${failure.tag ? ` [${failure.tag}]` : ''} (${where})`;
+}
+
+function whereText(study: string, series?: string, instance?: string): string {
+  return [`study ${study}`, series && `series ${series}`, instance && `instance ${instance}`]
     .filter(Boolean)
     .join(', ');
-  return `rejected: ${failure.reason}${failure.tag ? ` [${failure.tag}]` : ''} (${where})`;
 }
