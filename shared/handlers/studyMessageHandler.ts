@@ -8,7 +8,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { syncStudy, type StudySyncResult } from '../sync/syncStudy.js';
 import { receiveStudyMessage } from './receivedStudyMessage.js';
 import { Attr, SpanName, type WriteOutcome } from '../telemetry/names.js';
-import { correlationAttributes, correlationId } from '../telemetry/telemetry.js';
+import { correlationAttributes, correlationId } from '../telemetry/correlation.js';
 import { contextFromTraceparent, parseTraceparent, type InvocationInfo } from '../telemetry/traceContext.js';
 
 /** host.json `extensions.queues.maxDequeueCount`; a test keeps the two equal. */
