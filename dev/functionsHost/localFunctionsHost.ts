@@ -1,4 +1,5 @@
 import { QueueClient } from '@azure/storage-queue';
+import { settingDefinitions, type SettingDefinition } from '../../shared/config/appConfig.js';
 import type { FlatSettings } from '../../shared/config/settingsSource.js';
 import { readSetting, settingPathOf } from '../../shared/config/settingsSource.js';
 import { triggers, type TriggerName } from '../../shared/handlers/triggers.js';
@@ -14,10 +15,18 @@ type NameOfKind<Kind> = {
 type TimerName = NameOfKind<'timer'>;
 type QueueName = NameOfKind<'storageQueue'>;
 
-/** A binding value with its `%Setting%` expressions resolved from the app settings, as the host does at indexing. */
+/**
+ * A binding value with its `%Setting%` expressions resolved as the host does at indexing: from the app settings,
+ * else (unlike the host, which refuses to index) from the setting's default in shared/config, else an error.
+ */
 function resolveBinding(functionName: string, value: string, settings: FlatSettings): string {
   return value.replace(/%([^%]+)%/g, (_expression, key: string) => {
-    const resolved = readSetting(settings, settingPathOf(key));
+    const path = settingPathOf(key);
+    const wanted = path.join(':').toLowerCase();
+    const definition = Object.values<SettingDefinition>(settingDefinitions).find(
+      (candidate) => candidate.path.toLowerCase() === wanted,
+    );
+    const resolved = readSetting(settings, path) ?? definition?.default;
     if (!resolved) throw new Error(`The ${functionName} binding reads %${key}%: set ${key}`);
     return resolved;
   });
