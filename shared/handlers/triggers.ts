@@ -8,12 +8,12 @@ import azureFunctions, {
   type TimerTriggerOptions,
 } from '@azure/functions';
 import { errorMessage } from '../lib/errorDetails.js';
-import { invocationLog } from '../logging/log.js';
+import { invocationLog, type Log } from '../logging/log.js';
 import { recordPoisonedMessage } from '../ops/poison.js';
 import { readStatus } from '../ops/status.js';
 import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../queue/queueNames.js';
-import { getRuntime } from '../runtime/runtime.js';
-import { invocationInfo } from '../telemetry/traceContext.js';
+import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { invocationInfo, type InvocationInfo } from '../telemetry/traceContext.js';
 import { runDriftSweepHandler } from './driftSweepHandler.js';
 import { runPoll } from './pollHandler.js';
 import { handleStudyMessage } from './studyMessageHandler.js';
@@ -36,16 +36,24 @@ export type TriggerRow =
 
 const storage = 'AzureWebJobsStorage';
 
+/** A timer's adapter: says when the run is past due, then runs `handler` on the worker's runtime. */
+function onTimer(
+  what: string,
+  handler: (runtime: Runtime, log: Log, invocation: InvocationInfo) => Promise<unknown>,
+): TimerAdapter {
+  return async (timer, context) => {
+    const log = invocationLog(context);
+    if (timer.isPastDue) log('warn', `${what} run is past due`);
+    await handler(await getRuntime(), log, invocationInfo(context));
+  };
+}
+
 export const triggers = {
   /** Reads the DICOM change feed from the checkpoint and enqueues one message per changed study. */
   changeFeedPoller: {
     kind: 'timer',
     binding: { schedule: '%DicomCast__Schedule%', runOnStartup: false, useMonitor: true },
-    handler: async (timer, context) => {
-      const log = invocationLog(context);
-      if (timer.isPastDue) log('warn', 'Poller run is past due');
-      await runPoll(await getRuntime(), log, invocationInfo(context));
-    },
+    handler: onTimer('Poller', runPoll),
   },
   /**
    * The poller left a backlog, carry on now. Runs the same poll as the timer; the checkpoint's ETag keeps a
@@ -88,11 +96,7 @@ export const triggers = {
   driftSweep: {
     kind: 'timer',
     binding: { schedule: '%DicomCast__DriftSweep__Schedule%', runOnStartup: false, useMonitor: true },
-    handler: async (timer, context) => {
-      const log = invocationLog(context);
-      if (timer.isPastDue) log('warn', 'Drift sweep run is past due');
-      await runDriftSweepHandler(await getRuntime(), log, invocationInfo(context));
-    },
+    handler: onTimer('Drift sweep', runDriftSweepHandler),
   },
   /**
    * `GET /api/status` (function key): checkpoint, newest change-feed entry, lag, queue depths and the last 24 hours'

@@ -20,51 +20,44 @@ export interface Instruments {
 }
 
 export function createInstruments(meter: Meter): Instruments {
+  const counter = (name: string, description: string, unit: string) => meter.createCounter(name, { description, unit });
+  const gauge = (name: string, description: string, unit: string) => meter.createGauge(name, { description, unit });
+  const histogram = (name: string, description: string, unit: string, buckets: number[]) =>
+    meter.createHistogram(name, { description, unit, advice: { explicitBucketBoundaries: buckets } });
   return {
-    lagSequences: meter.createGauge(MetricName.lagSequences, {
-      description: 'Newest change-feed sequence minus the checkpoint, after each poll',
-      unit: '{entry}',
-    }),
-    lagSeconds: meter.createGauge(MetricName.lagSeconds, {
-      description: "Time between the checkpoint's change-feed entry and the newest entry, after each poll",
-      unit: 's',
-    }),
-    entriesRead: meter.createCounter(MetricName.entriesRead, { description: 'Change-feed rows read', unit: '{entry}' }),
-    messagesEnqueued: meter.createCounter(MetricName.messagesEnqueued, {
-      description: 'Study messages put on the study queue',
-      unit: '{message}',
-    }),
-    studiesWritten: meter.createCounter(MetricName.studiesWritten, {
-      description: 'Study messages handled by the writer, by outcome',
-      unit: '{study}',
-    }),
-    writerDuration: meter.createHistogram(MetricName.writerDuration, {
-      description: 'Duration of one writer invocation',
-      unit: 'ms',
-      advice: { explicitBucketBoundaries: durationBucketsMs },
-    }),
-    dequeueCount: meter.createHistogram(MetricName.dequeueCount, {
-      description: 'Dequeue count of the messages the writer handles (1 = first attempt)',
-      unit: '{attempt}',
-      advice: { explicitBucketBoundaries: [1, 2, 3, 4, 5, 6, 10] },
-    }),
-    poisoned: meter.createCounter(MetricName.poisoned, {
-      description: 'Study messages taken off the poison queue',
-      unit: '{message}',
-    }),
-    fhirRequestDuration: meter.createHistogram(MetricName.fhirRequestDuration, {
-      description: 'FHIR requests, by operation and outcome',
-      unit: 'ms',
-      advice: { explicitBucketBoundaries: requestBucketsMs },
-    }),
-    dicomRequestDuration: meter.createHistogram(MetricName.dicomRequestDuration, {
-      description: 'DICOMweb requests, by operation and outcome',
-      unit: 'ms',
-      advice: { explicitBucketBoundaries: requestBucketsMs },
-    }),
-    failures: meter.createCounter(MetricName.failures, {
-      description: 'Failure records written, by category',
-      unit: '{failure}',
-    }),
+    lagSequences: gauge(
+      MetricName.lagSequences,
+      'Newest change-feed sequence minus the checkpoint, after each poll',
+      '{entry}',
+    ),
+    lagSeconds: gauge(
+      MetricName.lagSeconds,
+      "Time between the checkpoint's change-feed entry and the newest entry, after each poll",
+      's',
+    ),
+    entriesRead: counter(MetricName.entriesRead, 'Change-feed rows read', '{entry}'),
+    messagesEnqueued: counter(MetricName.messagesEnqueued, 'Study messages put on the study queue', '{message}'),
+    studiesWritten: counter(MetricName.studiesWritten, 'Study messages handled by the writer, by outcome', '{study}'),
+    writerDuration: histogram(MetricName.writerDuration, 'Duration of one writer invocation', 'ms', durationBucketsMs),
+    dequeueCount: histogram(
+      MetricName.dequeueCount,
+      'Dequeue count of the messages the writer handles (1 = first attempt)',
+      '{attempt}',
+      [1, 2, 3, 4, 5, 6, 10],
+    ),
+    poisoned: counter(MetricName.poisoned, 'Study messages taken off the poison queue', '{message}'),
+    fhirRequestDuration: histogram(
+      MetricName.fhirRequestDuration,
+      'FHIR requests, by operation and outcome',
+      'ms',
+      requestBucketsMs,
+    ),
+    dicomRequestDuration: histogram(
+      MetricName.dicomRequestDuration,
+      'DICOMweb requests, by operation and outcome',
+      'ms',
+      requestBucketsMs,
+    ),
+    failures: counter(MetricName.failures, 'Failure records written, by category', '{failure}'),
   };
 }
