@@ -1,18 +1,42 @@
 import { QueueClient } from '@azure/storage-queue';
-import { changeFeedContinuation } from '../../functions/changeFeedContinuation.js';
-import { changeFeedPoller } from '../../functions/changeFeedPoller.js';
-import { driftSweep } from '../../functions/driftSweep.js';
-import { imagingStudyWriter } from '../../functions/imagingStudyWriter.js';
-import { poisonStudies } from '../../functions/poisonStudies.js';
-import { settingDefinitions } from '../../shared/config/appConfig.js';
+import { settingDefinitions, type SettingDefinition } from '../../shared/config/appConfig.js';
 import type { FlatSettings } from '../../shared/config/settingsSource.js';
-import { readSetting } from '../../shared/config/settingsSource.js';
-import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../../shared/queue/queueNames.js';
+import { readSetting, settingPathOf } from '../../shared/config/settingsSource.js';
+import { triggers, type TriggerName } from '../../shared/handlers/triggers.js';
 import { resetRuntime } from '../../shared/runtime/runtime.js';
 import { readHostJson, type HostJson } from './hostJson.js';
 import type { HostLog } from './invocationContext.js';
-import { QueueTriggerHost, type QueueHandler } from './queueTriggerHost.js';
+import { QueueTriggerHost } from './queueTriggerHost.js';
 import { TimerTriggerHost } from './timerTriggerHost.js';
+
+type NameOfKind<Kind> = {
+  [Name in TriggerName]: (typeof triggers)[Name]['kind'] extends Kind ? Name : never;
+}[TriggerName];
+type TimerName = NameOfKind<'timer'>;
+type QueueName = NameOfKind<'storageQueue'>;
+
+/**
+ * A binding value with its `%Setting%` expressions resolved as the host does at indexing: from the app settings,
+ * else (unlike the host, which refuses to index) from the setting's default in shared/config, else an error.
+ */
+function resolveBinding(functionName: string, value: string, settings: FlatSettings): string {
+  return value.replace(/%([^%]+)%/g, (_expression, key: string) => {
+    const path = settingPathOf(key);
+    const wanted = path.join(':').toLowerCase();
+    const definition = Object.values<SettingDefinition>(settingDefinitions).find(
+      (candidate) => candidate.path.toLowerCase() === wanted,
+    );
+    const resolved = readSetting(settings, path) ?? definition?.default;
+    if (!resolved) throw new Error(`The ${functionName} binding reads %${key}%: set ${key}`);
+    return resolved;
+  });
+}
+
+function rowOf<Name extends string, Host>(hosts: ReadonlyMap<Name, Host>, name: Name): Host {
+  const host = hosts.get(name);
+  if (!host) throw new Error(`shared/handlers/triggers.ts has no ${name} row of the kind the local host runs it as`);
+  return host;
+}
 
 export interface LocalFunctionsHostOptions {
   settings: FlatSettings;
@@ -23,12 +47,15 @@ export interface LocalFunctionsHostOptions {
 }
 
 /**
- * What `func start` does for this app (its queue- and timer-triggered functions; the HTTP status function is
- * exercised by its tests), in plain Node: the app settings become the environment, the timer runs
- * on its schedule and the queues are polled per host.json, and each trigger calls the exact handler exported by
- * functions/*.ts.
+ * What `func start` does for this app (the timer and queue rows of shared/handlers/triggers.ts; the HTTP status
+ * function is exercised by its tests), in plain Node: the app settings become the environment, each timer runs on
+ * its schedule and each queue is polled per host.json, and each trigger calls the row's adapter, the exact handler
+ * functions/<name>.ts registers.
  */
 export class LocalFunctionsHost {
+  readonly timers: ReadonlyMap<TimerName, TimerTriggerHost>;
+  readonly queueTriggers: ReadonlyMap<QueueName, QueueTriggerHost>;
+  /** The change-feed poller's timer. */
   readonly timer: TimerTriggerHost;
   /** The drift sweep's timer; not part of runOnce (call `sweep.fire()`), started by start(). */
   readonly sweep: TimerTriggerHost;
@@ -48,33 +75,38 @@ export class LocalFunctionsHost {
     const connection = readSetting(options.settings, ['AzureWebJobsStorage']);
     if (!connection) throw new Error('The local host needs AzureWebJobsStorage (a connection string)');
     const queue = (name: string) => new QueueClient(connection, name);
-    const schedule = readSetting(options.settings, ['DicomCast', 'Schedule']);
-    if (!schedule) throw new Error('The timer binding reads %DicomCast__Schedule%: set DicomCast__Schedule');
-    this.timer = new TimerTriggerHost('changeFeedPoller', schedule, changeFeedPoller, log);
-    const sweepSchedule =
-      readSetting(options.settings, settingDefinitions.driftSweepSchedule.path.split(':')) ??
-      settingDefinitions.driftSweepSchedule.default;
-    this.sweep = new TimerTriggerHost('driftSweep', sweepSchedule, driftSweep, log);
-    // Like the host: a queue trigger's failed messages go to `<queue>-poison`.
-    const queueTrigger = (functionName: string, queueName: string, handler: QueueHandler) =>
-      new QueueTriggerHost({
-        functionName,
-        queue: queue(queueName),
-        poisonQueue: queue(`${queueName}-poison`),
-        settings: this.hostJson.queues,
-        handler,
-        log,
-      });
-    this.writer = queueTrigger('imagingStudyWriter', studyQueueName, imagingStudyWriter);
-    this.continuation = queueTrigger('changeFeedContinuation', pollContinuationQueueName, changeFeedContinuation);
-    this.poison = queueTrigger('poisonStudies', studyPoisonQueueName, poisonStudies);
-    this.queues = [queue(studyQueueName), queue(pollContinuationQueueName), queue(studyPoisonQueueName)];
+    const timers = new Map<TimerName, TimerTriggerHost>();
+    const queueTriggers = new Map<QueueName, QueueTriggerHost>();
+    for (const name of Object.keys(triggers) as TriggerName[]) {
+      const row = triggers[name];
+      if (row.kind === 'timer') {
+        const schedule = resolveBinding(name, row.binding.schedule, options.settings);
+        timers.set(name as TimerName, new TimerTriggerHost(name, schedule, row.handler, log));
+      } else if (row.kind === 'storageQueue') {
+        const queueName = resolveBinding(name, row.binding.queueName, options.settings);
+        // Like the host: a queue trigger's failed messages go to `<queue>-poison`.
+        const host = new QueueTriggerHost({
+          functionName: name,
+          queue: queue(queueName),
+          poisonQueue: queue(`${queueName}-poison`),
+          settings: this.hostJson.queues,
+          handler: row.handler,
+          log,
+        });
+        queueTriggers.set(name as QueueName, host);
+      }
+    }
+    this.timers = timers;
+    this.queueTriggers = queueTriggers;
+    this.timer = rowOf(timers, 'changeFeedPoller');
+    this.sweep = rowOf(timers, 'driftSweep');
+    this.writer = rowOf(queueTriggers, 'imagingStudyWriter');
+    this.continuation = rowOf(queueTriggers, 'changeFeedContinuation');
+    this.poison = rowOf(queueTriggers, 'poisonStudies');
   }
 
-  private readonly queues: QueueClient[];
-
   private async ensureQueues(): Promise<void> {
-    await Promise.all(this.queues.map((client) => client.createIfNotExists()));
+    await Promise.all([...this.queueTriggers.values()].map((trigger) => trigger.queue.createIfNotExists()));
   }
 
   /** One full cycle: a timer run, its continuations, and every study message, until all queues are empty. */
@@ -85,27 +117,18 @@ export class LocalFunctionsHost {
       await this.continuation.runUntilIdle();
       await this.writer.runUntilIdle();
       await this.poison.runUntilIdle();
-      const [{ approximateMessagesCount: pending = 0 }] = await Promise.all([this.queues[1]!.getProperties()]);
+      const { approximateMessagesCount: pending = 0 } = await this.continuation.queue.getProperties();
       if (pending === 0) return;
     }
   }
 
   async start(): Promise<void> {
     await this.ensureQueues();
-    this.timer.start();
-    this.sweep.start();
-    this.writer.start();
-    this.continuation.start();
-    this.poison.start();
+    for (const timer of this.timers.values()) timer.start();
+    for (const trigger of this.queueTriggers.values()) trigger.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([
-      this.timer.stop(),
-      this.sweep.stop(),
-      this.writer.stop(),
-      this.continuation.stop(),
-      this.poison.stop(),
-    ]);
+    await Promise.all([...this.timers.values(), ...this.queueTriggers.values()].map((trigger) => trigger.stop()));
   }
 }

@@ -37,6 +37,11 @@ export class QueueTriggerHost {
 
   constructor(private readonly options: QueueTriggerHostOptions) {}
 
+  /** The queue this trigger reads. */
+  get queue(): QueueClient {
+    return this.options.queue;
+  }
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;

@@ -1,13 +1,13 @@
 import type { OrthancChange, OrthancClient, OrthancStudyRef } from '../orthanc/orthancClient.js';
 import { forEachLimited } from '../lib/concurrency.js';
-import type { PollLog } from '../sync/poll.js';
+import type { Log } from '../logging/log.js';
 import type { ChangeSource, StudyChange } from './changeSource.js';
 import type { OrthancStudyIds } from './orthancStudyIds.js';
 
 export interface OrthancChangeSourceDeps {
   orthanc: OrthancClient;
   studyIds: OrthancStudyIds;
-  log?: PollLog;
+  log?: Log;
   /** Resolutions in flight at once (default 8). */
   concurrency?: number;
 }
@@ -25,7 +25,7 @@ const resourceTypes = new Set(['Patient', 'Study', 'Series', 'Instance']);
  */
 export function createOrthancChangeSource(deps: OrthancChangeSourceDeps): ChangeSource {
   const { orthanc, studyIds } = deps;
-  const log: PollLog = deps.log ?? (() => undefined);
+  const log: Log = deps.log ?? (() => undefined);
   const concurrency = Math.max(1, deps.concurrency ?? 8);
 
   const resolve = async (change: OrthancChange): Promise<OrthancStudyRef[]> => {

@@ -1,6 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import type { DicomWebApiVersion } from '../dicomweb/apiVersion.js';
 import type { FhirPages } from '../fhir/fhirClient.js';
+import type { Log } from '../logging/log.js';
 import type { MappingOptions } from '../mapping/types.js';
 import { enqueueStudies } from '../ops/resync.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
@@ -18,7 +19,7 @@ export interface DriftSweepDeps {
   cursors: SweepCursorStore;
   /** Milliseconds; only differences are used. */
   now: () => number;
-  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, props?: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 export interface DriftSweepOptions {

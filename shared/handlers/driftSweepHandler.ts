@@ -4,7 +4,7 @@ import { runDriftSweep, type DriftSweepResult } from '../drift/driftSweep.js';
 import { createSweepCursorStore } from '../drift/sweepCursor.js';
 import type { Log } from '../logging/log.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Attr, SpanName } from '../telemetry/names.js';
+import { Attr, SpanName, SweepAttr, sweepDriftAttr } from '../telemetry/names.js';
 import { contextFromTraceparent, type InvocationInfo } from '../telemetry/traceContext.js';
 
 /**
@@ -44,19 +44,17 @@ export async function runDriftSweepHandler(
         { pageSize: sweep.pageSize, maxPages: sweep.maxPages, maxMs: sweep.maxSeconds * 1000 },
       );
       span.setAttributes({
-        'dicomcast.sweep.pages': result.pages,
-        'dicomcast.sweep.requests': result.requests,
-        'dicomcast.sweep.studies_checked': result.studiesChecked,
-        'dicomcast.sweep.enqueued': result.enqueued,
-        'dicomcast.sweep.confirmed_gone': result.confirmedGone,
-        'dicomcast.sweep.complete': result.complete,
-        'dicomcast.sweep.phase': result.phase,
-        'dicomcast.sweep.duration_ms': result.durationMs,
-        'dicomcast.sweep.archive_ms': result.archiveMs,
-        'dicomcast.sweep.fhir_ms': result.fhirMs,
-        ...Object.fromEntries(
-          Object.entries(result.drifts).map(([kind, count]) => [`dicomcast.sweep.drift.${kind}`, count]),
-        ),
+        [SweepAttr.pages]: result.pages,
+        [SweepAttr.requests]: result.requests,
+        [SweepAttr.studiesChecked]: result.studiesChecked,
+        [SweepAttr.enqueued]: result.enqueued,
+        [SweepAttr.confirmedGone]: result.confirmedGone,
+        [SweepAttr.complete]: result.complete,
+        [SweepAttr.phase]: result.phase,
+        [SweepAttr.durationMs]: result.durationMs,
+        [SweepAttr.archiveMs]: result.archiveMs,
+        [SweepAttr.fhirMs]: result.fhirMs,
+        ...Object.fromEntries(Object.entries(result.drifts).map(([kind, count]) => [sweepDriftAttr(kind), count])),
       });
       sweepLog('info', 'Drift sweep ran', { ...result });
       return result;

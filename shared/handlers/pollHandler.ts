@@ -1,12 +1,13 @@
 import { context, SpanKind } from '@opentelemetry/api';
 import { withRetryBudget } from '../http/retryBudget.js';
+import { errorMessage } from '../lib/errorDetails.js';
 import type { Log } from '../logging/log.js';
 import { createOrthancChangeSource } from '../changes/orthancChangeSource.js';
 import { measureLag, type ChangeFeedLag } from '../ops/lag.js';
 import { measureOrthancLag } from '../ops/orthancLag.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { pollChangeFeed, type PollResult } from '../sync/poll.js';
-import { Attr, SpanName } from '../telemetry/names.js';
+import { Attr, PollAttr, SpanName } from '../telemetry/names.js';
 import { contextFromTraceparent, type InvocationInfo } from '../telemetry/traceContext.js';
 
 /**
@@ -44,7 +45,7 @@ export async function runPoll(runtime: Runtime, log: Log, invocation: Invocation
             failures: runtime.failures,
             now: Date.now,
             log: pollLog,
-            tracing: telemetry.pollTracing(),
+            telemetry,
           },
           {
             // Orthanc's Seq is a sequence read after, like the v1 feed's: its checkpoint has the v1 shape.
@@ -64,19 +65,19 @@ export async function runPoll(runtime: Runtime, log: Log, invocation: Invocation
           telemetry.recordLag(lag);
         } catch (error) {
           // The lag is for the dashboards: a failed read of the newest entry must not fail a run that did its work.
-          pollLog('warn', `Change-feed lag not measured: ${error instanceof Error ? error.message : String(error)}`);
+          pollLog('warn', `Change-feed lag not measured: ${errorMessage(error)}`);
         }
       }
       span.setAttributes({
-        'dicomcast.entries_read': result.entriesRead,
-        'dicomcast.messages_enqueued': result.messagesEnqueued,
-        'dicomcast.bad_entries': result.badEntries,
-        'dicomcast.caught_up': result.caughtUp,
-        'dicomcast.lost_race': result.lostRace,
-        ...(result.checkpoint ? { 'dicomcast.checkpoint.sequence': result.checkpoint.sequence } : {}),
-        ...(lag?.latest ? { 'dicomcast.changefeed.latest_sequence': lag.latest.sequence } : {}),
-        ...(lag ? { 'dicomcast.changefeed.lag.sequences': lag.sequences } : {}),
-        ...(lag?.seconds !== undefined ? { 'dicomcast.changefeed.lag.seconds': lag.seconds } : {}),
+        [PollAttr.entriesRead]: result.entriesRead,
+        [PollAttr.messagesEnqueued]: result.messagesEnqueued,
+        [PollAttr.badEntries]: result.badEntries,
+        [PollAttr.caughtUp]: result.caughtUp,
+        [PollAttr.lostRace]: result.lostRace,
+        ...(result.checkpoint ? { [PollAttr.checkpointSequence]: result.checkpoint.sequence } : {}),
+        ...(lag?.latest ? { [PollAttr.latestSequence]: lag.latest.sequence } : {}),
+        ...(lag ? { [PollAttr.lagSequences]: lag.sequences } : {}),
+        ...(lag?.seconds !== undefined ? { [PollAttr.lagSeconds]: lag.seconds } : {}),
       });
       pollLog('info', 'Change feed polled', {
         ...result,

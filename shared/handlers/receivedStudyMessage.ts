@@ -1,7 +1,7 @@
 import type { SpanContext } from '@opentelemetry/api';
 import { decodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
-import type { Correlation } from '../telemetry/telemetry.js';
+import type { Correlation } from '../telemetry/correlation.js';
 import { parseTraceparent } from '../telemetry/traceContext.js';
 
 /**

@@ -6,7 +6,7 @@ import type { StudyMessage } from '../queue/studyMessage.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { FailureRecord } from '../state/failureStore.js';
 import { Attr, SpanName } from '../telemetry/names.js';
-import { correlationAttributes, correlationId } from '../telemetry/telemetry.js';
+import { correlationAttributes, correlationId } from '../telemetry/correlation.js';
 import type { InvocationInfo } from '../telemetry/traceContext.js';
 import { isPoisonRecord } from './status.js';
 import { receiveStudyMessage } from '../handlers/receivedStudyMessage.js';

@@ -26,14 +26,12 @@ export interface CheckpointStore {
 export interface CheckpointScope {
   /** The DICOM server's base URL. */
   endpoint: string;
-  /** Set when one app follows a single data partition of the server. */
-  partition?: string;
 }
 
 const partitionKey = 'checkpoint';
 
 /**
- * The row key names the DICOM endpoint (and partition), readable in Storage Explorer, so apps that share a
+ * The row key names the DICOM endpoint, readable in Storage Explorer, so apps that share a
  * table keep apart. Characters that row keys forbid (/ \ # ? and control characters) are percent-encoded.
  */
 export function checkpointRowKey(scope: CheckpointScope): string {
@@ -44,9 +42,7 @@ export function checkpointRowKey(scope: CheckpointScope): string {
   } catch {
     // Not a URL: keep the text as given.
   }
-  endpoint = endpoint.replace(/\/+$/, '').toLowerCase();
-  const key = scope.partition ? `${endpoint}|${scope.partition}` : endpoint;
-  return encodeURIComponent(key);
+  return encodeURIComponent(endpoint.replace(/\/+$/, '').toLowerCase());
 }
 
 interface CheckpointEntity {
@@ -58,7 +54,6 @@ interface CheckpointEntity {
   feedTimestamp?: string;
   feedOffset?: number;
   endpoint: string;
-  partition?: string;
   writtenAt: string;
 }
 
@@ -90,7 +85,6 @@ export function createCheckpointStore(table: TableClient, scope: CheckpointScope
     sequence: checkpoint.sequence,
     ...(checkpoint.version === 'v2' ? { feedTimestamp: checkpoint.timestamp, feedOffset: checkpoint.offset } : {}),
     endpoint: scope.endpoint,
-    ...(scope.partition ? { partition: scope.partition } : {}),
     writtenAt: new Date().toISOString(),
   });
 

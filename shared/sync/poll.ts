@@ -1,20 +1,25 @@
-// The poller's run in one file (a little over 300 lines): paging, the checks that keep a row from moving the position
-// (window, latest, order), gap walking and the guarded checkpoint all share the run's state.
+import type { Tracer } from '@opentelemetry/api';
 import { addStudyChanges, studyChangeMessages, type ChangeSource } from '../changes/changeSource.js';
 import type { ChangeFeedClient, ChangeFeedVersion } from '../dicomweb/changeFeedClient.js';
 import type { ChangeFeedEntry } from '../dicomweb/changeFeedEntry.js';
-import { isBadRow, misplaced, type BadChangeFeedRow, type ChangeFeedRow } from '../dicomweb/changeFeedRow.js';
+import { isBadRow, misplaced, type ChangeFeedRow } from '../dicomweb/changeFeedRow.js';
 import { NonRetryableError } from '../errors/errors.js';
+import type { Log } from '../logging/log.js';
 import { buildStudyMessages } from '../queue/buildStudyMessages.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { encodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { Checkpoint, CheckpointStore } from '../state/checkpointStore.js';
-import type { FailureStore } from '../state/failureStore.js';
-import type { PollTracing } from '../telemetry/telemetry.js';
+import type { FailureInput, FailureStore } from '../state/failureStore.js';
+import { startEnqueueSpans } from './enqueueSpans.js';
+import { badRowFailure, badSourceRowFailure, unencodableMessageFailure } from './pollFailures.js';
+import { afterV2Row, sameCheckpoint, startPosition, type V2Checkpoint } from './pollPosition.js';
 
-export type PollLogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type PollLog = (level: PollLogLevel, message: string, props?: Record<string, unknown>) => void;
+/** Where the poll reports what it does: a span per study message (from `tracer`), the messages each flush enqueued. */
+export interface PollTelemetry {
+  readonly tracer: Tracer;
+  recordMessagesEnqueued(count: number): void;
+}
 
 export interface PollDependencies {
   feed: Pick<ChangeFeedClient, 'latest' | 'readV1' | 'readV2'>;
@@ -23,9 +28,8 @@ export interface PollDependencies {
   failures: FailureStore;
   /** Milliseconds; only differences are used. */
   now: () => number;
-  log?: PollLog;
-  /** Telemetry: gives each study message its own trace context (traceparent) before it is sent. */
-  tracing?: PollTracing;
+  log?: Log;
+  telemetry?: PollTelemetry;
   /** Another archive's change log (Orthanc): read instead of `feed`, with a v1-style sequence checkpoint. */
   source?: ChangeSource;
 }
@@ -38,9 +42,6 @@ export interface PollOptions {
   maxRunMs: number;
   /** Entries gathered before they are enqueued and the checkpoint moves (default 5000). */
   flushEveryEntries?: number;
-  traceparent?: string;
-  /** Follow one data partition only: entries of other partitions are read past, not enqueued. */
-  partition?: string;
   /**
    * v1: empty sequence windows stepped through per run, in all (default 500: 50,000 sequences at 100 per page).
    * A `latest` far beyond the real rows (a hostile or broken server) then costs a bounded number of requests per
@@ -54,9 +55,8 @@ export const defaultMaxGapWindowsPerRun = 500;
 export interface PollResult {
   /** Rows read, bad ones included. */
   entriesRead: number;
+  /** Study messages put on the queue: one per changed study. */
   messagesEnqueued: number;
-  /** Study messages built (before splitting into parts). */
-  studies: number;
   badEntries: number;
   /** The feed had nothing more to give; false when the time budget ran out first. */
   caughtUp: boolean;
@@ -70,51 +70,6 @@ export interface PollResult {
   gapWalkCapped?: boolean;
 }
 
-const epoch = '1970-01-01T00:00:00Z';
-
-type V2Checkpoint = Extract<Checkpoint, { version: 'v2' }>;
-
-function sameCheckpoint(a: Checkpoint | undefined, b: Checkpoint): boolean {
-  if (!a || a.version !== b.version || a.sequence !== b.sequence) return false;
-  return a.version === 'v1' || b.version === 'v1' || (a.timestamp === b.timestamp && a.offset === b.offset);
-}
-
-/**
- * Where to start reading. A checkpoint written by the other API version is converted: v2 → v1 resumes at its
- * sequence; v1 → v2 has no timestamp, so it reads from the start and drops rows at or below the old sequence.
- */
-function startPosition(
-  version: ChangeFeedVersion,
-  stored: Checkpoint | undefined,
-): { position: Checkpoint; skipThroughSequence: number } {
-  if (version === 'v1') return { position: { version, sequence: stored?.sequence ?? 0 }, skipThroughSequence: -1 };
-  if (stored?.version === 'v2') return { position: { ...stored }, skipThroughSequence: -1 };
-  const sequence = stored?.sequence ?? 0;
-  return {
-    position: { version: 'v2', timestamp: epoch, offset: 0, sequence },
-    skipThroughSequence: stored ? sequence : -1,
-  };
-}
-
-/**
- * v2 position after one more row: rows at the same timestamp are counted, a new timestamp restarts the count.
- * A row whose timestamp could not be read is counted where it stands: it sorts at or after the current timestamp,
- * so skipping that many rows from the current timestamp still lands just after it.
- */
-function afterV2Row(position: V2Checkpoint, row: ChangeFeedRow): V2Checkpoint {
-  const sequence = Math.max(position.sequence, row.sequence ?? 0);
-  if (row.timestamp !== undefined && row.timestamp !== position.timestamp) {
-    return { version: 'v2', timestamp: row.timestamp, offset: 1, sequence };
-  }
-  return { ...position, offset: position.offset + 1, sequence };
-}
-
-function describeBadRow(row: BadChangeFeedRow): string {
-  const sequence = row.sequence ?? row.reportedSequence;
-  const which = sequence !== undefined ? `sequence ${sequence}` : 'with no readable sequence';
-  return `Change feed entry ${which} skipped: ${row.reason}`;
-}
-
 /**
  * One poller run: read the change feed from the checkpoint, turn entries into study messages, enqueue them and
  * only then move the checkpoint (at-least-once). The checkpoint write is guarded by the ETag read at the start
@@ -122,13 +77,12 @@ function describeBadRow(row: BadChangeFeedRow): string {
  */
 export async function pollChangeFeed(deps: PollDependencies, options: PollOptions): Promise<PollResult> {
   const { feed, checkpoints, queue, failures, now } = deps;
-  const log: PollLog = deps.log ?? (() => undefined);
+  const log: Log = deps.log ?? (() => undefined);
   const flushEvery = Math.max(1, options.flushEveryEntries ?? 5000);
   const startedAt = now();
   const result: PollResult = {
     entriesRead: 0,
     messagesEnqueued: 0,
-    studies: 0,
     badEntries: 0,
     caughtUp: false,
     lostRace: false,
@@ -149,6 +103,13 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
   /** Studies a change source named (study → newest sequence). */
   let pendingStudies = new Map<string, number>();
 
+  /** A row or message that cannot be used: counted, logged and recorded, and the run goes on past it. */
+  const recordSkipped = async (failure: FailureInput): Promise<void> => {
+    result.badEntries++;
+    log('warn', failure.reason, { sequence: failure.sequence });
+    await failures.record(failure);
+  };
+
   /** Queue texts of the messages; one that cannot be a queue message is recorded instead of stalling every run. */
   const encodeOrRecord = async (messages: readonly StudyMessage[]): Promise<string[]> => {
     const texts: string[] = [];
@@ -157,15 +118,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
         texts.push(encodeStudyMessage(message));
       } catch (error) {
         if (!(error instanceof NonRetryableError)) throw error;
-        result.badEntries++;
-        log('warn', error.message, { sequence: message.maxSequence });
-        await failures.record({
-          category: error.category,
-          reason: error.message,
-          ...(error.location.study ? { study: error.location.study } : {}),
-          sequence: message.maxSequence,
-          payload: { ...message, changes: message.changes.slice(0, 100) },
-        });
+        await recordSkipped(unencodableMessageFailure(message, error));
       }
     }
     return texts;
@@ -176,23 +129,19 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
     if (pending.length === 0 && pendingStudies.size === 0 && sameCheckpoint(committed ?? start.position, position)) {
       return true;
     }
-    const built = [
-      ...buildStudyMessages(pending, options.traceparent),
-      ...studyChangeMessages(pendingStudies, options.traceparent),
-    ];
-    const traced = deps.tracing?.beforeSend(built, pending);
-    const messages = traced?.messages ?? built;
+    const built = [...buildStudyMessages(pending), ...studyChangeMessages(pendingStudies)];
+    const spans = deps.telemetry ? startEnqueueSpans(deps.telemetry.tracer, built, pending) : undefined;
     let texts: string[];
     try {
-      texts = await encodeOrRecord(messages);
+      texts = await encodeOrRecord(spans?.messages ?? built);
       await queue.send(texts);
     } catch (error) {
-      traced?.settled(error);
+      spans?.end(error);
       throw error;
     }
-    traced?.settled(undefined, texts.length);
+    spans?.end();
+    deps.telemetry?.recordMessagesEnqueued(texts.length);
     result.messagesEnqueued += texts.length;
-    result.studies += messages.length;
     const target = position;
     const outcome = await checkpoints.write(target, etag);
     if (outcome.outcome === 'conflict') {
@@ -212,23 +161,10 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
   const take = async (row: ChangeFeedRow): Promise<void> => {
     result.entriesRead++;
     if (isBadRow(row)) {
-      result.badEntries++;
-      const reason = describeBadRow(row);
-      const sequence = row.sequence ?? row.reportedSequence;
-      log('warn', reason, { sequence });
-      await failures.record({
-        category: 'bad-change-feed-entry',
-        reason,
-        ...(row.study ? { study: row.study } : {}),
-        ...(row.series ? { series: row.series } : {}),
-        ...(row.instance ? { instance: row.instance } : {}),
-        ...(sequence !== undefined ? { sequence } : {}),
-        payload: row.raw,
-      });
+      await recordSkipped(badRowFailure(row));
       return;
     }
     if (row.sequence <= start.skipThroughSequence) return;
-    if (options.partition !== undefined && (row.partitionName ?? '') !== options.partition) return;
     pending.push(row);
   };
 
@@ -264,14 +200,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
       const page = await deps.source.readPage(position, options.pageSize);
       result.entriesRead += page.rowsRead;
       for (const bad of page.badRows ?? []) {
-        result.badEntries++;
-        log('warn', bad.reason, { sequence: bad.sequence });
-        await failures.record({
-          category: 'bad-change-feed-entry',
-          reason: bad.reason,
-          ...(bad.sequence !== undefined ? { sequence: bad.sequence } : {}),
-          payload: bad.raw,
-        });
+        await recordSkipped(badSourceRowFailure(bad));
       }
       addStudyChanges(pendingStudies, page.studies);
       position = page.position;

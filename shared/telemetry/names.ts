@@ -63,6 +63,38 @@ export const Attr = {
   invocationId: 'faas.invocation_id',
 } as const;
 
+/** Attributes of the poll span (`dicomcast.poll`): what one poller run did and where it left the checkpoint. */
+export const PollAttr = {
+  entriesRead: 'dicomcast.entries_read',
+  messagesEnqueued: 'dicomcast.messages_enqueued',
+  badEntries: 'dicomcast.bad_entries',
+  caughtUp: 'dicomcast.caught_up',
+  lostRace: 'dicomcast.lost_race',
+  checkpointSequence: 'dicomcast.checkpoint.sequence',
+  latestSequence: 'dicomcast.changefeed.latest_sequence',
+  lagSequences: 'dicomcast.changefeed.lag.sequences',
+  lagSeconds: 'dicomcast.changefeed.lag.seconds',
+} as const;
+
+/** Attributes of the drift-sweep span (`dicomcast.drift_sweep`): its cost and what it found. */
+export const SweepAttr = {
+  pages: 'dicomcast.sweep.pages',
+  requests: 'dicomcast.sweep.requests',
+  studiesChecked: 'dicomcast.sweep.studies_checked',
+  enqueued: 'dicomcast.sweep.enqueued',
+  confirmedGone: 'dicomcast.sweep.confirmed_gone',
+  complete: 'dicomcast.sweep.complete',
+  phase: 'dicomcast.sweep.phase',
+  durationMs: 'dicomcast.sweep.duration_ms',
+  archiveMs: 'dicomcast.sweep.archive_ms',
+  fhirMs: 'dicomcast.sweep.fhir_ms',
+} as const;
+
+/** The drift-sweep span's count of one kind of drift (`dicomcast.sweep.drift.<kind>`). */
+export function sweepDriftAttr(kind: string): string {
+  return `dicomcast.sweep.drift.${kind}`;
+}
+
 /** What the writer did with one message. The first five are syncStudy's outcomes. */
 export type WriteOutcome =
   | 'created'

@@ -1,4 +1,5 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import { errorMessage } from '../lib/errorDetails.js';
 import { Attr } from './names.js';
 
 /**
@@ -168,4 +169,9 @@ export function toAttributes(properties: SafeObject, prefix = ''): Attributes {
     attributes[name] = value satisfies AttributeValue;
   }
   return attributes;
+}
+
+/** The message of anything thrown, scrubbed: what a span status may carry. */
+export function scrubbedErrorMessage(error: unknown): string {
+  return scrubText(errorMessage(error));
 }

@@ -9,10 +9,6 @@ import {
   trace,
   type Attributes,
   type Context,
-  type Counter,
-  type Gauge,
-  type Histogram,
-  type Meter,
   type MeterProvider,
   type Span,
   type SpanOptions,
@@ -20,42 +16,10 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import { createNoopLogger, logs, SeverityNumber, type Logger, type LoggerProvider } from '@opentelemetry/api-logs';
-import type { ChangeFeedEntry } from '../dicomweb/changeFeedEntry.js';
-import { defaultPartition } from '../dicomweb/studyReader.js';
 import type { Log, LogLevel } from '../logging/log.js';
-import { studyQueueName } from '../queue/queueNames.js';
-import type { StudyMessage } from '../queue/studyMessage.js';
-import { Attr, meterName, MetricName, requestOutcomeOf, SpanName, type WriteOutcome } from './names.js';
-import { safeProperties, scrubText, toAttributes } from './redaction.js';
-import { formatTraceparent } from './traceContext.js';
-
-/** One change, as both sides of the queue name it: the study and the highest change-feed sequence of the message. */
-export interface Correlation {
-  study: string;
-  sequence: number;
-  partition?: string;
-}
-
-/** `<study>@<sequence>` (`<partition>/<study>@<sequence>` for a named partition): the correlation id of a change. */
-export function correlationId(correlation: Correlation): string {
-  const partition = namedPartition(correlation.partition) ? `${correlation.partition}/` : '';
-  return `${partition}${correlation.study}@${correlation.sequence}`;
-}
-
-/** The span attributes of a change. */
-export function correlationAttributes(correlation: Correlation): Attributes {
-  return {
-    [Attr.correlationId]: correlationId(correlation),
-    [Attr.study]: correlation.study,
-    [Attr.sequence]: correlation.sequence,
-    ...(namedPartition(correlation.partition) ? { [Attr.partition]: correlation.partition } : {}),
-  };
-}
-
-/** The default partition is no partition: ids and attributes name only the others. */
-function namedPartition(partition: string | undefined): partition is string {
-  return partition !== undefined && partition !== '' && partition !== defaultPartition;
-}
+import { createInstruments, type Instruments } from './instruments.js';
+import { Attr, meterName, requestOutcomeOf, type WriteOutcome } from './names.js';
+import { safeProperties, scrubbedErrorMessage, scrubText, toAttributes } from './redaction.js';
 
 /** Calls to the FHIR or DICOM server, timed and counted by whoever makes them. */
 export interface RequestObserver {
@@ -66,14 +30,6 @@ export interface RequestObserver {
     status?: { ofResult?: (result: T) => number | undefined; ofError?: (error: unknown) => number | undefined },
     attributes?: Attributes,
   ): Promise<T>;
-}
-
-/** Stamps the messages of one poller flush with their own trace context (see shared/sync/poll.ts). */
-export interface PollTracing {
-  beforeSend(
-    messages: StudyMessage[],
-    entries: readonly ChangeFeedEntry[],
-  ): { messages: StudyMessage[]; settled: (error?: unknown, texts?: number) => void };
 }
 
 export interface ChangeFeedLagFigures {
@@ -101,77 +57,6 @@ const severity: Record<LogLevel, SeverityNumber> = {
   warn: SeverityNumber.WARN,
   error: SeverityNumber.ERROR,
 };
-
-const durationBucketsMs = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000];
-const requestBucketsMs = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000];
-
-interface Instruments {
-  lagSequences: Gauge;
-  lagSeconds: Gauge;
-  entriesRead: Counter;
-  messagesEnqueued: Counter;
-  studiesWritten: Counter;
-  writerDuration: Histogram;
-  dequeueCount: Histogram;
-  poisoned: Counter;
-  fhirRequestDuration: Histogram;
-  dicomRequestDuration: Histogram;
-  failures: Counter;
-}
-
-function createInstruments(meter: Meter): Instruments {
-  return {
-    lagSequences: meter.createGauge(MetricName.lagSequences, {
-      description: 'Newest change-feed sequence minus the checkpoint, after each poll',
-      unit: '{entry}',
-    }),
-    lagSeconds: meter.createGauge(MetricName.lagSeconds, {
-      description: "Time between the checkpoint's change-feed entry and the newest entry, after each poll",
-      unit: 's',
-    }),
-    entriesRead: meter.createCounter(MetricName.entriesRead, { description: 'Change-feed rows read', unit: '{entry}' }),
-    messagesEnqueued: meter.createCounter(MetricName.messagesEnqueued, {
-      description: 'Study messages put on the study queue',
-      unit: '{message}',
-    }),
-    studiesWritten: meter.createCounter(MetricName.studiesWritten, {
-      description: 'Study messages handled by the writer, by outcome',
-      unit: '{study}',
-    }),
-    writerDuration: meter.createHistogram(MetricName.writerDuration, {
-      description: 'Duration of one writer invocation',
-      unit: 'ms',
-      advice: { explicitBucketBoundaries: durationBucketsMs },
-    }),
-    dequeueCount: meter.createHistogram(MetricName.dequeueCount, {
-      description: 'Dequeue count of the messages the writer handles (1 = first attempt)',
-      unit: '{attempt}',
-      advice: { explicitBucketBoundaries: [1, 2, 3, 4, 5, 6, 10] },
-    }),
-    poisoned: meter.createCounter(MetricName.poisoned, {
-      description: 'Study messages taken off the poison queue',
-      unit: '{message}',
-    }),
-    fhirRequestDuration: meter.createHistogram(MetricName.fhirRequestDuration, {
-      description: 'FHIR requests, by operation and outcome',
-      unit: 'ms',
-      advice: { explicitBucketBoundaries: requestBucketsMs },
-    }),
-    dicomRequestDuration: meter.createHistogram(MetricName.dicomRequestDuration, {
-      description: 'DICOMweb requests, by operation and outcome',
-      unit: 'ms',
-      advice: { explicitBucketBoundaries: requestBucketsMs },
-    }),
-    failures: meter.createCounter(MetricName.failures, {
-      description: 'Failure records written, by category',
-      unit: '{failure}',
-    }),
-  };
-}
-
-function errorMessage(error: unknown): string {
-  return scrubText(error instanceof Error ? error.message : String(error));
-}
 
 /**
  * The app's metrics, spans and log records. Built once per worker with the runtime; every instrument comes from the
@@ -227,7 +112,7 @@ export class Telemetry implements RequestObserver {
     try {
       return await contextApi.with(trace.setSpan(parent, span), () => work(span));
     } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: scrubbedErrorMessage(error) });
       throw error;
     } finally {
       span.end();
@@ -269,62 +154,13 @@ export class Telemetry implements RequestObserver {
     });
   }
 
-  /**
-   * One message span per study of a poller flush; each message carries its own span's traceparent.
-   * Each change is a trace of its own (a root span linked to the poll's span): in Application Insights one
-   * operation is one change, from the poller through the queue to the writer and its FHIR/DICOM calls, rather than
-   * every study of a poll in one operation.
-   */
-  pollTracing(): PollTracing {
-    return {
-      beforeSend: (messages, entries) => {
-        const poll = trace.getSpanContext(contextApi.active());
-        const links = poll && isSpanContextValid(poll) ? [{ context: poll }] : [];
-        const newest = new Map<string, string>();
-        for (const entry of entries) {
-          const key = `${entry.partitionName ?? ''}\u0000${entry.studyInstanceUid}`;
-          const known = newest.get(key);
-          if (entry.timestamp && (!known || entry.timestamp > known)) newest.set(key, entry.timestamp);
-        }
-        const spans: Span[] = [];
-        const stamped = messages.map((message) => {
-          const entryTime = newest.get(`${message.partition ?? ''}\u0000${message.study}`);
-          const span = this.tracer.startSpan(SpanName.enqueue, {
-            kind: SpanKind.PRODUCER,
-            root: true,
-            links,
-            attributes: {
-              ...correlationAttributes({
-                study: message.study,
-                sequence: message.maxSequence,
-                ...partitionOf(message),
-              }),
-              [Attr.changes]: message.changes.length,
-              [Attr.messagingSystem]: 'azure_queue',
-              [Attr.queue]: studyQueueName,
-              ...(entryTime ? { [Attr.entryTime]: entryTime } : {}),
-            },
-          });
-          spans.push(span);
-          const traceparent = formatTraceparent(span.spanContext()) ?? message.traceparent;
-          return traceparent ? { ...message, traceparent } : message;
-        });
-        return {
-          messages: stamped,
-          settled: (error, texts) => {
-            if (texts !== undefined && error === undefined) this.instruments.messagesEnqueued.add(texts);
-            for (const span of spans) {
-              if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
-              span.end();
-            }
-          },
-        };
-      },
-    };
-  }
-
   recordEntriesRead(count: number): void {
     if (count > 0) this.instruments.entriesRead.add(count);
+  }
+
+  /** Study messages one poller flush put on the study queue. */
+  recordMessagesEnqueued(count: number): void {
+    this.instruments.messagesEnqueued.add(count);
   }
 
   recordLag(lag: ChangeFeedLagFigures): void {
@@ -346,10 +182,6 @@ export class Telemetry implements RequestObserver {
   recordPoisoned(recorded: boolean): void {
     this.instruments.poisoned.add(1, { [Attr.outcome]: recorded ? 'recorded' : 'already-recorded' });
   }
-}
-
-function partitionOf(message: StudyMessage): { partition?: string } {
-  return message.partition ? { partition: message.partition } : {};
 }
 
 /** Telemetry that goes nowhere, whatever providers are registered (the CLI, unit tests). */

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { maxDequeueCount } from '../../shared/handlers/studyMessageHandler.js';
+import { triggers } from '../../shared/handlers/triggers.js';
 import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../../shared/queue/queueNames.js';
 
 /**
@@ -36,6 +37,19 @@ const root = process.cwd();
 const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string; type: string };
 
 describe('Functions host indexing', () => {
+  /** The functions each compiled entry file registered when the host loaded it. */
+  const registeredBy = new Map<string, string[]>();
+  before(async () => {
+    for (const file of readdirSync(join(root, 'dist', 'functions')).filter((name) => name.endsWith('.js'))) {
+      const already = registered.length;
+      await import(join(root, 'dist', 'functions', file));
+      registeredBy.set(
+        file,
+        registered.slice(already).map((fn) => fn.name),
+      );
+    }
+  });
+
   it('package.json main matches the compiled function entry files', () => {
     assert.equal(packageJson.type, 'module');
     assert.equal(packageJson.main, 'dist/functions/*.js');
@@ -44,10 +58,7 @@ describe('Functions host indexing', () => {
     assert.deepEqual(compiled.sort(), sources.map((name) => name.replace(/\.ts$/, '.js')).sort());
   });
 
-  it('registers each function with the trigger configuration the host reads', async () => {
-    for (const file of readdirSync(join(root, 'dist', 'functions')).filter((name) => name.endsWith('.js'))) {
-      await import(join(root, 'dist', 'functions', file));
-    }
+  it('registers each function with the trigger configuration the host reads', () => {
     const byName = new Map(registered.map((fn) => [fn.name, fn]));
     assert.deepEqual([...byName.keys()].sort(), [
       'changeFeedContinuation',
@@ -88,6 +99,24 @@ describe('Functions host indexing', () => {
     assert.equal(status.authLevel, 'function', 'the status endpoint needs a function key');
     assert.equal(status.route, 'status');
     assert.deepEqual(status.methods, ['GET']);
+  });
+
+  it('registers every row of shared/handlers/triggers.ts from functions/<name>.ts, with the row binding', () => {
+    assert.deepEqual(
+      [...registeredBy].sort(),
+      Object.keys(triggers)
+        .map((name) => [`${name}.js`, [name]])
+        .sort(),
+      'one function per entry file, named as the file, one file per row',
+    );
+    const triggerTypes = { timer: 'timerTrigger', storageQueue: 'queueTrigger', http: 'httpTrigger' };
+    for (const [name, row] of Object.entries(triggers)) {
+      const binding = Object.values(registered.find((fn) => fn.name === name)!.bindings).find(
+        (candidate) => candidate.type === triggerTypes[row.kind],
+      );
+      assert.ok(binding, `${name} has a ${row.kind} trigger`);
+      for (const [key, value] of Object.entries(row.binding)) assert.deepEqual(binding[key], value, `${name}.${key}`);
+    }
   });
 
   it('host.json is valid for the v4 extension bundle and agrees with the code', () => {

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { LogLevel } from '../../../shared/logging/log.js';
 import { Attr, requestOutcomeOf } from '../../../shared/telemetry/names.js';
 import { safeProperties, scrubText, toAttributes } from '../../../shared/telemetry/redaction.js';
-import { correlationId, noopTelemetry, Telemetry } from '../../../shared/telemetry/telemetry.js';
+import { correlationId } from '../../../shared/telemetry/correlation.js';
+import { noopTelemetry, Telemetry } from '../../../shared/telemetry/telemetry.js';
 import { formatTraceparent, parseTraceparent } from '../../../shared/telemetry/traceContext.js';
 import { initTelemetry, parseAuthenticationString } from '../../../shared/telemetry/setup.js';
 
