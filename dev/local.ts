@@ -16,6 +16,7 @@ import { startLocalOrthanc, orthancStudyUids, storeSamplesInOrthanc, type LocalO
 import { startLocalStack } from './localStack.js';
 import { storeSampleStudies } from './seedSamples.js';
 import { formatSummary, summarizeStudies } from './syncSummary.js';
+import { errorMessage } from '../shared/lib/errorDetails.js';
 
 const usage = `Usage: npm run local -- [options]
   --once                 one full cycle (poll, then every queued study), print the summary, exit
@@ -79,7 +80,7 @@ let local: LocalOrthanc | undefined;
 try {
   local = values.dicom === 'orthanc' ? await startLocalOrthanc() : undefined;
 } catch (error) {
-  console.error(error instanceof Error ? error.message : String(error));
+  console.error(errorMessage(error));
   process.exit(1);
 }
 const stack = await startLocalStack({

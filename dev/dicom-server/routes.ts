@@ -18,6 +18,7 @@ import {
   studyAttributes,
 } from './qido.js';
 import { QueryParameters } from './queryParameters.js';
+import { errorMessage } from '../../shared/lib/errorDetails.js';
 
 export const DEFAULT_PARTITION = 'Microsoft.Default';
 const PARTITION_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -83,7 +84,7 @@ export class Api {
       if (error instanceof HttpError) sendText(response, error.status, error.message);
       else if (error instanceof InvalidRequestError || error instanceof URIError)
         sendText(response, 400, error.message);
-      else sendText(response, 500, error instanceof Error ? error.message : String(error));
+      else sendText(response, 500, errorMessage(error));
     }
   }
 

@@ -7,6 +7,8 @@ import {
   type SearchRequest,
 } from '@medplum/core';
 import type { Bundle, BundleLink, Resource } from '@medplum/fhirtypes';
+import { compareText } from '../../shared/lib/compareText.js';
+import { isPlainObject } from '../../shared/lib/isPlainObject.js';
 import { badRequest, fhirError, FhirError, gone, notFound, preconditionFailed } from './outcomes.js';
 import { createPager, type PageRequest, type Pager } from './paging.js';
 import type { FhirServerProfile } from './profiles.js';
@@ -299,10 +301,7 @@ function canonical(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const entries = Object.entries(value)
     .map(([key, child]) => [key, canonical(child)] as const)
-    .filter(
-      ([, child]) =>
-        !(child !== null && typeof child === 'object' && !Array.isArray(child) && Object.keys(child).length === 0),
-    )
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    .filter(([, child]) => !(isPlainObject(child) && Object.keys(child).length === 0))
+    .sort(([a], [b]) => compareText(a, b));
   return Object.fromEntries(entries);
 }

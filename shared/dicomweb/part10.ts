@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import type { DicomJsonAttribute, DicomJsonDataset, DicomJsonValue, DicomPersonName } from './dicomJson.js';
 import { part10StructureProblem } from './part10Structure.js';
+import { errorMessage } from '../lib/errorDetails.js';
 
 interface DcmjsAttribute {
   vr: string;
@@ -68,7 +69,7 @@ export function readPart10(bytes: Uint8Array): DicomJsonDataset {
 }
 
 function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   // dcmjs reports a missing Transfer Syntax UID and a file cut short as JavaScript errors.
   if (/reading '0'|reading 'Value'|TransferSyntax/i.test(message)) {
     return `the File Meta Information has no usable Transfer Syntax UID (0002,0010) (${message})`;

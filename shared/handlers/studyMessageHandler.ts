@@ -10,6 +10,7 @@ import { receiveStudyMessage } from './receivedStudyMessage.js';
 import { Attr, SpanName, type WriteOutcome } from '../telemetry/names.js';
 import { correlationAttributes, correlationId } from '../telemetry/telemetry.js';
 import { contextFromTraceparent, parseTraceparent, type InvocationInfo } from '../telemetry/traceContext.js';
+import { errorMessage } from '../lib/errorDetails.js';
 
 /** host.json `extensions.queues.maxDequeueCount`; a test keeps the two equal. */
 export const maxDequeueCount = 5;
@@ -69,7 +70,7 @@ export async function handleStudyMessage(
       let outcome: WriteOutcome = 'failed';
       try {
         if (!message) {
-          const reason = unreadable instanceof Error ? unreadable.message : String(unreadable);
+          const reason = errorMessage(unreadable);
           await runtime.failures.record({ category: 'bad-change-feed-entry', reason, payload: queueItem });
           writerLog('error', `Unreadable study message: ${reason}`);
           span.setStatus({ code: SpanStatusCode.ERROR, message: 'Unreadable study message' });
@@ -125,7 +126,7 @@ async function writeStudy(
     });
     return { outcome: result.outcome, result };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     if (!isRetryable(error)) {
       const located = error instanceof NonRetryableError ? error : undefined;
       await runtime.failures.record({
