@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { generateId } from '@medplum/core';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { errorMessage } from '../../shared/lib/errorDetails.js';
 import type { BundleProcessor } from './bundles.js';
 import { capabilityStatement } from './capabilities.js';
 import type { FaultInjector, RequestCounter } from './controls.js';
@@ -224,7 +225,7 @@ export class FhirHttpHandler {
           body = parsed as Resource;
         }
       } catch (error) {
-        bodyError = badRequest(`Request body is not valid JSON: ${(error as Error).message}`);
+        bodyError = badRequest(`Request body is not valid JSON: ${errorMessage(error)}`);
       }
     }
     return {

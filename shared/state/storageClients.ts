@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import type { StorageConnection } from '../config/appConfig.js';
+import type { StorageConnection } from '../config/storageConnection.js';
 import { RetryableError } from '../errors/errors.js';
 import { httpStatusOf } from '../lib/errorDetails.js';
 
