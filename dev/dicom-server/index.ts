@@ -9,10 +9,12 @@ import type { DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
 import { ChangeFeedLog } from './changeFeed.js';
 import { DicomService } from './dicomService.js';
 import { InstanceStore } from './instanceStore.js';
-import { Api, DEFAULT_PARTITION, parseApiPath, sendText } from './routes.js';
+import { DEFAULT_PARTITION, parseApiPath } from './apiPath.js';
+import { sendText } from './httpReplies.js';
+import { Api } from './routes.js';
 import { TrafficCounter, type Traffic } from './trafficCounter.js';
 
-export { DEFAULT_PARTITION } from './routes.js';
+export { DEFAULT_PARTITION } from './apiPath.js';
 export { encodeMultipart, encodeStowBody, parseMultipart } from './multipart.js';
 
 export interface DicomServerOptions {
