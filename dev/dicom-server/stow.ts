@@ -40,8 +40,7 @@ export function stowResponse(outcome: StoreOutcome, root: string, study?: string
     out['00081198'] = {
       vr: 'SQ',
       Value: outcome.failed.map((failed) => ({
-        '00081150': uidAttribute(failed.sopClass),
-        '00081155': uidAttribute(failed.sop),
+        ...sopReference(failed),
         '00081197': { vr: 'US', Value: [failed.reason] },
       })),
     };
@@ -50,8 +49,7 @@ export function stowResponse(outcome: StoreOutcome, root: string, study?: string
     out['00081199'] = {
       vr: 'SQ',
       Value: outcome.stored.map((ref) => ({
-        '00081150': uidAttribute(ref.sopClass),
-        '00081155': uidAttribute(ref.sop),
+        ...sopReference(ref),
         '00081190': {
           vr: 'UR',
           Value: [`${root}/studies/${ref.study}/series/${ref.series}/instances/${ref.sop}`],
@@ -60,6 +58,11 @@ export function stowResponse(outcome: StoreOutcome, root: string, study?: string
     };
   }
   return out;
+}
+
+/** Referenced SOP Class UID (0008,1150) and Referenced SOP Instance UID (0008,1155), empty where unknown. */
+function sopReference(instance: { sopClass?: string | undefined; sop?: string | undefined }): DicomJsonDataset {
+  return { '00081150': uidAttribute(instance.sopClass), '00081155': uidAttribute(instance.sop) };
 }
 
 function uidAttribute(uid: string | undefined) {
