@@ -8,13 +8,10 @@ import { loadSettings } from '../../../shared/config/loadSettings.js';
 import { readSetting } from '../../../shared/config/settingsSource.js';
 import { ConfigurationError, RetryableError } from '../../../shared/errors/errors.js';
 import { refusedOrigin } from '../../support/loopback.js';
-import {
-  startManagedIdentityTestServer,
-  type ManagedIdentityTestServer,
-  useLoopbackManagedIdentity,
-} from '../../support/managedIdentityTestServer.js';
-import { forbiddenByRbac, startKeyVaultTestServer, type KeyVaultTestServer } from '../../support/keyVaultTestServer.js';
-import { createSelfSignedCertificate, type SelfSignedCertificate } from '../../support/selfSignedCertificate.js';
+import { startVaultBehindIdentity, type VaultBehindIdentity } from '../../support/keyVaultBehindIdentity.js';
+import type { ManagedIdentityTestServer } from '../../support/managedIdentityTestServer.js';
+import { forbiddenByRbac, type KeyVaultTestServer } from '../../support/keyVaultTestServer.js';
+import type { SelfSignedCertificate } from '../../support/selfSignedCertificate.js';
 
 // The real SecretClient (challenge auth, paging) against an HTTPS vault on loopback, with the real
 // ManagedIdentityCredential against the App Service identity endpoint from test/auth. MSAL keeps the managed
@@ -31,23 +28,18 @@ describe('Key Vault settings through SecretClient and the managed identity', () 
   let certificate: SelfSignedCertificate;
   let identity: ManagedIdentityTestServer;
   let vault: KeyVaultTestServer;
-  let restoreEnvironment: () => void = () => undefined;
+  let running: VaultBehindIdentity | undefined;
 
   before(async () => {
-    certificate = await createSelfSignedCertificate();
-    identity = await startManagedIdentityTestServer(identityHeader);
-    restoreEnvironment = useLoopbackManagedIdentity(identity.endpoint, identityHeader);
-    vault = await startKeyVaultTestServer({
-      cert: certificate.cert,
-      key: certificate.key,
-      isValidToken: (token) => identity.issued.get(token)?.resource === vaultResource,
-    });
+    running = await startVaultBehindIdentity(
+      identityHeader,
+      (token, identity) => identity.issued.get(token)?.resource === vaultResource,
+    );
+    ({ certificate, identity, vault } = running);
   });
 
   after(async () => {
-    restoreEnvironment();
-    await Promise.all([vault.close(), identity.close()]);
-    await certificate.dispose();
+    await running?.close();
   });
 
   beforeEach(() => {
