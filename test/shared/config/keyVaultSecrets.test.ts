@@ -46,6 +46,8 @@ describe('Key Vault settings through SecretClient and the managed identity', () 
     vault.secrets.clear();
     vault.requests.length = 0;
     vault.failure = undefined;
+    vault.hold = undefined;
+    vault.abandoned = 0;
   });
 
   const env = (extra: Record<string, string> = {}) => ({
@@ -193,6 +195,25 @@ describe('Key Vault settings through SecretClient and the managed identity', () 
       /reading the secrets failed: HTTP 503 ServiceUnavailable: Try later \(setting KeyVault:Endpoint\)$/,
     );
     assert.ok(!inspect(error, { showHidden: true, depth: 10 }).includes('first-value-read'));
+  });
+
+  it('a failed read cancels the reads still in flight instead of waiting for them', async () => {
+    vault.setSecret({ name: 'A', value: 'first-value-fails' });
+    vault.setSecret({ name: 'B', value: 'second-value-slow' });
+    vault.hold = { path: /^\/secrets\/B/, releaseAfterMs: 5_000 };
+    vault.failure = {
+      status: 503,
+      body: { error: { code: 'ServiceUnavailable', message: 'Try later.' } },
+      path: /^\/secrets\/A/,
+    };
+    const error = await loadFailure({ env: env(), cwd: '/nonexistent', keyVault: { ...keyVault(), concurrency: 2 } });
+    assert.ok(error instanceof RetryableError, inspect(error));
+    assert.match(error.message, /reading the secrets failed: HTTP 503 ServiceUnavailable/);
+    // The slow read's connection was closed by the client, not answered: the load did not wait for it.
+    for (let waited = 0; vault.abandoned === 0 && waited < 3_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(vault.abandoned, 1);
   });
 
   it('an untrusted certificate is a RetryableError that says TLS', async () => {
