@@ -6,9 +6,12 @@ import { settingDefinitions, type SettingDefinition, type SettingKey } from './s
 import { readSetting, type FlatSettings } from './settingsSource.js';
 import { parseStorage, type StorageConnection } from './storageConnection.js';
 
-// Re-exported for cli/commands/check.ts, dev/functionsHost and the poll tests, which import them from here (owned by
-// other work in progress); new code imports them from their own modules.
-export { settingDefinitions, serverUrl, parseStorage, type StorageConnection };
+// The settings table, the value schemas and the storage connection have their own modules; what appConfig.ts used to
+// export is re-exported here so the code that imports it from here (the CLI, the local Functions host, the poll tests,
+// branches in flight) keeps compiling. New code imports from the modules themselves.
+export { settingDefinitions, type SettingDefinition, type SettingKey } from './settingDefinitions.js';
+export { serverUrl } from './settingSchemas.js';
+export { parseStorage, storageSettingPaths, type StorageConnection } from './storageConnection.js';
 
 export type DicomSource = 'azure' | 'orthanc';
 
