@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { DicomJsonAttribute, DicomJsonDataset, DicomJsonValue, DicomPersonName } from './dicomJson.js';
 import { part10StructureProblem } from './part10Structure.js';
 import { errorMessage } from '../lib/errorDetails.js';
+import { isPlainObject } from '../lib/isPlainObject.js';
 
 interface DcmjsAttribute {
   vr: string;
@@ -140,5 +141,5 @@ function toScalar(value: unknown, numericString: boolean): string | number | nul
 }
 
 function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof ArrayBuffer);
+  return isPlainObject(value) && !(value instanceof ArrayBuffer);
 }
