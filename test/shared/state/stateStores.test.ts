@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { startAzurite, type RunningAzurite } from '../../../dev/azurite.js';
-import type { StorageConnection } from '../../../shared/config/appConfig.js';
+import type { StorageConnection } from '../../../shared/config/storageConnection.js';
 import { createQueueClient, createStorageQueue } from '../../../shared/queue/messageQueue.js';
 import { checkpointRowKey, createCheckpointStore, type Checkpoint } from '../../../shared/state/checkpointStore.js';
 import { createFailureStore } from '../../../shared/state/failureStore.js';
