@@ -11,7 +11,8 @@ import { defaultEndpoint, defaultMapOptions, run } from '../../../cli/commands/m
 import { parseInstance } from '../../../dev/dicom-server/part10.js';
 import { makeInstanceFile, uid, type InstanceSpec } from '../../../dev/samples/index.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import { buildStudyTransaction } from '../../../shared/mapping/transaction.js';
+import { buildStudyTransaction } from '../../../shared/mapping/transaction/studyTransaction.js';
+import { bundleOf } from '../../support/studyPlans.js';
 import { validateR4 } from '../../../shared/validation/index.js';
 import { C, ctDoseContent, srDataset, srFile, type SrSpec } from '../../support/doseReports.js';
 
@@ -176,7 +177,7 @@ describe('dicom-cast map', () => {
         { study, datasets, state: {}, applyDemographics: true, validate: validateR4 },
         defaultMapOptions,
       );
-      assert.deepEqual(bundle, plan.bundle);
+      assert.deepEqual(bundle, bundleOf(plan));
       // …and the same again through the real entry point.
       const spawned = await spawnMap(folder);
       assert.equal(spawned.code, 0, spawned.stderr);
