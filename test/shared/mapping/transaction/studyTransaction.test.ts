@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BundleEntry, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import type { BundleEntry, Identifier, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { Tag, type DicomJsonDataset } from '../../../../shared/dicomweb/dicomJson.js';
 import { doseObservationIdentity } from '../../../../shared/mapping/doseObservations.js';
 import {
@@ -218,6 +218,29 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
     assert.deepEqual(summary.note, [{ text: 'checked' }]);
     assert.deepEqual(summary.partOf, [{ reference: 'ImagingStudy/id2' }, { reference: 'Procedure/p' }]);
     assert.equal(summary.component?.[1]?.valueQuantity?.value, 101);
+  });
+
+  it('the accession is the identifier typed v2-0203 ACSN (mapping.md part A): another system’s ACSN is kept, not used', () => {
+    const foreign: Identifier = { type: { coding: [{ system: 'urn:example:types', code: 'ACSN' }] }, value: 'OTHER' };
+    const withForeign = <T extends ImagingStudy | Observation>(resource: T): T => ({
+      ...resource,
+      identifier: [foreign, ...(resource.identifier ?? [])],
+    });
+    const plan = build([ct('1.2.3.1.1'), doseSr(events, '1.2.3.9.1', 101)], {
+      ...state,
+      imagingStudy: withForeign(state.imagingStudy as ImagingStudy),
+      observations: observations.map(withForeign),
+    });
+    const summary = bundleOf(plan)?.entry?.find((entry) => entry.request?.url === 'Observation/id3')
+      ?.resource as Observation;
+    assert.deepEqual(summary.identifier, [
+      foreign,
+      { system: 'urn:dicom:uid', value: 'urn:oid:1.2.3.9.1' },
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] },
+        value: 'ACC-DOSE',
+      },
+    ]);
   });
 
   it('an instance that cannot be read blocks deletions (it may be the SR whose Observations they are)', () => {
