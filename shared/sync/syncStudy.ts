@@ -15,7 +15,7 @@ import type { PatientIdentifier } from '../mapping/patient.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { feedPosition } from '../mapping/demographicsSource.js';
 import { validateR4 } from '../validation/index.js';
-import { readPatientCopies, readStudyCopies, readEndpointCopies } from './identityReads.js';
+import { readEndpointCopies, readPatientCopies, readStudyCopies } from './identityReads.js';
 import { removeStudy } from './removeStudy.js';
 import { sendStudyTransaction } from './sendTransaction.js';
 import { DuplicateReport, settleCopies, type SettleContext } from './settleCopies.js';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import type { DicomJsonDataset } from '../../dicomweb/dicomJson.js';
 import type { Failure, ResourceProblem } from '../../errors/errors.js';
+import type { PatientIdentifier } from '../patient.js';
 import type { MappingOptions, TagIssue } from '../types.js';
 import type { ScreenedStudy } from './screen.js';
 
@@ -128,7 +129,7 @@ export interface PlanContext {
   options: MappingOptions;
   screened: ScreenedStudy;
   /** The study's resources as mapped from the current data (the Patient is undefined when no instance wins). */
-  patient: { resource: Patient; identity: { system: string; value: string } } | undefined;
+  patient: { resource: Patient; identity: PatientIdentifier } | undefined;
   imagingStudy: ImagingStudy;
   /** Whether the ImagingStudy is ours (meta.source is this DICOM server), or new. */
   owned: boolean;
