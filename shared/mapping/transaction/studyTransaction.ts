@@ -27,6 +27,8 @@ import type { MappingOptions } from '../types.js';
  * Adding a resource kind (a Device, another SR-derived Observation): write `<kind>Entries.ts` exporting an
  * `EntryPlanner` (read `context`, report into `context.report`, validate with `context.check`; role `standalone`
  * for an entry that holds on its own), then add it to `planners` below. Nothing else counts or reads positions.
+ * (Only a resource the ImagingStudy itself references, which travels in the fence, also needs its name in
+ * `StudyRole`, plan.ts, for the writer to read its id back.)
  */
 const planners: readonly EntryPlanner[] = [planEndpoint, planPatient, planDoseObservations];
 
