@@ -48,9 +48,6 @@ export function describeStorageError(error: unknown): string {
   return parts.length > 0 ? parts.join(' ') : 'network error';
 }
 
-/** @deprecated Use `httpStatusOf` (shared/lib/errorDetails.ts); kept only until shared/state/failureStore.ts moves to it. */
-export const statusOf = httpStatusOf;
-
 const createdTables = new Map<string, Promise<void>>();
 
 /** A client for one table, created if missing (once per process). */

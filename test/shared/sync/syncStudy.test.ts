@@ -4,19 +4,14 @@ import type { Bundle, Endpoint, ImagingStudy, Patient, Resource } from '@medplum
 import { startFhirServer, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { noAuthorization } from '../../../shared/auth/authorizationProvider.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
+import { NonRetryableError, RetryableError, type Failure } from '../../../shared/errors/errors.js';
 import { conditionalCreate, transactionOf } from '../../../shared/fhir/bundleEntries.js';
 import { createFhirClient, type FhirClient } from '../../../shared/fhir/fhirClient.js';
 import { endpointCreateCondition, toEndpoint } from '../../../shared/mapping/index.js';
-import { localFullUrl } from '../../../shared/mapping/transaction.js';
+import { localFullUrl } from '../../../shared/mapping/transaction/plan.js';
 import type { TagIssue } from '../../../shared/mapping/types.js';
 import type { InstanceChange, StudyMessage } from '../../../shared/queue/studyMessage.js';
-import {
-  syncStudy,
-  type StudySyncDeps,
-  type StudySyncOptions,
-  type SyncFailure,
-} from '../../../shared/sync/syncStudy.js';
+import { syncStudy, type StudySyncDeps, type StudySyncOptions } from '../../../shared/sync/syncStudy.js';
 import { attr, instance, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
 
 /**
@@ -66,7 +61,7 @@ describe('syncStudy on the local FHIR server', () => {
   });
 
   interface Recorder {
-    failures: SyncFailure[];
+    failures: Failure[];
     logs: [string, string, Record<string, unknown> | undefined][];
     warnings: [string, readonly TagIssue[]][];
     sleeps: number[];
