@@ -3,6 +3,7 @@ import { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
 import type { StudyReader } from '../dicomweb/studyReader.js';
 import { RetryableError, type ErrorCategory } from '../errors/errors.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
+import type { SearchingClient } from '../fhir/searchBatch.js';
 import { conditionalCreate, transactionOf } from '../fhir/bundleEntries.js';
 import { endpointCreateCondition, toEndpoint, type MappingOptions, type TagIssue } from '../mapping/index.js';
 import {
@@ -21,7 +22,8 @@ import { feedPosition } from '../mapping/demographicsSource.js';
 import { validateR4 } from '../validation/index.js';
 import { ConflictRetry } from './conflict.js';
 import { mergeCopies, type IdentityCopies } from './duplicates.js';
-import { readEndpointCopies, readPatientCopies, readStudyCopies } from './identityReads.js';
+import { readCreatedCopies, readPatientCopies, readStudyAndEndpointCopies } from './identityReads.js';
+import { MetadataReuse } from './metadataReuse.js';
 import { removeStudy } from './removeStudy.js';
 import { sendStudyTransaction } from './sendTransaction.js';
 import {
@@ -46,7 +48,8 @@ export interface SyncFailure {
 
 export interface StudySyncDeps {
   dicom: StudyReader;
-  fhir: FhirClient;
+  /** With `batch`, the reads of a pass go in one request each (see shared/fhir/searchBatch.ts). */
+  fhir: SearchingClient;
   recordFailure: (failure: SyncFailure) => Promise<void>;
   /** Keeps the tag warnings of this sync (values included) where people can read them; telemetry never gets values. */
   recordWarnings?: (study: string, warnings: readonly TagIssue[]) => Promise<void>;
@@ -121,11 +124,12 @@ export async function syncStudy(
   const maxAttempts = options.maxAttempts ?? 10;
   const sleep = deps.sleep ?? defaultSleep;
   const duplicates = new DuplicateReport();
+  const metadata = new MetadataReuse();
   let lastConflict: unknown;
   let restarts = 0;
   for (let attempt = 1; attempt <= maxAttempts;) {
     try {
-      const pass = await syncOnce(message, deps, options, duplicates);
+      const pass = await syncOnce(message, deps, options, duplicates, metadata);
       if ('restart' in pass) {
         // Progress, not a conflict: go again at once, within a bound.
         if (++restarts > maxAttempts * 2) attempt = maxAttempts + 1;
@@ -197,6 +201,7 @@ async function syncOnce(
   deps: StudySyncDeps,
   options: StudySyncOptions,
   duplicates: DuplicateReport,
+  metadata: MetadataReuse,
 ): Promise<SyncPass> {
   const { fhir } = deps;
   const mapping = options.mapping;
@@ -206,11 +211,12 @@ async function syncOnce(
 
   // 1. FHIR first (see the comment on syncStudy).
   const state: FhirStudyState = {};
-  const studyCopies = await readStudyCopies(fhir, study, message.partition, mapping);
+  const read = await readStudyAndEndpointCopies(fhir, study, message.partition, mapping);
+  const studyCopies = read.study;
   if (await settleCopies('ImagingStudy', studyCopies, context)) return { restart: 'merged ImagingStudy copies' };
   if (studyCopies.kept) state.imagingStudy = studyCopies.kept;
   const plainCreate: NonNullable<FhirStudyState['plainCreate']> = { imagingStudy: studyCopies.searchIsLoose };
-  const endpointCopies = await readEndpointCopies(fhir, mapping);
+  const endpointCopies = read.endpoint;
   if (await settleCopies('Endpoint', endpointCopies, context)) return { restart: 'merged Endpoint copies' };
   if (!endpointCopies.kept) {
     await createEndpoint(fhir, mapping);
@@ -218,8 +224,10 @@ async function syncOnce(
   }
   state.endpoint = endpointCopies.kept;
 
-  // 2. What the DICOM server holds now.
-  const returned = await deps.dicom.readStudyMetadata(study, message.partition);
+  // 2. What the DICOM server holds now (or, on a later pass fenced by the same ImagingStudy version, read then).
+  const returned = await metadata.read(state.imagingStudy, () =>
+    deps.dicom.readStudyMetadata(study, message.partition),
+  );
   const missing = await recordListedButMissing(message, returned, deps);
   const { datasets, malformed } = screenDicomJson(returned);
   await recordMalformed(malformed, message, deps);
@@ -295,12 +303,22 @@ async function syncOnce(
   if (sent.deferred > 0) return { restart: `${sent.deferred} entries left for a Bundle of their own` };
   // A conditional create is not atomic on every server (AHDS): after creating, look again, and merge a copy
   // another writer created at the same time (the one of us that commits last sees both).
-  if (sent.created.has('ImagingStudy')) {
-    const copies = await readStudyCopies(fhir, study, message.partition, mapping);
+  const createdPatient = identity && sent.created.has('Patient') ? identity : undefined;
+  // Both looked at again in one request when both were created.
+  const racing = await readCreatedCopies(
+    fhir,
+    study,
+    message.partition,
+    createdPatient,
+    sent.created.has('ImagingStudy'),
+    mapping,
+  );
+  if (racing.study) {
+    const copies = racing.study;
     if (await settleCopies('ImagingStudy', copies, context)) return { restart: 'merged a racing ImagingStudy' };
   }
-  if (identity && sent.created.has('Patient')) {
-    const copies = await readPatientCopies(fhir, identity, mapping);
+  if (racing.patient) {
+    const copies = racing.patient;
     if (await settleCopies('Patient', copies, context)) return { restart: 'merged a racing Patient' };
     // Our copy merged into another writer's by that writer: plan the demographics again against the kept one.
     if (copies.kept && sent.ids.patient && copies.kept.id !== sent.ids.patient) {
