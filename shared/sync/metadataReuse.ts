@@ -25,6 +25,14 @@ export class MetadataReuse {
     this.kept = { fence, metadata };
     return metadata;
   }
+
+  /**
+   * This sync wrote the ImagingStudy from the kept metadata (its transaction committed, then a conflict showed):
+   * FHIR holding exactly that version means nobody wrote since, so the kept metadata is still the newest written.
+   */
+  wrote(imagingStudy: { id: string; versionId: string }): void {
+    if (this.kept) this.kept = { ...this.kept, fence: `${imagingStudy.id}@${imagingStudy.versionId}` };
+  }
 }
 
 /** The ImagingStudy version a write is fenced by: its id and versionId, or none (a conditional create). */

@@ -1,6 +1,7 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { splitTransaction, transactionOf } from '../fhir/bundleEntries.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
+import { writtenVersion } from '../fhir/versions.js';
 import type { StudyTransactionPlan } from '../mapping/transaction.js';
 import { ConflictRetry } from './conflict.js';
 
@@ -51,7 +52,12 @@ export async function sendStudyTransaction(
       parts.fenced.includes(index) &&
       (statusOf(index)?.status?.startsWith('200') ?? false),
   );
-  if (foundExisting) throw new ConflictRetry(study, 'a conditional create found an existing resource');
+  if (foundExisting) {
+    const conflict = new ConflictRetry(study, 'a conditional create found an existing resource');
+    const written = plan.indexes.imagingStudy === undefined ? undefined : statusOf(plan.indexes.imagingStudy);
+    if (written?.status?.startsWith('20')) conflict.writtenImagingStudy = writtenVersion(written, 'ImagingStudy');
+    throw conflict;
+  }
 
   const sent: SentTransaction = { deferred: parts.deferred, created: new Set(), ids: {} };
   for (const [key, kind] of Object.entries(kinds) as [keyof typeof kinds, StudyResourceKind][]) {

@@ -140,6 +140,7 @@ export async function syncStudy(
       return { ...pass, attempts: attempt, ...(summary ? { duplicates: summary } : {}) };
     } catch (error) {
       if (!(error instanceof RetryableError) || error.category !== 'fhir-conflict') throw error;
+      if (error instanceof ConflictRetry && error.writtenImagingStudy) metadata.wrote(error.writtenImagingStudy);
       lastConflict = error;
       deps.log?.('info', `Conflict on study ${message.study}, retrying`, { attempt });
       await sleep(Math.min(1000, 5 * 2 ** attempt) * (0.5 + Math.random()));

@@ -68,4 +68,16 @@ describe('MetadataReuse: DICOM metadata kept across the passes of one sync while
     await reuse.read(undefined, dicom.read);
     assert.equal(dicom.reads, 1);
   });
+
+  it('after this sync wrote the ImagingStudy from the kept metadata, reuses it at exactly that version', async () => {
+    const dicom = countingReader();
+    const reuse = new MetadataReuse();
+    const kept = await reuse.read(undefined, dicom.read);
+    reuse.wrote({ id: 's', versionId: '1' });
+    assert.equal(await reuse.read(imagingStudy('s', '1'), dicom.read), kept);
+    assert.equal(dicom.reads, 1);
+    reuse.wrote({ id: 's', versionId: '2' });
+    await reuse.read(imagingStudy('s', '3'), dicom.read);
+    assert.equal(dicom.reads, 2);
+  });
 });
