@@ -58,7 +58,8 @@ export interface StudySyncDeps {
   sleep?: (ms: number) => Promise<void>;
   /**
    * Checks each resource against FHIR R4 before it is sent; a resource that fails is recorded
-   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4 (loaded when first needed); `false`: no check.
+   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4 (imported when first
+   * needed); `false`: no check.
    */
   validate?: ((resource: Resource) => ResourceProblem[]) | false;
 }
