@@ -4,12 +4,10 @@ import type { ImagingStudy } from '@medplum/fhirtypes';
 import { startFhirServer, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { noAuthorization } from '../../../shared/auth/authorizationProvider.js';
 import { Tag } from '../../../shared/dicomweb/dicomJson.js';
-import { conditionalCreate, transactionOf } from '../../../shared/fhir/bundleEntries.js';
 import { createFhirClient } from '../../../shared/fhir/fhirClient.js';
-import { endpointCreateCondition, toEndpoint } from '../../../shared/mapping/index.js';
-import { localFullUrl } from '../../../shared/mapping/transaction.js';
 import type { StudyMessage } from '../../../shared/queue/studyMessage.js';
 import { syncStudy, type StudySyncDeps } from '../../../shared/sync/syncStudy.js';
+import { createOurEndpoint } from '../../support/endpointFixture.js';
 import { attr, instance, options as mapping, studyUid } from '../../support/mappingFixtures.js';
 
 /**
@@ -27,15 +25,7 @@ describe('syncStudy: DICOM metadata reads across the passes of one sync (local F
   after(() => server.close());
   beforeEach(async () => {
     await server.reset();
-    await fhir.transaction(
-      transactionOf([
-        conditionalCreate(
-          toEndpoint(mapping),
-          localFullUrl('Endpoint', mapping.endpoint),
-          endpointCreateCondition(mapping),
-        ),
-      ]),
-    );
+    await createOurEndpoint(fhir, mapping);
   });
 
   const otherStudy = '1.2.4';
