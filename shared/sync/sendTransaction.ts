@@ -1,5 +1,6 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir/fhirClient.js';
+import { writtenVersion } from '../fhir/versions.js';
 import { positionsOf } from '../mapping/transaction/bundles.js';
 import type { PlannedTransaction, StudyRole } from '../mapping/transaction/plan.js';
 import { ConflictRetry } from './conflict.js';
@@ -38,7 +39,12 @@ export async function sendStudyTransaction(
   const foundExisting = creates.some(
     (index) => entries[index]?.ifFound === 'conflict' && (answerAt(index)?.status?.startsWith('200') ?? false),
   );
-  if (foundExisting) throw new ConflictRetry(study, 'a conditional create found an existing resource');
+  if (foundExisting) {
+    const conflict = new ConflictRetry(study, 'a conditional create found an existing resource');
+    const written = fence.imagingStudy === undefined ? undefined : answerAt(fence.imagingStudy);
+    if (written?.status?.startsWith('20')) conflict.writtenImagingStudy = writtenVersion(written, 'ImagingStudy');
+    throw conflict;
+  }
 
   const sent: SentTransaction = { deferred: transaction.deferred, created: new Set(), ids: {} };
   for (const [role, index] of Object.entries(fence) as [StudyRole, number][]) {

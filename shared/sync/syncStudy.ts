@@ -4,6 +4,7 @@ import { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
 import type { StudyReader } from '../dicomweb/studyReader.js';
 import { RetryableError, type Failure, type ResourceProblem } from '../errors/errors.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
+import type { SearchingClient } from '../fhir/searchBatch.js';
 import { transactionOf } from '../fhir/bundleEntries.js';
 import type { MappingOptions, TagIssue } from '../mapping/index.js';
 import { needsObservationSearch, observationSearchParams } from '../mapping/transaction/doseObservationEntries.js';
@@ -15,8 +16,10 @@ import { asBadData } from '../mapping/unexpectedError.js';
 import type { PatientIdentifier } from '../mapping/patient.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { feedPosition } from '../mapping/demographicsSource.js';
-import { validateR4 } from '../validation/index.js';
-import { readEndpointCopies, readPatientCopies, readStudyCopies } from './identityReads.js';
+import { loadR4Validator } from '../validation/loadR4Validator.js';
+import { readCreatedCopies, readPatientCopies, readStudyAndEndpointCopies } from './identityReads.js';
+import { ConflictRetry } from './conflict.js';
+import { MetadataReuse } from './metadataReuse.js';
 import { removeStudy } from './removeStudy.js';
 import { sendStudyTransaction } from './sendTransaction.js';
 import { DuplicateReport, settleCopies, type SettleContext } from './settleCopies.js';
@@ -30,7 +33,8 @@ import {
 
 export interface StudySyncDeps {
   dicom: StudyReader;
-  fhir: FhirClient;
+  /** With `batch`, the reads of a pass go in one request each (see shared/fhir/searchBatch.ts). */
+  fhir: SearchingClient;
   /** Records a failure with the study and the message to replay it (`payload`). */
   recordFailure: (failure: Failure) => Promise<void>;
   /** Keeps the tag warnings of this sync (values included) where people can read them; telemetry never gets values. */
@@ -40,7 +44,8 @@ export interface StudySyncDeps {
   sleep?: (ms: number) => Promise<void>;
   /**
    * Checks each resource against FHIR R4 before it is sent; a resource that fails is recorded
-   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4; `false`: no check.
+   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4 (imported when first
+   * needed); `false`: no check.
    */
   validate?: ((resource: Resource) => ResourceProblem[]) | false;
 }
@@ -94,11 +99,12 @@ export async function syncStudy(
   const maxAttempts = options.maxAttempts ?? 10;
   const sleep = deps.sleep ?? defaultSleep;
   const duplicates = new DuplicateReport();
+  const metadata = new MetadataReuse();
   let lastConflict: unknown;
   let restarts = 0;
   for (let attempt = 1; attempt <= maxAttempts;) {
     try {
-      const pass = await syncOnce(message, deps, options, duplicates);
+      const pass = await syncOnce(message, deps, options, duplicates, metadata);
       if ('restart' in pass) {
         // Progress, not a conflict: go again at once, within a bound.
         if (++restarts > maxAttempts * 2) attempt = maxAttempts + 1;
@@ -109,6 +115,7 @@ export async function syncStudy(
       return { ...pass, attempts: attempt, ...(summary ? { duplicates: summary } : {}) };
     } catch (error) {
       if (!(error instanceof RetryableError) || error.category !== 'fhir-conflict') throw error;
+      if (error instanceof ConflictRetry && error.writtenImagingStudy) metadata.wrote(error.writtenImagingStudy);
       lastConflict = error;
       deps.log?.('info', `Conflict on study ${message.study}, retrying`, { attempt });
       await sleep(Math.min(1000, 5 * 2 ** attempt) * (0.5 + Math.random()));
@@ -137,6 +144,7 @@ async function syncOnce(
   deps: StudySyncDeps,
   options: StudySyncOptions,
   duplicates: DuplicateReport,
+  metadata: MetadataReuse,
 ): Promise<SyncPass> {
   const { fhir } = deps;
   const mapping = options.mapping;
@@ -146,11 +154,12 @@ async function syncOnce(
 
   // 1. FHIR first (see the comment on syncStudy).
   const state: FhirStudyState = {};
-  const studyCopies = await readStudyCopies(fhir, study, message.partition, mapping);
+  const read = await readStudyAndEndpointCopies(fhir, study, message.partition, mapping);
+  const studyCopies = read.study;
   if (await settleCopies('ImagingStudy', studyCopies, context)) return { restart: 'merged ImagingStudy copies' };
   if (studyCopies.kept) state.imagingStudy = studyCopies.kept;
   const plainCreate: NonNullable<FhirStudyState['plainCreate']> = { imagingStudy: studyCopies.searchIsLoose };
-  const endpointCopies = await readEndpointCopies(fhir, mapping);
+  const endpointCopies = read.endpoint;
   if (await settleCopies('Endpoint', endpointCopies, context)) return { restart: 'merged Endpoint copies' };
   if (!endpointCopies.kept) {
     await createEndpoint(fhir, mapping);
@@ -158,8 +167,10 @@ async function syncOnce(
   }
   state.endpoint = endpointCopies.kept;
 
-  // 2. What the DICOM server holds now.
-  const returned = await deps.dicom.readStudyMetadata(study, message.partition);
+  // 2. What the DICOM server holds now (or, on a later pass fenced by the same ImagingStudy version, read then).
+  const returned = await metadata.read(state.imagingStudy, () =>
+    deps.dicom.readStudyMetadata(study, message.partition),
+  );
   const missing = await recordListedButMissing(message, returned, deps);
   const { datasets, malformed } = screenDicomJson(returned);
   await recordMalformed(malformed, message, deps);
@@ -195,7 +206,7 @@ async function syncOnce(
     applyDemographics: !state.patient || message.changes.some((change) => change.action === 'update'),
     feedPosition: feedPosition(message),
     changedInstances: message.changes.map((change) => change.sop),
-    ...(deps.validate !== false ? { validate: deps.validate ?? validateR4 } : {}),
+    ...(deps.validate !== false ? { validate: deps.validate ?? (await loadR4Validator()) } : {}),
     maxBundleEntries: maxEntries,
   };
   const plan = mapped(study, () => buildStudyTransaction(input, mapping));
@@ -260,12 +271,22 @@ async function writeTransaction(
   const { study, partition } = context.message;
   const sent = await sendStudyTransaction(transaction, study, fhir);
   if (sent.deferred > 0) return { restart: `${sent.deferred} entries left for a Bundle of their own` };
-  if (sent.created.has('imagingStudy')) {
-    const copies = await readStudyCopies(fhir, study, partition, mapping);
+  // Both looked at again in one request when both were created.
+  const createdPatient = identity && sent.created.has('patient') ? identity : undefined;
+  const racing = await readCreatedCopies(
+    fhir,
+    study,
+    partition,
+    createdPatient,
+    sent.created.has('imagingStudy'),
+    mapping,
+  );
+  if (racing.study) {
+    const copies = racing.study;
     if (await settleCopies('ImagingStudy', copies, context)) return { restart: 'merged a racing ImagingStudy' };
   }
-  if (identity && sent.created.has('patient')) {
-    const copies = await readPatientCopies(fhir, identity, mapping);
+  if (racing.patient) {
+    const copies = racing.patient;
     if (await settleCopies('Patient', copies, context)) return { restart: 'merged a racing Patient' };
     // Our copy merged into another writer's by that writer: plan the demographics again against the kept one.
     if (copies.kept && sent.ids.patient && copies.kept.id !== sent.ids.patient) {
