@@ -48,6 +48,7 @@ export type ErrorCategory =
   | 'transient';
 
 abstract class LocatedError extends Error {
+  /** Also a type brand: without it the two subclasses are the same type to TypeScript and mix freely. */
   abstract readonly retryable: boolean;
   constructor(
     message: string,

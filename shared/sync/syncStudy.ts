@@ -12,7 +12,7 @@ import { endpointCreate } from '../mapping/transaction/endpointEntry.js';
 import type { FhirStudyState, PlannedTransaction, StudyTransactionInput } from '../mapping/transaction/plan.js';
 import { screenStudy, studyPatientIdentity } from '../mapping/transaction/screen.js';
 import { buildStudyTransaction } from '../mapping/transaction/studyTransaction.js';
-import { asBadData } from '../mapping/unexpectedError.js';
+import { mapped } from '../mapping/unexpectedError.js';
 import type { PatientIdentifier } from '../mapping/patient.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { feedPosition } from '../mapping/demographicsSource.js';
@@ -299,13 +299,4 @@ async function writeTransaction(
     patientId: state.patient?.id ?? sent.ids.patient,
     endpointId: state.endpoint?.id ?? sent.ids.endpoint,
   };
-}
-
-/** Runs pure mapping code; an exception it did not mean to throw is bad data of the study, not a transient fault. */
-function mapped<T>(study: string, map: () => T): T {
-  try {
-    return map();
-  } catch (error) {
-    throw asBadData(error, { study });
-  }
 }
