@@ -4,6 +4,7 @@ import { startAzurite, type RunningAzurite } from '../dev/azurite.js';
 import { LocalFunctionsHost } from '../dev/functionsHost/localFunctionsHost.js';
 import type { InstanceSpec } from '../dev/samples/index.js';
 import type { FlatSettings } from '../shared/config/settingsSource.js';
+import { errorMessage } from '../shared/lib/errorDetails.js';
 import { collectGarbage, MemorySampler, type MemoryPeak } from './memorySampler.js';
 import { PhaseProfiler } from './phaseProfiler.js';
 import { RemoteServers, type ServerCounts } from './remoteServers.js';
@@ -18,7 +19,7 @@ export class HostLogCounter {
   errors = 0;
   readonly firstErrors: string[] = [];
   readonly log = (level: string, functionName: string, ...args: unknown[]) => {
-    const text = args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(' ');
+    const text = args.map(errorMessage).join(' ');
     if (text.startsWith('Conflict on study')) this.conflicts++;
     if (level === 'warning') this.warnings++;
     if (level === 'error') {

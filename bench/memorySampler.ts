@@ -7,6 +7,8 @@ export interface MemoryPeak {
   heapUsedPeakMb: number;
   heapUsedPeakDeltaMb: number;
   samples: number;
+  /** CPU time (user + system) the process spent during the phase: unlike wall time, not inflated by a busy machine. */
+  cpuMs: number;
 }
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
@@ -18,11 +20,12 @@ export function collectGarbage(): void {
 }
 
 /**
- * Samples process.memoryUsage() (rss and heapUsed) every `intervalMs` while a phase runs. The timer only fires
+ * Samples process.memoryUsage() (rss and heapUsed) every `intervalMs` while a phase runs, and the CPU time it took. The timer only fires
  * when the event loop is free, so a long synchronous stretch is seen at its end; stop() takes a last sample.
  */
 export class MemorySampler {
   private readonly start = process.memoryUsage();
+  private readonly cpuStart = process.cpuUsage();
   private peakRss = this.start.rss;
   private peakHeapUsed = this.start.heapUsed;
   private samples = 1;
@@ -42,7 +45,9 @@ export class MemorySampler {
   stop(): MemoryPeak {
     this.sample();
     clearInterval(this.timer);
+    const cpu = process.cpuUsage(this.cpuStart);
     return {
+      cpuMs: (cpu.user + cpu.system) / 1000,
       rssStartMb: mb(this.start.rss),
       rssPeakMb: mb(this.peakRss),
       rssPeakDeltaMb: mb(this.peakRss - this.start.rss),

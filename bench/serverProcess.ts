@@ -3,6 +3,7 @@
 // the bench process holds the sync alone and its memory is the sync's.
 import { startDicomServer } from '../dev/dicom-server/index.js';
 import { startFhirServer } from '../dev/fhir-server/index.js';
+import { errorMessage } from '../shared/lib/errorDetails.js';
 import { MemorySampler } from './memorySampler.js';
 import { PhaseProfiler } from './phaseProfiler.js';
 
@@ -78,7 +79,7 @@ async function run(call: ServerCall): Promise<unknown> {
 process.on('message', (message: ServerRequest) => {
   run(message.call).then(
     (result) => send({ id: message.id, result }),
-    (error: unknown) => send({ id: message.id, error: error instanceof Error ? error.message : String(error) }),
+    (error: unknown) => send({ id: message.id, error: errorMessage(error) }),
   );
 });
 // The parent going away takes the servers with it.

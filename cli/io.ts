@@ -4,7 +4,7 @@
  */
 import type { FlatSettings } from '../shared/config/settingsSource.js';
 import type { KeyVaultOptions } from '../shared/config/keyVaultSecrets.js';
-import { loadOpsRuntime } from '../shared/ops/opsRuntime.js';
+import { loadOpsRuntime } from './opsRuntime.js';
 import type { Runtime } from '../shared/runtime/runtime.js';
 
 /** Where the settings are read from, as the Functions app reads them; each field defaults to the process's own. */

@@ -7,7 +7,7 @@ export const groups = {
     tests: [
       'test/shared/fhir/*.test.ts',
       'test/shared/sync/syncStudy.test.ts',
-      'test/shared/mapping/transaction.test.ts',
+      'test/shared/mapping/transaction/*.test.ts',
     ],
   },
   changefeed: {
@@ -29,9 +29,9 @@ export const groups = {
     tests: ['test/shared/sync/poll.test.ts', 'test/shared/sync/pollV1GapRace.test.ts'],
   },
   transaction: {
-    mutate: ['shared/mapping/transaction.ts'],
+    mutate: ['shared/mapping/transaction/**/*.ts'],
     tests: [
-      'test/shared/mapping/transaction.test.ts',
+      'test/shared/mapping/transaction/*.test.ts',
       'test/shared/mapping/studyOwnership.test.ts',
       'test/shared/mapping/contract.test.ts',
     ],

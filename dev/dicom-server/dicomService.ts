@@ -1,6 +1,7 @@
 // The DICOM server's write operations. They run one at a time (a promise chain), so the index, the feed
 // and the files on disk change together and in order.
 import type { DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
+import { forEachLimited } from '../../shared/lib/concurrency.js';
 import type { ChangeFeedLog, InstanceIdentity } from './changeFeed.js';
 import type { InstanceStore } from './instanceStore.js';
 import { applyChange, isValidUid, parseInstance, type ParsedInstance } from './part10.js';
@@ -74,7 +75,7 @@ export class DicomService {
       const writes = accepted.filter(
         ({ identity }, index) => lastIndex.get(this.store.filePathFor(identity)) === index,
       );
-      await runPool(writes, WRITE_CONCURRENCY, ({ identity, file }) =>
+      await forEachLimited(writes, WRITE_CONCURRENCY, ({ identity, file }) =>
         this.store.writeFile(this.store.filePathFor(identity), file),
       );
       for (const { identity, parsed } of accepted) {
@@ -100,7 +101,7 @@ export class DicomService {
         this.store.remove(instance);
         this.feed.recordDelete(instance, instance.filePath);
       }
-      await runPool(doomed, WRITE_CONCURRENCY, (instance) => this.store.removeFile(instance.filePath));
+      await forEachLimited(doomed, WRITE_CONCURRENCY, (instance) => this.store.removeFile(instance.filePath));
       return doomed.length;
     });
   }
@@ -153,12 +154,4 @@ function validateChange(change: unknown): DicomJsonDataset {
     out[tag] = attribute as DicomJsonDataset[string];
   }
   return out;
-}
-
-async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }

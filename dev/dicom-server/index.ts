@@ -2,17 +2,19 @@
 // feed, over real Part-10 files kept in a data directory and an in-memory index.
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOn } from '../httpServer.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
 import { ChangeFeedLog } from './changeFeed.js';
 import { DicomService } from './dicomService.js';
 import { InstanceStore } from './instanceStore.js';
-import { Api, DEFAULT_PARTITION, parseApiPath, sendText } from './routes.js';
+import { DEFAULT_PARTITION, parseApiPath } from './apiPath.js';
+import { sendText } from './httpReplies.js';
+import { Api } from './routes.js';
 import { TrafficCounter, type Traffic } from './trafficCounter.js';
 
-export { DEFAULT_PARTITION } from './routes.js';
+export { DEFAULT_PARTITION } from './apiPath.js';
 export { encodeMultipart, encodeStowBody, parseMultipart } from './multipart.js';
 
 export interface DicomServerOptions {
@@ -127,25 +129,13 @@ export async function startDicomServer(options: DicomServerOptions = {}): Promis
     handle(request, response).catch((error: unknown) => sendText(response, 500, String(error)));
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  url = `http://${host}:${address.port}`;
+  url = await listenOn(server, options.port, options.host);
 
   return {
     url,
     dataDir,
     async close() {
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     },
     async storeFiles(files, partition = DEFAULT_PARTITION) {

@@ -2,9 +2,10 @@
 // is the product's own code (shared/dicomweb/part10.ts), so the stand-in serves exactly what the map command reads.
 import type { DicomJsonAttribute, DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
 import type { DcmjsAttribute, DcmjsDict } from './dcmjs.js';
+import { isPlainObject } from '../../shared/lib/isPlainObject.js';
 
 function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof ArrayBuffer);
+  return isPlainObject(value) && !(value instanceof ArrayBuffer);
 }
 
 /** DICOM JSON attribute → the form dcmjs writes (empty values as an empty string, base64 as bytes). */

@@ -1,11 +1,14 @@
-// The DICOMweb and change-feed HTTP API of the stand-in server.
+// The DICOMweb and change-feed HTTP API of the stand-in server: routing, and the reply of each route.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DicomJsonDataset } from '../../shared/dicomweb/dicomJson.js';
+import { errorMessage } from '../../shared/lib/errorDetails.js';
+import { parseApiPath, PARTITION_PATTERN, resourceOf, type ApiPath } from './apiPath.js';
 import { toEntry, toPascalCase, type ChangeFeedLog, type FeedRow } from './changeFeed.js';
-import { InvalidRequestError, type DicomService, type StoreOutcome } from './dicomService.js';
+import { InvalidRequestError, type DicomService } from './dicomService.js';
+import { allow, DICOM_JSON, HttpError, readBody, sendJson, sendQido, sendText } from './httpReplies.js';
 import type { InstanceStore, StoredInstance } from './instanceStore.js';
-import { contentTypeParameter, encodeMultipart, mediaType, parseMultipart } from './multipart.js';
+import { encodeMultipart } from './multipart.js';
 import { isValidUid } from './part10.js';
 import {
   INSTANCE_KEYS,
@@ -18,10 +21,7 @@ import {
   studyAttributes,
 } from './qido.js';
 import { QueryParameters } from './queryParameters.js';
-
-export const DEFAULT_PARTITION = 'Microsoft.Default';
-const PARTITION_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-const DICOM_JSON = 'application/dicom+json';
+import { readStowFiles, stowResponse } from './stow.js';
 
 export interface ApiContext {
   service: DicomService;
@@ -30,45 +30,6 @@ export interface ApiContext {
   nameCase: 'camel' | 'pascal';
   baseUrl(): string;
   clock(): Date;
-}
-
-/** Where a request points: the optional version and partition prefixes stripped off. */
-export interface ApiPath {
-  /** e.g. '/v2' or '' */
-  versionPrefix: string;
-  version: number | undefined;
-  partition: string;
-  /** e.g. '/partitions/p1' or '' */
-  partitionPrefix: string;
-  segments: string[];
-}
-
-export function parseApiPath(pathname: string): ApiPath {
-  const segments = pathname.split('/').filter((segment) => segment !== '');
-  let versionPrefix = '';
-  let version: number | undefined;
-  const versionMatch = /^v(\d+)(\.\d+)?(-prerelease)?$/i.exec(segments[0] ?? '');
-  if (versionMatch) {
-    versionPrefix = `/${segments.shift()}`;
-    version = Number(versionMatch[1]);
-  }
-  let partition = DEFAULT_PARTITION;
-  let partitionPrefix = '';
-  if (segments[0] === 'partitions' && segments.length >= 2) {
-    partition = decodeURIComponent(segments[1]!);
-    partitionPrefix = `/partitions/${segments[1]}`;
-    segments.splice(0, 2);
-  }
-  return { versionPrefix, version, partition, partitionPrefix, segments: segments.map(decodeURIComponent) };
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export class Api {
@@ -83,7 +44,7 @@ export class Api {
       if (error instanceof HttpError) sendText(response, error.status, error.message);
       else if (error instanceof InvalidRequestError || error instanceof URIError)
         sendText(response, 400, error.message);
-      else sendText(response, 500, error instanceof Error ? error.message : String(error));
+      else sendText(response, 500, errorMessage(error));
     }
   }
 
@@ -187,62 +148,11 @@ export class Api {
   }
 
   private async stow(request: IncomingMessage, response: ServerResponse, path: ApiPath, study?: string) {
-    const type = mediaType(request.headers['content-type']);
-    const body = await readBody(request);
-    let files: Buffer[];
-    if (type === 'application/dicom') {
-      files = [body];
-    } else if (type === 'multipart/related') {
-      const boundary = contentTypeParameter(request.headers['content-type'] ?? '', 'boundary');
-      if (!boundary) throw new HttpError(400, 'The multipart/related request has no boundary.');
-      const partType = contentTypeParameter(request.headers['content-type'] ?? '', 'type');
-      if (partType && partType.toLowerCase() !== 'application/dicom') {
-        throw new HttpError(415, `Unsupported multipart type '${partType}'.`);
-      }
-      try {
-        files = parseMultipart(body, boundary).map((part) => part.body);
-      } catch (error) {
-        throw new HttpError(400, error instanceof Error ? error.message : 'Malformed multipart body.');
-      }
-    } else {
-      throw new HttpError(415, `Unsupported content type '${type}'.`);
-    }
-    if (files.length === 0) throw new HttpError(400, 'The request carries no DICOM instances.');
+    const files = await readStowFiles(request);
     const outcome = await this.context.service.storeFiles(path.partition, files, study);
     const status = outcome.failed.length === 0 ? 200 : outcome.stored.length === 0 ? 409 : 202;
-    sendJson(response, status, this.stowResponse(outcome, path, study), DICOM_JSON);
-  }
-
-  private stowResponse(outcome: StoreOutcome, path: ApiPath, study?: string): DicomJsonDataset {
     const root = `${this.context.baseUrl()}${path.versionPrefix}${path.partitionPrefix}`;
-    const out: DicomJsonDataset = {};
-    const studies = new Set(outcome.stored.map((ref) => ref.study));
-    const onlyStudy = study ?? (studies.size === 1 ? [...studies][0] : undefined);
-    if (onlyStudy) out['00081190'] = { vr: 'UR', Value: [`${root}/studies/${onlyStudy}`] };
-    if (outcome.failed.length > 0) {
-      out['00081198'] = {
-        vr: 'SQ',
-        Value: outcome.failed.map((failed) => ({
-          '00081150': uidAttribute(failed.sopClass),
-          '00081155': uidAttribute(failed.sop),
-          '00081197': { vr: 'US', Value: [failed.reason] },
-        })),
-      };
-    }
-    if (outcome.stored.length > 0) {
-      out['00081199'] = {
-        vr: 'SQ',
-        Value: outcome.stored.map((ref) => ({
-          '00081150': uidAttribute(ref.sopClass),
-          '00081155': uidAttribute(ref.sop),
-          '00081190': {
-            vr: 'UR',
-            Value: [`${root}/studies/${ref.study}/series/${ref.series}/instances/${ref.sop}`],
-          },
-        })),
-      };
-    }
-    return out;
+    sendJson(response, status, stowResponse(outcome, root, study), DICOM_JSON);
   }
 
   private async bulkUpdate(request: IncomingMessage, response: ServerResponse, path: ApiPath): Promise<void> {
@@ -332,54 +242,4 @@ export class Api {
     response.writeHead(200, { 'content-type': multipart.contentType, 'content-length': multipart.body.length });
     response.end(multipart.body);
   }
-}
-
-/** /studies/{s}[/series/{se}[/instances/{i}]][/metadata]: depth 1..3, with or without metadata. */
-function resourceOf(s: readonly string[]): { depth: 1 | 2 | 3; metadata: boolean } | undefined {
-  const metadata = s.at(-1) === 'metadata';
-  const core = metadata ? s.slice(0, -1) : s;
-  if (core.length === 2) return { depth: 1, metadata };
-  if (core.length === 4 && core[2] === 'series') return { depth: 2, metadata };
-  if (core.length === 6 && core[2] === 'series' && core[4] === 'instances') return { depth: 3, metadata };
-  return undefined;
-}
-
-function allow(method: string, ...methods: string[]): void {
-  if (!methods.includes(method)) throw new HttpError(405, `Method ${method} is not allowed here.`);
-}
-
-function uidAttribute(uid: string | undefined) {
-  return uid ? { vr: 'UI', Value: [uid] } : { vr: 'UI' };
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function sendQido(response: ServerResponse, results: DicomJsonDataset[]): void {
-  if (results.length === 0) response.writeHead(204).end();
-  else sendJson(response, 200, results, DICOM_JSON);
-}
-
-export function sendJson(response: ServerResponse, status: number, body: unknown, contentType: string): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': `${contentType}; charset=utf-8`,
-    'content-length': Buffer.byteLength(text),
-  });
-  response.end(text);
-}
-
-export function sendText(response: ServerResponse, status: number, message: string): void {
-  if (response.headersSent) {
-    response.destroy();
-    return;
-  }
-  response.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(message),
-  });
-  response.end(message);
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseApiPath } from './routes.js';
+import { parseApiPath } from './apiPath.js';
 
 /** Requests and response-body bytes of one kind of request. */
 export interface Traffic {

@@ -1,16 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { generateId } from '@medplum/core';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { BundleProcessor } from './bundles.js';
 import { capabilityStatement } from './capabilities.js';
 import type { FaultInjector, RequestCounter } from './controls.js';
 import type { FhirInteractions, WriteResult } from './interactions.js';
 import type { Mutex } from './mutex.js';
-import { badRequest, fhirError, FhirError, operationOutcome, toFhirError } from './outcomes.js';
-import { parseFhirPath, parseIfMatch, type FhirPath } from './requestUrl.js';
+import { fhirError, operationOutcome, toFhirError } from './outcomes.js';
+import { classify, header, isBundle, parseRequest, requireBody, type ParsedRequest } from './parsedRequest.js';
+import { parseIfMatch } from './requestUrl.js';
 import type { TrafficShaper } from './traffic.js';
 
-const MAX_BODY_BYTES = 100 * 1024 * 1024;
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 export interface HttpHandlerOptions {
@@ -29,17 +28,6 @@ interface Reply {
   status: number;
   body?: Resource;
   headers?: Record<string, string>;
-}
-
-interface ParsedRequest {
-  method: string;
-  path: FhirPath;
-  body: Resource | undefined;
-  bodyError: FhirError | undefined;
-  rawBody: string;
-  headers: IncomingMessage['headers'];
-  /** A fresh id per HTTP request (HAPI puts it in meta.source and X-Request-ID). */
-  id: string;
 }
 
 /** Serves FHIR's RESTful API over node:http: routing, auth, fault injection and counting around the interactions. */
@@ -64,7 +52,7 @@ export class FhirHttpHandler {
       send(res, { status: 404, body: operationOutcome('not-found', `No FHIR endpoint at ${pathname}`) });
       return;
     }
-    const request = await this.parse(req);
+    const request = await parseRequest(req, this.basePath, this.options.baseUrl);
     const interaction = classify(request);
     this.options.counter.count(interaction);
     if (interaction !== 'capabilities') {
@@ -209,100 +197,6 @@ export class FhirHttpHandler {
     };
     return prefer.includes('return=minimal') ? { ...reply, body: undefined } : reply;
   }
-
-  private async parse(req: IncomingMessage): Promise<ParsedRequest> {
-    const rawBody = await readBody(req);
-    let body: Resource | undefined;
-    let bodyError: FhirError | undefined;
-    const isJson = !/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '');
-    if (rawBody.trim() && isJson) {
-      try {
-        const parsed: unknown = JSON.parse(rawBody);
-        if (typeof parsed !== 'object' || parsed === null || typeof (parsed as Resource).resourceType !== 'string') {
-          bodyError = badRequest('Request body is not a FHIR resource (no resourceType)');
-        } else {
-          body = parsed as Resource;
-        }
-      } catch (error) {
-        bodyError = badRequest(`Request body is not valid JSON: ${(error as Error).message}`);
-      }
-    }
-    return {
-      method: req.method ?? 'GET',
-      path: parseFhirPath((req.url ?? '/').slice(this.basePath.length), this.options.baseUrl),
-      body,
-      bodyError,
-      rawBody,
-      headers: req.headers,
-      id: generateId(),
-    };
-  }
-}
-
-/** The FHIR interaction a request asks for, used for routing and for the request counts. */
-function classify({ method, path, body }: ParsedRequest): string {
-  const { segments, rawQuery } = path;
-  const [first, second, third] = segments;
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-      if (segments.length === 0 && rawQuery) return 'search-type';
-      if (first === 'metadata' && segments.length === 1) return 'capabilities';
-      if (segments.length === 1) return 'search-type';
-      if (segments.length === 2) return 'read';
-      if (segments.length === 4 && third === '_history') return 'vread';
-      break;
-    case 'POST':
-      if (segments.length === 0)
-        return body?.resourceType === 'Bundle' && body.type === 'batch' ? 'batch' : 'transaction';
-      if (segments.length === 1) return 'create';
-      if (segments.length === 2 && second === '_search') return 'search-type';
-      break;
-    case 'PUT':
-      if (segments.length === 2 || (segments.length === 1 && rawQuery)) return 'update';
-      break;
-    case 'DELETE':
-      if (segments.length === 2) return 'delete';
-      break;
-  }
-  return 'unknown';
-}
-
-function isBundle(interaction: string): boolean {
-  return interaction === 'transaction' || interaction === 'batch';
-}
-
-function requireBody(request: ParsedRequest, resourceType?: string): Resource {
-  if (request.bodyError) {
-    throw request.bodyError;
-  }
-  if (!request.body) {
-    throw badRequest('Request body is required');
-  }
-  if (resourceType !== undefined && request.body.resourceType !== resourceType) {
-    throw badRequest(`Body is a ${request.body.resourceType}, URL expects ${resourceType}`, [
-      `${request.body.resourceType}.resourceType`,
-    ]);
-  }
-  return request.body;
-}
-
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) {
-      throw fhirError(413, 'too-costly', `Request body over ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function send(res: ServerResponse, { status, body, headers }: Reply): void {

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOn } from '../httpServer.js';
 import { BundleProcessor } from './bundles.js';
 import { FaultInjector, RequestCounter } from './controls.js';
 import { loadR4Definitions } from './definitions.js';
@@ -86,16 +86,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
   const traffic = new TrafficShaper(options.traffic);
 
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}/fhir`;
+  const url = `${await listenOn(server, options.port, options.host)}/fhir`;
 
   const interactions = new FhirInteractions(store, validator, url, profile);
   const handler = new FhirHttpHandler({
@@ -113,11 +104,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
   return {
     url,
     profile,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
     requestCount: () => counter.total(),
     requestCounts: () => counter.byInteraction(),
     resetRequestCount: () => counter.reset(),

@@ -8,6 +8,7 @@ import {
 } from '@medplum/core';
 import type { Bundle, BundleLink, Resource } from '@medplum/fhirtypes';
 import { badRequest, fhirError, FhirError, gone, notFound, preconditionFailed } from './outcomes.js';
+import { sameContent } from './sameContent.js';
 import { createPager, type PageRequest, type Pager } from './paging.js';
 import type { FhirServerProfile } from './profiles.js';
 import type { ResourceStore } from './store.js';
@@ -278,31 +279,4 @@ function toRecord(query: URLSearchParams): Record<string, string[]> {
     (record[key] ??= []).push(value);
   }
   return record;
-}
-
-/**
- * Whether a write would store what is already there: everything but `meta.versionId`/`meta.lastUpdated` equal, and
- * a `meta.source` only differing in its request id (`#...`, which HAPI rewrites on every write).
- */
-function sameContent(current: Resource, next: Resource): boolean {
-  const comparable = (resource: Resource): unknown => {
-    const { versionId: _v, lastUpdated: _l, source, ...meta } = resource.meta ?? {};
-    const base = source?.split('#')[0];
-    return canonical({ ...resource, meta: { ...meta, ...(base ? { source: base } : {}) } });
-  };
-  return JSON.stringify(comparable(current)) === JSON.stringify(comparable(next));
-}
-
-/** Sorted keys, empty objects dropped, so key order and an empty `meta` do not count as a change. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value)
-    .map(([key, child]) => [key, canonical(child)] as const)
-    .filter(
-      ([, child]) =>
-        !(child !== null && typeof child === 'object' && !Array.isArray(child) && Object.keys(child).length === 0),
-    )
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return Object.fromEntries(entries);
 }

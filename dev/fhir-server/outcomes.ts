@@ -1,4 +1,5 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { errorMessage } from '../../shared/lib/errorDetails.js';
 
 /** A failed FHIR interaction: the HTTP status to answer with and the OperationOutcome that explains it. */
 export class FhirError extends Error {
@@ -35,7 +36,7 @@ export function toFhirError(error: unknown): FhirError {
   if (error instanceof FhirError) {
     return error;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return fhirError(500, 'exception', message);
 }
 

@@ -9,7 +9,8 @@ import { R4ValueSets } from './valueSets.js';
  * - no empty strings, arrays, objects or nulls (FHIR JSON forbids them; the validator lets some through);
  * - `code` values bound to a required, enumerable R4 value set (ImagingStudy.status, Patient.gender,
  *   Endpoint.status, Observation.status, Identifier.use, ...), which the validator collects but does not check.
- * Throws a 400 FhirError whose issues name the offending paths.
+ * Throws a 400 FhirError whose issues name the offending paths. Independent of shared/validation (the writer's
+ * own pre-check) on purpose: the server must not share the code it judges.
  */
 export class ResourceValidator {
   private readonly valueSets = new R4ValueSets();

@@ -6,6 +6,8 @@ import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet } from '@medplum/f
  * code system shipped with the definitions, or an explicit concept list. Value sets built from
  * filters, other value sets or external code systems (MIME types, languages, UCUM) are left out,
  * and codes bound to them are not checked.
+ * Kept apart from shared/validation/valueSets.ts on purpose: the stand-in server judges what the writer sends, so it
+ * must not share the writer's code (a bug there would then pass on both sides).
  */
 export class R4ValueSets {
   private readonly codesByValueSet = new Map<string, ReadonlySet<string> | null>();

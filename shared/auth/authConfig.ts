@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { serverUrl, type SettingDefinition } from '../config/appConfig.js';
+import type { SettingDefinition } from '../config/settingDefinitions.js';
+import { serverUrl } from '../config/settingSchemas.js';
 import { assertResolved } from '../config/keyVaultReference.js';
 import { readSetting, type FlatSettings } from '../config/settingsSource.js';
 import { ConfigurationError } from '../errors/errors.js';

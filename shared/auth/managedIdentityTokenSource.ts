@@ -1,5 +1,6 @@
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
+import { httpStatusOf } from '../lib/errorDetails.js';
 import { redactSecrets } from '../telemetry/redaction.js';
 import type { TokenSource } from './accessToken.js';
 import type { ManagedIdentityAuthConfig } from './authConfig.js';
@@ -45,6 +46,6 @@ function reasonOf(error: unknown): string {
 
 /** A 4xx answer from the identity or token endpoint other than 408/429 (what @azure/identity reports as statusCode). */
 function isRefusal(error: unknown): boolean {
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429;
+  const status = httpStatusOf(error);
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }

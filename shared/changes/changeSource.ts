@@ -1,3 +1,4 @@
+import { compareText } from '../lib/compareText.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import type { Checkpoint } from '../state/checkpointStore.js';
 
@@ -44,6 +45,6 @@ export function addStudyChanges(pending: Map<string, number>, changes: readonly 
  */
 export function studyChangeMessages(pending: ReadonlyMap<string, number>, traceparent?: string): StudyMessage[] {
   return [...pending]
-    .sort(([studyA, a], [studyB, b]) => a - b || (studyA < studyB ? -1 : studyA > studyB ? 1 : 0))
+    .sort(([studyA, a], [studyB, b]) => a - b || compareText(studyA, studyB))
     .map(([study, maxSequence]) => ({ study, changes: [], maxSequence, ...(traceparent ? { traceparent } : {}) }));
 }

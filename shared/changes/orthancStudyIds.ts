@@ -2,7 +2,8 @@ import type { TableClient } from '@azure/data-tables';
 import { RetryableError } from '../errors/errors.js';
 import type { OrthancStudyRef } from '../orthanc/orthancClient.js';
 import { checkpointRowKey } from '../state/checkpointStore.js';
-import { describeStorageError, statusOf } from '../state/storageClients.js';
+import { httpStatusOf } from '../lib/errorDetails.js';
+import { describeStorageError } from '../state/storageClients.js';
 
 /**
  * Orthanc study id → Study Instance UID, remembered in Table Storage: once a study is deleted Orthanc answers 404
@@ -40,7 +41,7 @@ export function createOrthancStudyIds(table: TableClient, endpoint: string): Ort
         known.set(id, entity.studyUid);
         return entity.studyUid;
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
+        if (httpStatusOf(error) === 404) return undefined;
         throw failed('Reading', error);
       }
     },

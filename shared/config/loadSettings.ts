@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors/errors.js';
-import { settingDefinitions, storageSettingPaths } from './appConfig.js';
+import { settingDefinitions } from './settingDefinitions.js';
+import { storageSettingPaths } from './storageConnection.js';
 import { isKeyVaultReference, unresolvedReferenceError, unresolvedReferenceMessage } from './keyVaultReference.js';
 import {
   isRunningInAzure,

@@ -1,4 +1,5 @@
 import { NonRetryableError, type ErrorLocation } from '../errors/errors.js';
+import { errorMessage } from '../lib/errorDetails.js';
 
 /**
  * Splits a JSON array of objects that arrives in text chunks into its elements, parsing each on its own, so the
@@ -78,7 +79,7 @@ export class JsonObjectArraySplitter {
     try {
       element = JSON.parse(text);
     } catch (error) {
-      this.fail(`element ${this.count} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+      this.fail(`element ${this.count} is not valid JSON (${errorMessage(error)})`);
     }
     this.onElement(element as Record<string, unknown>, this.count++);
   }

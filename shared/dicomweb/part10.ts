@@ -4,6 +4,8 @@
 import { createRequire } from 'node:module';
 import type { DicomJsonAttribute, DicomJsonDataset, DicomJsonValue, DicomPersonName } from './dicomJson.js';
 import { part10StructureProblem } from './part10Structure.js';
+import { errorMessage } from '../lib/errorDetails.js';
+import { isPlainObject } from '../lib/isPlainObject.js';
 
 interface DcmjsAttribute {
   vr: string;
@@ -68,7 +70,7 @@ export function readPart10(bytes: Uint8Array): DicomJsonDataset {
 }
 
 function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   // dcmjs reports a missing Transfer Syntax UID and a file cut short as JavaScript errors.
   if (/reading '0'|reading 'Value'|TransferSyntax/i.test(message)) {
     return `the File Meta Information has no usable Transfer Syntax UID (0002,0010) (${message})`;
@@ -139,5 +141,5 @@ function toScalar(value: unknown, numericString: boolean): string | number | nul
 }
 
 function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof ArrayBuffer);
+  return isPlainObject(value) && !(value instanceof ArrayBuffer);
 }

@@ -8,6 +8,7 @@ import type { RequestObserver } from '../telemetry/telemetry.js';
 import { dicomWebPath, type DicomWebApiVersion } from './apiVersion.js';
 import type { DicomJsonDataset } from './dicomJson.js';
 import { JsonObjectArraySplitter } from './jsonArrayStream.js';
+import { errorMessage } from '../lib/errorDetails.js';
 
 /** Reads what the DICOM server holds *now* for one study. */
 export interface StudyReader {
@@ -100,7 +101,7 @@ async function getMetadata<T>(
   try {
     return await sendWithRetries(observed, policy);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     if (error instanceof ResponseTooLargeError) {
       throw new NonRetryableError(reason, 'bad-dicom-data', { ...location, setting: responseLimit.setting });
     }
@@ -188,7 +189,7 @@ export function createMetadataStreamReader(
       } catch (error) {
         body.destroy();
         if (error === callerError || error instanceof NonRetryableError) throw error;
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         throw new RetryableError(`DICOM GET ${path} failed while reading: ${reason}`, 'transient', location);
       }
       splitter.end();

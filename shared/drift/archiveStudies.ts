@@ -5,6 +5,7 @@ import { RetryableError } from '../errors/errors.js';
 import { patientIdentifier } from '../mapping/patient.js';
 import type { MappingOptions } from '../mapping/types.js';
 import type { ArchiveStudy } from './studyDrift.js';
+import { errorMessage } from '../lib/errorDetails.js';
 
 const numberOfStudyRelatedInstances = '00201208';
 
@@ -25,10 +26,7 @@ export async function qido(
       responseType: 'json',
     });
   } catch (error) {
-    throw new RetryableError(
-      `QIDO-RS GET ${fullPath} failed: ${error instanceof Error ? error.message : String(error)}`,
-      'transient',
-    );
+    throw new RetryableError(`QIDO-RS GET ${fullPath} failed: ${errorMessage(error)}`, 'transient');
   }
   if (response.status === 204) return [];
   if (response.status !== 200) {

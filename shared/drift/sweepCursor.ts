@@ -1,7 +1,8 @@
 import type { TableClient } from '@azure/data-tables';
 import { RetryableError } from '../errors/errors.js';
 import { checkpointRowKey } from '../state/checkpointStore.js';
-import { describeStorageError, statusOf } from '../state/storageClients.js';
+import { httpStatusOf } from '../lib/errorDetails.js';
+import { describeStorageError } from '../state/storageClients.js';
 
 /**
  * Where a drift sweep has got to: first the archive's studies (QIDO-RS offset), then FHIR's ImagingStudies (the
@@ -54,7 +55,7 @@ export function createSweepCursorStore(table: TableClient, endpoint: string): Sw
           enqueued: typeof enqueued === 'number' ? enqueued : 0,
         };
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
+        if (httpStatusOf(error) === 404) return undefined;
         throw failed('Reading', error);
       }
     },
@@ -79,7 +80,7 @@ export function createSweepCursorStore(table: TableClient, endpoint: string): Sw
       try {
         await table.deleteEntity(partitionKey, rowKey);
       } catch (error) {
-        if (statusOf(error) !== 404) throw failed('Clearing', error);
+        if (httpStatusOf(error) !== 404) throw failed('Clearing', error);
       }
     },
   };

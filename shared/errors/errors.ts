@@ -8,6 +8,31 @@ export interface ErrorLocation {
   instance?: string;
   tag?: string;
   setting?: string;
+  /** A resource this app built, e.g. `Observation event urn:oid:1.2.3`. */
+  resource?: string;
+}
+
+/** A problem a validator found in a resource: where (FHIRPath) and what. */
+export interface ResourceProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * Something that could not be synchronised: what kind, why and where, and what it takes to replay it. The one shape
+ * every part of the app records (a failure record is this plus its id and time); `failureOf` makes one from an error.
+ */
+export interface Failure extends ErrorLocation {
+  category: ErrorCategory;
+  reason: string;
+  /** The change-feed sequence the failure belongs to. */
+  sequence?: number;
+  /** Deliveries of the message so far. */
+  attempts?: number;
+  /** Enough to replay: the raw change-feed row or the StudyMessage. */
+  payload?: unknown;
+  /** `invalid-resource`: what the validator found (the reason names the first few). */
+  problems?: ResourceProblem[];
 }
 
 export type ErrorCategory =
@@ -23,6 +48,7 @@ export type ErrorCategory =
   | 'transient';
 
 abstract class LocatedError extends Error {
+  /** Also a type brand: without it the two subclasses are the same type to TypeScript and mix freely. */
   abstract readonly retryable: boolean;
   constructor(
     message: string,
@@ -59,7 +85,13 @@ export function withLocation(message: string, location: ErrorLocation): string {
   if (location.instance) parts.push(`instance ${location.instance}`);
   if (location.tag) parts.push(`tag ${location.tag}`);
   if (location.setting) parts.push(`setting ${location.setting}`);
+  if (location.resource) parts.push(`resource ${location.resource}`);
   return parts.length ? `${message} (${parts.join(', ')})` : message;
+}
+
+/** The failure an error stands for: its category, its message as the reason, and where it is. */
+export function failureOf(error: NonRetryableError | RetryableError): Failure {
+  return { category: error.category, reason: error.message, ...error.location };
 }
 
 export function isRetryable(error: unknown): boolean {

@@ -1,5 +1,5 @@
 import { context, SpanKind, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
-import { isRetryable, NonRetryableError, RetryableError } from '../errors/errors.js';
+import { failureOf, isRetryable, NonRetryableError, RetryableError } from '../errors/errors.js';
 import { withRetryBudget } from '../http/retryBudget.js';
 import type { Log } from '../logging/log.js';
 import { studyQueueName } from '../queue/queueNames.js';
@@ -130,12 +130,8 @@ async function writeStudy(
     if (!isRetryable(error)) {
       const located = error instanceof NonRetryableError ? error : undefined;
       await runtime.failures.record({
-        category: located?.category ?? 'fhir-rejected',
-        reason,
+        ...(located ? failureOf(located) : { category: 'fhir-rejected', reason }),
         study: message.study,
-        ...(located?.location.series ? { series: located.location.series } : {}),
-        ...(located?.location.instance ? { instance: located.location.instance } : {}),
-        ...(located?.location.tag ? { tag: located.location.tag } : {}),
         sequence: message.maxSequence,
         attempts: dequeueCount,
         payload: message,

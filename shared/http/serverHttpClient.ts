@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import axios, { AxiosHeaders, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import type { AuthorizationProvider } from '../auth/authorizationProvider.js';
 import { NonRetryableError, RetryableError, type ErrorCategory } from '../errors/errors.js';
@@ -52,6 +54,16 @@ export class ResponseTooLargeError extends NonRetryableError {
 }
 
 /**
+ * Connections kept open between requests and reused (no TCP and TLS handshake per request), shared by every
+ * server client of the process. Explicit rather than Node's global agents, so the reuse does not depend on the
+ * Node version's defaults or on a library replacing them; at most `maxSockets` connections per origin (a worker's
+ * 16 concurrent writers and their reads fit; a burst waits for a connection rather than exhausting outbound ports).
+ * Idle connections close after 5 s, before common server keep-alive timeouts.
+ */
+const agentOptions = { keepAlive: true, scheduling: 'lifo', timeout: 5_000, maxSockets: 64 } as const;
+export const keepAliveAgents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+
+/**
  * An axios instance for one server: adds the Authorization header the provider gives for the request's URL,
  * and on a 401 to a request that carried a token, drops that token and retries once with a fresh one (never a loop).
  * Never follows a redirect; every request has a total deadline and a body size limit.
@@ -74,6 +86,8 @@ export function createServerHttpClient(options: ServerHttpClientOptions): AxiosI
     maxRedirects: 0,
     // Nothing this app sends is large; a request body cap keeps a mapping bug from sending a gigabyte.
     maxBodyLength: 64 * 1024 * 1024,
+    httpAgent: keepAliveAgents.http,
+    httpsAgent: keepAliveAgents.https,
   });
   client.interceptors.request.use(async (config: RetriableConfig) => {
     const url = client.getUri(config);

@@ -1,15 +1,10 @@
-import type {
-  CodeableConcept,
-  Coding,
-  Identifier,
-  Observation,
-  ObservationComponent,
-  Quantity,
-} from '@medplum/fhirtypes';
-import { Tag, getSequenceItems, getString, getValues, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
-import { CodeSystem, toCodeableConcept, toCoding } from './codes.js';
+import type { Coding, Identifier, Observation, ObservationComponent } from '@medplum/fhirtypes';
+import { Tag, getString, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
+import { accessionIdentifier } from './accession.js';
+import { CodeSystem } from './codes.js';
 import { compact } from './compact.js';
 import { tokenSearchValue } from './search.js';
+import { ValueReader, type ComponentDefinition, type ValueKind } from './srValues.js';
 import { SrTag, contentItem, codeOf, conceptKey, descendants, type ContentItem } from './structuredReport.js';
 import { TagReader } from './tags.js';
 import type { MappingOptions, TagIssue } from './types.js';
@@ -20,7 +15,6 @@ import type { MappingOptions, TagIssue } from './types.js';
  */
 
 export const dicomUidSystem = 'urn:dicom:uid';
-const identifierTypeSystem = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 
 export const doseSummaryCode: Coding = {
   system: CodeSystem.loinc,
@@ -42,16 +36,6 @@ const eventUidConcepts = new Set(['DCM:113769']);
 const administrationEventUid = 'DCM:113503';
 const administrationContainer = 'DCM:113502';
 const targetRegion = 'DCM:123014';
-
-type ValueKind = 'quantity' | 'integer' | 'string' | 'codeableConcept';
-
-interface ComponentDefinition {
-  /** The component's code as written (canonical system, code and meaning, whatever the SR used). */
-  coding: Coding;
-  kind: ValueKind;
-  /** The concept keys that mean it in an SR (`DCM:113830`, legacy `SRT:F-61FDB`, …). */
-  keys: string[];
-}
 
 function dcm(code: string, display: string, kind: ValueKind): ComponentDefinition {
   return { coding: { system: CodeSystem.dcm, code, display }, kind, keys: [`DCM:${code}`] };
@@ -147,7 +131,7 @@ export function toDoseObservations(
       resourceType: 'Observation',
       identifier: [
         uidIdentifier(sop),
-        accessionIdentifier(context.accession ?? getString(dataset, Tag.AccessionNumber)),
+        accessionOfReport(context.accession ?? getString(dataset, Tag.AccessionNumber)),
       ].filter((identifier): identifier is Identifier => identifier !== undefined),
       status: 'preliminary',
       code: { coding: [{ ...doseSummaryCode }] },
@@ -221,9 +205,8 @@ export function uidIdentifier(uid: string): Identifier {
   return { system: dicomUidSystem, value: `urn:oid:${uid}` };
 }
 
-function accessionIdentifier(accession: string | undefined): Identifier | undefined {
-  if (accession === undefined || accession.trim() === '') return undefined;
-  return { type: { coding: [{ system: identifierTypeSystem, code: 'ACSN' }] }, value: accession.trim() };
+function accessionOfReport(accession: string | undefined): Identifier | undefined {
+  return accession === undefined || accession.trim() === '' ? undefined : accessionIdentifier(accession.trim());
 }
 
 /** `Observation?identifier=urn:dicom:uid|urn:oid:<uid>`: the If-None-Exist of a new dose Observation. */
@@ -244,109 +227,4 @@ export function doseObservationKind(observation: Observation): 'summary' | 'even
   if (has(doseSummaryCode)) return 'summary';
   if (has(irradiationEventCode)) return 'event';
   return undefined;
-}
-
-const decimalPattern = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const uidPattern = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
-const maxInteger = 2147483647;
-
-/** Reads content item values, recording what it cannot use against the tag that holds it. */
-class ValueReader {
-  constructor(private readonly reader: TagReader) {}
-
-  component(item: ContentItem, definition: ComponentDefinition): ObservationComponent | undefined {
-    const code: CodeableConcept = { coding: [{ ...definition.coding }] };
-    const label = `${definition.coding.code ?? ''} ${definition.coding.display ?? ''} at ${item.path}`;
-    switch (definition.kind) {
-      case 'quantity': {
-        const valueQuantity = this.quantity(item, label);
-        return valueQuantity && { code, valueQuantity };
-      }
-      case 'integer': {
-        const number = this.number(item, label);
-        if (number === undefined) return undefined;
-        if (!Number.isInteger(number) || Math.abs(number) > maxInteger) {
-          this.warn(SrTag.NumericValue, `not an integer (${label})`, number);
-          return undefined;
-        }
-        return { code, valueInteger: number };
-      }
-      case 'string': {
-        const valueString = this.text(item);
-        return valueString === undefined ? undefined : { code, valueString };
-      }
-      case 'codeableConcept': {
-        const valueCodeableConcept = this.codeableConcept(item);
-        return valueCodeableConcept && { code, valueCodeableConcept };
-      }
-    }
-  }
-
-  /** NUM: MeasuredValueSequence's NumericValue with its units (UCUM when the units are UCUM-coded). */
-  quantity(item: ContentItem, label: string): Quantity | undefined {
-    const value = this.number(item, label);
-    if (value === undefined) return undefined;
-    const quantity: Quantity = { value };
-    const measured = getSequenceItems(item.dataset, SrTag.MeasuredValueSequence)[0];
-    const units = measured && getSequenceItems(measured, SrTag.MeasurementUnitsCodeSequence)[0];
-    const unit = units && toCoding(units);
-    if (unit) {
-      const text = unit.display ?? unit.code;
-      if (text !== undefined) quantity.unit = text;
-      if (unit.system === CodeSystem.ucum && unit.code !== undefined) {
-        quantity.system = CodeSystem.ucum;
-        quantity.code = unit.code;
-      }
-    }
-    return quantity;
-  }
-
-  number(item: ContentItem, label: string): number | undefined {
-    const measured = getSequenceItems(item.dataset, SrTag.MeasuredValueSequence)[0];
-    if (!measured) return undefined;
-    const raw = getValues(measured, SrTag.NumericValue)[0];
-    if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return undefined;
-    const parsed =
-      typeof raw === 'number' ? raw : typeof raw === 'string' && decimalPattern.test(raw.trim()) ? Number(raw) : NaN;
-    if (!Number.isFinite(parsed)) {
-      this.warn(SrTag.NumericValue, `not a number (${label})`, typeof raw === 'object' ? JSON.stringify(raw) : raw);
-      return undefined;
-    }
-    return parsed;
-  }
-
-  /** CODE: the concept's meaning (else its code); TEXT: the text. */
-  text(item: ContentItem): string | undefined {
-    if (item.valueType === 'TEXT') return getString(item.dataset, SrTag.TextValue);
-    const concept = getSequenceItems(item.dataset, SrTag.ConceptCodeSequence)[0];
-    if (!concept) return getString(item.dataset, SrTag.TextValue);
-    return getString(concept, Tag.CodeMeaning) ?? getString(concept, Tag.CodeValue);
-  }
-
-  codeableConcept(item: ContentItem): CodeableConcept | undefined {
-    const concept = getSequenceItems(item.dataset, SrTag.ConceptCodeSequence)[0];
-    return concept && toCodeableConcept(concept);
-  }
-
-  /** UIDREF: the UID, usable inside `urn:oid:`; anything else is a warning. */
-  uid(item: ContentItem): string | undefined {
-    const raw = getString(item.dataset, SrTag.UID);
-    if (raw === undefined) return undefined;
-    const value = raw.replace(/\0+$/, '');
-    if (value.length > 64 || !uidPattern.test(value)) {
-      this.warn(SrTag.UID, `not a valid UID (${item.concept ?? ''} at ${item.path})`, raw);
-      return undefined;
-    }
-    return value;
-  }
-
-  /** An item read for the summary and again for its event is reported once. */
-  private readonly reported = new Set<string>();
-
-  private warn(tag: string, reason: string, value: string | number): void {
-    const key = `${tag} ${reason} ${value}`;
-    if (this.reported.has(key)) return;
-    this.reported.add(key);
-    this.reader.issue('warning', tag, reason, value);
-  }
 }

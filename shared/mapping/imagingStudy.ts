@@ -5,16 +5,17 @@ import type {
   ImagingStudySeries,
   ImagingStudySeriesInstance,
 } from '@medplum/fhirtypes';
+import { compareText } from '../lib/compareText.js';
+import { accessionIdentifier, isAccession } from './accession.js';
 import { CodeSystem } from './codes.js';
 import { compact } from './compact.js';
 import { toFhirDateTime } from './dates.js';
-import { readInstance, type InstanceRecord, type RejectedInstance, type SeriesAttributes } from './instanceRecord.js';
+import type { InstanceRecord, RejectedInstance, SeriesAttributes } from './instanceRecord.js';
 import { replaceFirst } from './lists.js';
 import { hasExactIdentifier, ownSource, studyIdentifierSystem } from './ownership.js';
 import { tokenSearchValue } from './search.js';
+import { latest, readStudyInstances, type StudyInstancesRead } from './studyInstances.js';
 import type { MappingOptions, StudyInstance, TagIssue } from './types.js';
-
-const identifierTypeSystem = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 
 /**
  * The ImagingStudy's identity: `urn:dicom:uid` / `urn:oid:<StudyInstanceUID>` in the default partition (DICOM
@@ -67,11 +68,15 @@ export interface ImagingStudyResult {
 /**
  * The ImagingStudy for a study's current instances, merged into the existing resource, whose other content
  * (id, meta, notes, other endpoints and identifiers, order of series and instances) is kept. Pure, and
- * independent of the order of `instances`.
+ * independent of the order of `instances`. `read`: the instances already read (the writer reads them once a sync).
  */
-export function toImagingStudy(input: ImagingStudyInput, options: MappingOptions): ImagingStudyResult {
-  const { records, rejectedInstances } = readInstances(input, options);
-  const studyWinner = latest([...records.values()]);
+export function toImagingStudy(
+  input: ImagingStudyInput,
+  options: MappingOptions,
+  read: StudyInstancesRead = readStudyInstances(input.studyUid, input.instances, options),
+): ImagingStudyResult {
+  const { records, rejectedInstances } = read;
+  const studyWinner = read.winner?.record;
   const offset = studyWinner?.study.offset ?? options.defaultTimezoneOffset;
   const { series, issues: seriesIssues } = reconcileSeries(input, records, rejectedInstances, offset);
 
@@ -107,69 +112,6 @@ export function toImagingStudy(input: ImagingStudyInput, options: MappingOptions
 
   result.imagingStudy = compact(study);
   return result;
-}
-
-/**
- * The instance whose study-level attributes (and Patient) win: the one stored last among the instances that
- * are not rejected (see toImagingStudy). Undefined when every instance is rejected.
- */
-export function studyWinner(
-  studyUid: string,
-  instances: StudyInstance[],
-  options: MappingOptions,
-): StudyInstance | undefined {
-  const { records, sources } = readInstances({ studyUid, instances }, options);
-  const winner = latest([...records.values()]);
-  return winner && sources.get(winner);
-}
-
-function readInstances(
-  input: Pick<ImagingStudyInput, 'studyUid' | 'instances'>,
-  options: MappingOptions,
-): {
-  records: Map<string, InstanceRecord>;
-  rejectedInstances: RejectedInstance[];
-  sources: Map<InstanceRecord, StudyInstance>;
-} {
-  const records = new Map<string, InstanceRecord>();
-  const sources = new Map<InstanceRecord, StudyInstance>();
-  const rejectedInstances: RejectedInstance[] = [];
-  for (const instance of input.instances) {
-    const read = readInstance(instance, input.studyUid, options);
-    if (read.rejected) {
-      rejectedInstances.push(read.rejected);
-      continue;
-    }
-    sources.set(read.record, instance);
-    const previous = records.get(read.record.sop);
-    if (!previous || latest([read.record, previous]) === read.record) records.set(read.record.sop, read.record);
-  }
-  rejectedInstances.sort((a, b) => compareText(a.sop, b.sop));
-  return { records, rejectedInstances, sources };
-}
-
-/**
- * The instance stored last: highest change-feed sequence, then highest SOP Instance UID; the same SOP
- * listed twice with the same sequence is settled by its content, so input order never matters.
- */
-function latest(records: InstanceRecord[]): InstanceRecord | undefined {
-  let best: InstanceRecord | undefined;
-  for (const record of records) {
-    if (!best || compareRecency(record, best) > 0) best = record;
-  }
-  return best;
-}
-
-function compareRecency(a: InstanceRecord, b: InstanceRecord): number {
-  const sequenceA = a.sequence ?? -Infinity;
-  const sequenceB = b.sequence ?? -Infinity;
-  if (sequenceA !== sequenceB) return sequenceA > sequenceB ? 1 : -1;
-  return compareText(a.sop, b.sop) || compareText(JSON.stringify(a), JSON.stringify(b));
-}
-
-/** Plain code-unit order (not locale order), so results are the same everywhere. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Number ascending (unnumbered last), then uid: the order new series and instances are appended in. */
@@ -295,16 +237,6 @@ function applyStudyAttributes(study: ImagingStudy, winner: InstanceRecord, optio
     study.identifier ?? [],
     isAccession,
     attributes.accession === undefined ? undefined : accessionIdentifier(attributes.accession),
-  );
-}
-
-function accessionIdentifier(accession: string): Identifier {
-  return { type: { coding: [{ system: identifierTypeSystem, code: 'ACSN' }] }, value: accession };
-}
-
-function isAccession(identifier: Identifier): boolean {
-  return (
-    identifier.type?.coding?.some((coding) => coding.system === identifierTypeSystem && coding.code === 'ACSN') ?? false
   );
 }
 

@@ -25,16 +25,15 @@ export {
   type DoseObservationContext,
   type DoseObservationsResult,
 } from './doseObservations.js';
-export {
-  buildStudyRemoval,
-  buildStudyTransaction,
-  needsObservationSearch,
-  observationSearchParams,
-  studyPatientIdentity,
-  type FhirStudyState,
-  type PlanFailure,
-  type ResourceProblem,
-  type StudyRemovalPlan,
-  type StudyTransactionInput,
-  type StudyTransactionPlan,
-} from './transaction.js';
+export { buildStudyTransaction } from './transaction/studyTransaction.js';
+export { buildStudyRemoval } from './transaction/removal.js';
+export { needsObservationSearch, observationSearchParams } from './transaction/doseObservationEntries.js';
+export { screenStudy, studyPatientIdentity, type ScreenedStudy } from './transaction/screen.js';
+export type {
+  FhirStudyState,
+  PlannedEntry,
+  PlannedTransaction,
+  StudyPlan,
+  StudyRemovalPlan,
+  StudyTransactionInput,
+} from './transaction/plan.js';

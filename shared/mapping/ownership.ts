@@ -1,5 +1,6 @@
 import type { Identifier, Resource } from '@medplum/fhirtypes';
 import { defaultPartition } from '../dicomweb/studyReader.js';
+import { compareText } from '../lib/compareText.js';
 
 /**
  * Who wrote a resource, and which search results really are the resource we looked for.
@@ -53,11 +54,6 @@ export function isOwnedBy(resource: Resource | undefined, source: string): boole
  */
 export function hasExactIdentifier(identifiers: readonly Identifier[] | undefined, system: string, value: string) {
   return (identifiers ?? []).some((identifier) => (identifier.system ?? '') === system && identifier.value === value);
-}
-
-/** Plain code-unit order (not locale order), so every writer sorts alike. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

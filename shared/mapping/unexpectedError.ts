@@ -17,3 +17,12 @@ export function asBadData(error: unknown, location: ErrorLocation, doing = 'Mapp
     },
   );
 }
+
+/** Runs pure mapping code; an exception it did not mean to throw is bad data of the study, not a transient fault. */
+export function mapped<T>(study: string, map: () => T): T {
+  try {
+    return map();
+  } catch (error) {
+    throw asBadData(error, { study });
+  }
+}

@@ -10,6 +10,7 @@ import { correlationAttributes, correlationId } from '../telemetry/correlation.j
 import type { InvocationInfo } from '../telemetry/traceContext.js';
 import { isPoisonRecord } from './status.js';
 import { receiveStudyMessage } from '../handlers/receivedStudyMessage.js';
+import { errorMessage } from '../lib/errorDetails.js';
 
 export interface PoisonOutcome {
   /** True when this call wrote a failure record; false when the writer had already recorded the message. */
@@ -70,7 +71,7 @@ export async function recordPoisonedMessage(
         ...(invocation.id ? { invocationId: invocation.id } : {}),
       });
       if (!message) {
-        const reason = unreadable instanceof Error ? unreadable.message : String(unreadable);
+        const reason = errorMessage(unreadable);
         const record = await runtime.failures.record({
           category: 'bad-change-feed-entry',
           reason: `A message on the poison queue could not be read: ${reason}`,

@@ -1,3 +1,4 @@
+import { studyKey } from '../lib/studyKey.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
 import { decodeStudyMessage, encodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
@@ -41,7 +42,7 @@ export function replayableMessage(record: FailureRecord): { message: StudyMessag
 }
 
 function messageKey(message: StudyMessage): string {
-  return `${message.partition ?? ''}\u0000${message.study}\u0000${message.maxSequence}`;
+  return `${studyKey(message.partition, message.study)}\u0000${message.maxSequence}`;
 }
 
 /**

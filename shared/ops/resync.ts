@@ -7,7 +7,8 @@ import { encodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { checkpointRowKey } from '../state/checkpointStore.js';
-import { describeStorageError, statusOf } from '../state/storageClients.js';
+import { httpStatusOf } from '../lib/errorDetails.js';
+import { describeStorageError } from '../state/storageClients.js';
 
 /**
  * The message that makes the writer reconcile one study from what the DICOM server holds now. The writer accepts
@@ -96,7 +97,7 @@ export function createResyncCursorStore(table: TableClient, endpoint: string, st
           ...(typeof entity.studyDateFrom === 'string' ? { studyDateFrom: entity.studyDateFrom } : {}),
         };
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
+        if (httpStatusOf(error) === 404) return undefined;
         throw new Error(`Reading the resync cursor failed: ${describeStorageError(error)}`, { cause: error });
       }
     },
@@ -111,7 +112,7 @@ export function createResyncCursorStore(table: TableClient, endpoint: string, st
       try {
         await table.deleteEntity(cursorPartition, rowKey);
       } catch (error) {
-        if (statusOf(error) === 404) return;
+        if (httpStatusOf(error) === 404) return;
         throw new Error(`Clearing the resync cursor failed: ${describeStorageError(error)}`, { cause: error });
       }
     },

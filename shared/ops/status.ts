@@ -3,7 +3,7 @@ import { maxDequeueCount } from '../handlers/studyMessageHandler.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Checkpoint } from '../state/checkpointStore.js';
 import type { FailureRecord } from '../state/failureStore.js';
-import { statusOf } from '../state/storageClients.js';
+import { httpStatusOf } from '../lib/errorDetails.js';
 import { measureLag } from './lag.js';
 import { measureOrthancLag } from './orthancLag.js';
 
@@ -56,7 +56,7 @@ export async function queueDepth(queue: QueueClient): Promise<number> {
   try {
     return (await queue.getProperties()).approximateMessagesCount ?? 0;
   } catch (error) {
-    if (statusOf(error) === 404) return 0;
+    if (httpStatusOf(error) === 404) return 0;
     throw error;
   }
 }

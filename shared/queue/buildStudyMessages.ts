@@ -1,9 +1,7 @@
 import type { ChangeFeedEntry } from '../dicomweb/changeFeedEntry.js';
+import { compareText } from '../lib/compareText.js';
+import { studyKey } from '../lib/studyKey.js';
 import type { InstanceChange, StudyMessage } from './studyMessage.js';
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /**
  * One message per (partition, study) of a batch of change-feed entries. An instance changed several times
@@ -13,15 +11,15 @@ function compareText(a: string, b: string): number {
 export function buildStudyMessages(entries: readonly ChangeFeedEntry[], traceparent?: string): StudyMessage[] {
   const studies = new Map<string, { study: string; partition?: string; changes: Map<string, InstanceChange> }>();
   for (const entry of entries) {
-    const studyKey = `${entry.partitionName ?? ''}\u0000${entry.studyInstanceUid}`;
-    let study = studies.get(studyKey);
+    const key = studyKey(entry.partitionName, entry.studyInstanceUid);
+    let study = studies.get(key);
     if (!study) {
       study = {
         study: entry.studyInstanceUid,
         ...(entry.partitionName ? { partition: entry.partitionName } : {}),
         changes: new Map(),
       };
-      studies.set(studyKey, study);
+      studies.set(key, study);
     }
     const instanceKey = `${entry.seriesInstanceUid}\u0000${entry.sopInstanceUid}`;
     const known = study.changes.get(instanceKey);

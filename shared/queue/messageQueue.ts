@@ -1,5 +1,5 @@
 import { QueueClient } from '@azure/storage-queue';
-import type { StorageConnection } from '../config/appConfig.js';
+import type { StorageConnection } from '../config/storageConnection.js';
 import { RetryableError } from '../errors/errors.js';
 import { forEachLimited } from '../lib/concurrency.js';
 import { describeStorageError, once, storageCredential } from '../state/storageClients.js';

@@ -1,6 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
-import { describeStorageError, statusOf } from './storageClients.js';
+import { httpStatusOf } from '../lib/errorDetails.js';
+import { describeStorageError } from './storageClients.js';
 
 /**
  * How far the poller has read the change feed.
@@ -105,7 +106,7 @@ export function createCheckpointStore(table: TableClient, scope: CheckpointScope
         if (!entity.etag) throw new RetryableError(`Checkpoint ${where} came back without an ETag`, 'transient');
         return { checkpoint: toCheckpoint(entity, where), etag: entity.etag };
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
+        if (httpStatusOf(error) === 404) return undefined;
         if (error instanceof NonRetryableError || error instanceof RetryableError) throw error;
         throw failed('Reading', error);
       }
@@ -121,7 +122,7 @@ export function createCheckpointStore(table: TableClient, scope: CheckpointScope
         if (!response.etag) throw new RetryableError(`Checkpoint ${where} was written without an ETag`, 'transient');
         return { outcome: 'written', etag: response.etag };
       } catch (error) {
-        const status = statusOf(error);
+        const status = httpStatusOf(error);
         if ((etag === undefined && status === 409) || (etag !== undefined && (status === 412 || status === 404))) {
           return { outcome: 'conflict' };
         }

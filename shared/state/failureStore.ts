@@ -1,22 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import { RetryableError, type ErrorCategory } from '../errors/errors.js';
-import { capText, describeStorageError, statusOf } from './storageClients.js';
+import { RetryableError, type ErrorCategory, type Failure } from '../errors/errors.js';
+import { httpStatusOf } from '../lib/errorDetails.js';
+import { capText, describeStorageError } from './storageClients.js';
 
-export interface FailureInput {
-  category: ErrorCategory;
-  reason: string;
-  study?: string;
-  series?: string;
-  instance?: string;
-  tag?: string;
-  sequence?: number;
-  attempts?: number;
-  /** Enough to replay: the raw change-feed row or the StudyMessage. */
-  payload?: unknown;
-}
-
-export interface FailureRecord extends FailureInput {
+/**
+ * A failure as kept: study, series, instance and tag are stored apart for people to filter on; a setting, a resource
+ * and validator problems are named in the reason.
+ */
+export interface FailureRecord extends Omit<Failure, 'setting' | 'resource' | 'problems'> {
   /** The row key: sorts newest first. */
   id: string;
   occurredAt: string;
@@ -26,7 +18,7 @@ export interface FailureRecord extends FailureInput {
 
 /** What could not be synchronised and why, for people and for replay. */
 export interface FailureStore {
-  record(failure: FailureInput): Promise<FailureRecord>;
+  record(failure: Failure): Promise<FailureRecord>;
   /** Newest first; `since` keeps records at or after that time; `limit` defaults to 100. */
   list(options?: { since?: Date; limit?: number }): Promise<FailureRecord[]>;
   remove(id: string): Promise<void>;
@@ -181,7 +173,7 @@ export function createFailureStore(table: TableClient, clock: () => number = Dat
       try {
         await table.deleteEntity(partitionKey, id);
       } catch (error) {
-        if (statusOf(error) === 404) return;
+        if (httpStatusOf(error) === 404) return;
         throw failed('Deleting', error);
       }
     },

@@ -1,7 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import type { StorageConnection } from '../config/appConfig.js';
+import type { StorageConnection } from '../config/storageConnection.js';
 import { RetryableError } from '../errors/errors.js';
+import { httpStatusOf } from '../lib/errorDetails.js';
 
 const credentials = new Map<string, TokenCredential>();
 
@@ -38,17 +39,13 @@ export function once(cache: Map<string, Promise<void>>, key: string, create: () 
 
 /** A short, secret-free description of a storage SDK error (status and error code only). */
 export function describeStorageError(error: unknown): string {
-  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  const status = httpStatusOf(error);
+  const code = (error as { code?: unknown } | undefined)?.code;
   const parts = [
-    typeof statusCode === 'number' ? `HTTP ${statusCode}` : undefined,
+    status !== undefined ? `HTTP ${status}` : undefined,
     typeof code === 'string' ? code : undefined,
   ].filter(Boolean);
   return parts.length > 0 ? parts.join(' ') : 'network error';
-}
-
-export function statusOf(error: unknown): number | undefined {
-  const statusCode = (error as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof statusCode === 'number' ? statusCode : undefined;
 }
 
 const createdTables = new Map<string, Promise<void>>();

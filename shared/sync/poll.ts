@@ -10,7 +10,8 @@ import type { MessageQueue } from '../queue/messageQueue.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { encodeStudyMessage } from '../queue/studyMessageCodec.js';
 import type { Checkpoint, CheckpointStore } from '../state/checkpointStore.js';
-import type { FailureInput, FailureStore } from '../state/failureStore.js';
+import type { Failure } from '../errors/errors.js';
+import type { FailureStore } from '../state/failureStore.js';
 import { startEnqueueSpans } from './enqueueSpans.js';
 import { badRowFailure, badSourceRowFailure, unencodableMessageFailure } from './pollFailures.js';
 import { afterV2Row, sameCheckpoint, startPosition, type V2Checkpoint } from './pollPosition.js';
@@ -104,7 +105,7 @@ export async function pollChangeFeed(deps: PollDependencies, options: PollOption
   let pendingStudies = new Map<string, number>();
 
   /** A row or message that cannot be used: counted, logged and recorded, and the run goes on past it. */
-  const recordSkipped = async (failure: FailureInput): Promise<void> => {
+  const recordSkipped = async (failure: Failure): Promise<void> => {
     result.badEntries++;
     log('warn', failure.reason, { sequence: failure.sequence });
     await failures.record(failure);

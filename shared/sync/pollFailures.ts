@@ -1,13 +1,12 @@
 import type { BadSourceRow } from '../changes/changeSource.js';
 import type { BadChangeFeedRow } from '../dicomweb/changeFeedRow.js';
-import type { NonRetryableError } from '../errors/errors.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
-import type { FailureInput } from '../state/failureStore.js';
+import { failureOf, type Failure, type NonRetryableError } from '../errors/errors.js';
 
 /** The failure records of what a poller run skips: each names what was wrong and carries what replays it. */
 
 /** A change-feed row that cannot be used. */
-export function badRowFailure(row: BadChangeFeedRow): FailureInput {
+export function badRowFailure(row: BadChangeFeedRow): Failure {
   const sequence = row.sequence ?? row.reportedSequence;
   const which = sequence !== undefined ? `sequence ${sequence}` : 'with no readable sequence';
   return {
@@ -22,7 +21,7 @@ export function badRowFailure(row: BadChangeFeedRow): FailureInput {
 }
 
 /** A row of another archive's change log (Orthanc) that cannot be used. */
-export function badSourceRowFailure(row: BadSourceRow): FailureInput {
+export function badSourceRowFailure(row: BadSourceRow): Failure {
   return {
     category: 'bad-change-feed-entry',
     reason: row.reason,
@@ -32,11 +31,9 @@ export function badSourceRowFailure(row: BadSourceRow): FailureInput {
 }
 
 /** A study message that cannot be a queue message; its first 100 changes are kept to replay it. */
-export function unencodableMessageFailure(message: StudyMessage, error: NonRetryableError): FailureInput {
+export function unencodableMessageFailure(message: StudyMessage, error: NonRetryableError): Failure {
   return {
-    category: error.category,
-    reason: error.message,
-    ...(error.location.study ? { study: error.location.study } : {}),
+    ...failureOf(error),
     sequence: message.maxSequence,
     payload: { ...message, changes: message.changes.slice(0, 100) },
   };

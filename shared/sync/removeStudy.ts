@@ -1,20 +1,9 @@
-import type { BundleEntry, Observation } from '@medplum/fhirtypes';
-import type { DicomJsonDataset } from '../dicomweb/dicomJson.js';
-import { splitTransaction, transactionOf } from '../fhir/bundleEntries.js';
-import type { MappingOptions } from '../mapping/index.js';
-import {
-  buildStudyRemoval,
-  needsObservationSearch,
-  observationSearchParams,
-  type FhirStudyState,
-} from '../mapping/transaction.js';
+import type { FhirStudyState, StudyRemovalPlan } from '../mapping/transaction/plan.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import type { StudySyncDeps, SyncPass } from './syncStudy.js';
 
 /**
- * The study has no instance left: delete its ImagingStudy when it is ours, with our dose Observations of it.
- * Within `maxEntries` per Bundle: the Observations go first in chunks (each delete stands on its own), the
- * ImagingStudy last, so an interrupted removal leaves a study that a later sync still finds and finishes.
+ * Carries out a removal plan (buildStudyRemoval): its Bundles in order, the ImagingStudy's delete last.
  *
  * A DELETE cannot be fenced on AHDS or HAPI (both ignore its If-Match): a study re-stored between our DICOM read
  * and our delete would be deleted anyway. So the DICOM server is read once more after the delete, and a study
@@ -23,17 +12,12 @@ import type { StudySyncDeps, SyncPass } from './syncStudy.js';
 export async function removeStudy(
   message: StudyMessage,
   state: FhirStudyState,
-  datasets: DicomJsonDataset[],
+  removal: StudyRemovalPlan,
   deps: StudySyncDeps,
-  settings: { mapping: MappingOptions; maxEntries: number },
+  generateObservations: boolean | undefined,
 ): Promise<SyncPass> {
-  const { mapping } = settings;
   const base = { study: message.study, instances: 0, series: 0, warnings: [], rejectedInstances: 0 };
   const existing = state.imagingStudy;
-  if (existing && !state.observations && needsObservationSearch(existing, datasets, mapping)) {
-    state.observations = await deps.fhir.search<Observation>('Observation', observationSearchParams(existing));
-  }
-  const removal = buildStudyRemoval(state, mapping, message.partition);
   switch (removal.action) {
     case 'absent':
       return { ...base, outcome: 'absent' };
@@ -44,18 +28,15 @@ export async function removeStudy(
       );
       return { ...base, outcome: 'unchanged', imagingStudyId: existing?.id };
     case 'delete': {
-      const entries = removal.bundle?.entry ?? [];
-      const parts = splitTransaction(entries, [0], settings.maxEntries);
-      for (const part of [...parts.chunks, parts.fenced]) {
-        await deps.fhir.transaction(transactionOf(part.map((index) => entries[index] as BundleEntry)));
-      }
+      const { before, fenced } = removal.transaction;
+      for (const part of [...before, fenced]) await deps.fhir.transaction(part.bundle);
       const now = await deps.dicom.readStudyMetadata(message.study, message.partition);
       if (now.length > 0) return { restart: 'the study was stored again while it was being removed' };
       return {
         ...base,
         outcome: 'deleted',
         imagingStudyId: existing?.id,
-        ...(mapping.generateObservations
+        ...(generateObservations
           ? { observations: { created: 0, updated: 0, deleted: removal.observationsDeleted } }
           : {}),
       };

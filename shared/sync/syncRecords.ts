@@ -1,9 +1,9 @@
 import { getString, Tag, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
 import type { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
 import { NonRetryableError } from '../errors/errors.js';
-import type { PlanFailure, StudyTransactionPlan } from '../mapping/transaction.js';
+import type { StudyPlan } from '../mapping/transaction/plan.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
-import type { StudySyncDeps, SyncFailure } from './syncStudy.js';
+import type { StudySyncDeps } from './syncStudy.js';
 
 /** What the writer records about a study it syncs: bad instances, tag warnings, instances the server lost. */
 
@@ -13,15 +13,11 @@ import type { StudySyncDeps, SyncFailure } from './syncStudy.js';
  * warning (tag, keyword, value, location), or, with EnforceValidationOfTagValues, fails the instance and is
  * recorded like a missing tag. A resource that is not valid R4 is recorded as 'invalid-resource'.
  */
-export async function recordPlan(
-  plan: StudyTransactionPlan,
-  message: StudyMessage,
-  deps: StudySyncDeps,
-): Promise<void> {
+export async function recordPlan(plan: StudyPlan, message: StudyMessage, deps: StudySyncDeps): Promise<void> {
   for (const failure of plan.failures) {
     // A resource the study cannot do without is recorded once, by the handler, from the thrown error.
-    if (plan.action === 'invalid' && failure.kind === 'invalid-resource') continue;
-    await deps.recordFailure(toSyncFailure(failure, message));
+    if (plan.action === 'invalid' && failure.category === 'invalid-resource') continue;
+    await deps.recordFailure({ ...failure, study: message.study, payload: message });
   }
   for (const warning of plan.warnings) {
     deps.log?.('warn', `Tag warning: ${warning.keyword} ${warning.tag} ${warning.reason}`, { ...warning });
@@ -29,21 +25,8 @@ export async function recordPlan(
   if (plan.warnings.length > 0) await deps.recordWarnings?.(message.study, plan.warnings);
 }
 
-function toSyncFailure(failure: PlanFailure, message: StudyMessage): SyncFailure {
-  return {
-    category: failure.kind,
-    reason: failure.reason,
-    study: message.study,
-    ...(failure.series ? { series: failure.series } : {}),
-    ...(failure.instance ? { instance: failure.instance } : {}),
-    ...(failure.tag ? { tag: failure.tag } : {}),
-    ...(failure.sequence !== undefined ? { sequence: failure.sequence } : {}),
-    payload: message,
-  };
-}
-
-export function invalidResourceError(plan: StudyTransactionPlan, study: string): NonRetryableError {
-  const reasons = plan.failures.filter((failure) => failure.kind === 'invalid-resource').map((f) => f.reason);
+export function invalidResourceError(plan: StudyPlan, study: string): NonRetryableError {
+  const reasons = plan.failures.filter((failure) => failure.category === 'invalid-resource').map((f) => f.reason);
   return new NonRetryableError(`Not sent: ${reasons.join('; ')}`, 'invalid-resource', { study });
 }
 

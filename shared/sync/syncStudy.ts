@@ -1,29 +1,28 @@
+import type { Log } from '../logging/log.js';
 import type { Observation, Resource } from '@medplum/fhirtypes';
 import { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
 import type { StudyReader } from '../dicomweb/studyReader.js';
-import { RetryableError, type ErrorCategory } from '../errors/errors.js';
+import { RetryableError, type Failure, type ResourceProblem } from '../errors/errors.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
-import { conditionalCreate, transactionOf } from '../fhir/bundleEntries.js';
-import { endpointCreateCondition, toEndpoint, type MappingOptions, type TagIssue } from '../mapping/index.js';
-import {
-  buildStudyTransaction,
-  localFullUrl,
-  needsObservationSearch,
-  observationSearchParams,
-  studyPatientIdentity,
-  type FhirStudyState,
-  type ResourceProblem,
-  type StudyTransactionInput,
-} from '../mapping/transaction.js';
-import { asBadData } from '../mapping/unexpectedError.js';
+import type { SearchingClient } from '../fhir/searchBatch.js';
+import { transactionOf } from '../fhir/bundleEntries.js';
+import type { MappingOptions, TagIssue } from '../mapping/index.js';
+import { needsObservationSearch, observationSearchParams } from '../mapping/transaction/doseObservationEntries.js';
+import { endpointCreate } from '../mapping/transaction/endpointEntry.js';
+import type { FhirStudyState, PlannedTransaction, StudyTransactionInput } from '../mapping/transaction/plan.js';
+import { screenStudy, studyPatientIdentity } from '../mapping/transaction/screen.js';
+import { buildStudyTransaction } from '../mapping/transaction/studyTransaction.js';
+import { mapped } from '../mapping/unexpectedError.js';
+import type { PatientIdentifier } from '../mapping/patient.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { feedPosition } from '../mapping/demographicsSource.js';
-import { validateR4 } from '../validation/index.js';
+import { loadR4Validator } from '../validation/loadR4Validator.js';
+import { readCreatedCopies, readPatientCopies, readStudyAndEndpointCopies } from './identityReads.js';
 import { ConflictRetry } from './conflict.js';
-import { mergeCopies, type IdentityCopies } from './duplicates.js';
-import { readEndpointCopies, readPatientCopies, readStudyCopies } from './identityReads.js';
+import { MetadataReuse } from './metadataReuse.js';
 import { removeStudy } from './removeStudy.js';
 import { sendStudyTransaction } from './sendTransaction.js';
+import { DuplicateReport, settleCopies, type SettleContext } from './settleCopies.js';
 import {
   instanceSequences,
   invalidResourceError,
@@ -32,30 +31,21 @@ import {
   recordPlan,
 } from './syncRecords.js';
 
-/** What the writer records when part of a study cannot be written (bad data); enough to find and replay it. */
-export interface SyncFailure {
-  category: ErrorCategory;
-  reason: string;
-  study: string;
-  series?: string;
-  instance?: string;
-  tag?: string;
-  sequence?: number;
-  payload?: unknown;
-}
-
 export interface StudySyncDeps {
   dicom: StudyReader;
-  fhir: FhirClient;
-  recordFailure: (failure: SyncFailure) => Promise<void>;
+  /** With `batch`, the reads of a pass go in one request each (see shared/fhir/searchBatch.ts). */
+  fhir: SearchingClient;
+  /** Records a failure with the study and the message to replay it (`payload`). */
+  recordFailure: (failure: Failure) => Promise<void>;
   /** Keeps the tag warnings of this sync (values included) where people can read them; telemetry never gets values. */
   recordWarnings?: (study: string, warnings: readonly TagIssue[]) => Promise<void>;
-  log?: (level: 'info' | 'warn' | 'error', message: string, properties?: Record<string, unknown>) => void;
+  log?: Log;
   /** Waits between conflict retries; injectable so tests need not sleep. */
   sleep?: (ms: number) => Promise<void>;
   /**
    * Checks each resource against FHIR R4 before it is sent; a resource that fails is recorded
-   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4; `false`: no check.
+   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4 (imported when first
+   * needed); `false`: no check.
    */
   validate?: ((resource: Resource) => ResourceProblem[]) | false;
 }
@@ -94,18 +84,6 @@ export type SyncPass = { restart: string } | Omit<StudySyncResult, 'attempts' | 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 export const defaultMaxBundleEntries = 500;
 
-/** What one sync found out about duplicates, across its passes. */
-export class DuplicateReport {
-  removed = 0;
-  readonly othersKept = new Set<string>();
-
-  summary(): StudySyncResult['duplicates'] {
-    return this.removed > 0 || this.othersKept.size > 0
-      ? { removed: this.removed, othersKept: [...this.othersKept].sort() }
-      : undefined;
-  }
-}
-
 /**
  * Brings FHIR in line with what the DICOM server holds now for one study.
  * Reads FHIR before DICOM and writes with If-Match / If-None-Exist, so a write based on stale DICOM data
@@ -121,11 +99,12 @@ export async function syncStudy(
   const maxAttempts = options.maxAttempts ?? 10;
   const sleep = deps.sleep ?? defaultSleep;
   const duplicates = new DuplicateReport();
+  const metadata = new MetadataReuse();
   let lastConflict: unknown;
   let restarts = 0;
   for (let attempt = 1; attempt <= maxAttempts;) {
     try {
-      const pass = await syncOnce(message, deps, options, duplicates);
+      const pass = await syncOnce(message, deps, options, duplicates, metadata);
       if ('restart' in pass) {
         // Progress, not a conflict: go again at once, within a bound.
         if (++restarts > maxAttempts * 2) attempt = maxAttempts + 1;
@@ -136,6 +115,7 @@ export async function syncStudy(
       return { ...pass, attempts: attempt, ...(summary ? { duplicates: summary } : {}) };
     } catch (error) {
       if (!(error instanceof RetryableError) || error.category !== 'fhir-conflict') throw error;
+      if (error instanceof ConflictRetry && error.writtenImagingStudy) metadata.wrote(error.writtenImagingStudy);
       lastConflict = error;
       deps.log?.('info', `Conflict on study ${message.study}, retrying`, { attempt });
       await sleep(Math.min(1000, 5 * 2 ** attempt) * (0.5 + Math.random()));
@@ -151,45 +131,12 @@ export async function syncStudy(
 }
 
 /**
- * Keeps the kept copy of an identity, merging our extra copies into it (then the pass restarts) and reporting
- * others' (left alone). Returns whether the pass must restart.
- */
-async function settleCopies(
-  kind: 'Patient' | 'Endpoint' | 'ImagingStudy',
-  copies: IdentityCopies<Resource>,
-  context: { message: StudyMessage; deps: StudySyncDeps; maxEntries: number; duplicates: DuplicateReport },
-): Promise<boolean> {
-  const { message, deps, duplicates } = context;
-  for (const other of copies.others) {
-    const reference = `${kind}/${other.id ?? ''}`;
-    if (duplicates.othersKept.has(reference)) continue;
-    duplicates.othersKept.add(reference);
-    deps.log?.(
-      'warn',
-      `Study ${message.study}: ${reference} duplicates ${kind}/${copies.kept?.id ?? ''} but was not written by this DICOM server; left alone, ${kind}/${copies.kept?.id ?? ''} is used`,
-    );
-  }
-  if (copies.ours.length === 0) return false;
-  try {
-    duplicates.removed += await mergeCopies(context.deps.fhir, kind, copies, context.maxEntries);
-  } catch (error) {
-    // Another writer merging the same copies, or changing a referrer: read again.
-    throw new ConflictRetry(message.study, `merging duplicate ${kind} copies`, error);
-  }
-  deps.log?.('warn', `Study ${message.study}: merged ${copies.ours.length} duplicate ${kind} copies of ours`);
-  return true;
-}
-
-/**
  * The Endpoint goes first, in a transaction of its own: on AHDS a conditional create matched late leaves the
  * references to it pointing at an id that is never created, so nothing references an Endpoint not yet read back.
  * The restarted pass reads it (and merges the copy a concurrent writer may have created).
  */
 async function createEndpoint(fhir: FhirClient, mapping: MappingOptions): Promise<void> {
-  const fullUrl = localFullUrl('Endpoint', mapping.endpoint);
-  await fhir.transaction(
-    transactionOf([conditionalCreate(toEndpoint(mapping), fullUrl, endpointCreateCondition(mapping))]),
-  );
+  await fhir.transaction(transactionOf([endpointCreate(mapping).entry]));
 }
 
 async function syncOnce(
@@ -197,20 +144,22 @@ async function syncOnce(
   deps: StudySyncDeps,
   options: StudySyncOptions,
   duplicates: DuplicateReport,
+  metadata: MetadataReuse,
 ): Promise<SyncPass> {
   const { fhir } = deps;
   const mapping = options.mapping;
   const study = message.study;
   const maxEntries = options.maxBundleEntries ?? defaultMaxBundleEntries;
-  const context = { message, deps, maxEntries, duplicates };
+  const context: SettleContext = { message, deps, maxEntries, duplicates };
 
   // 1. FHIR first (see the comment on syncStudy).
   const state: FhirStudyState = {};
-  const studyCopies = await readStudyCopies(fhir, study, message.partition, mapping);
+  const read = await readStudyAndEndpointCopies(fhir, study, message.partition, mapping);
+  const studyCopies = read.study;
   if (await settleCopies('ImagingStudy', studyCopies, context)) return { restart: 'merged ImagingStudy copies' };
   if (studyCopies.kept) state.imagingStudy = studyCopies.kept;
   const plainCreate: NonNullable<FhirStudyState['plainCreate']> = { imagingStudy: studyCopies.searchIsLoose };
-  const endpointCopies = await readEndpointCopies(fhir, mapping);
+  const endpointCopies = read.endpoint;
   if (await settleCopies('Endpoint', endpointCopies, context)) return { restart: 'merged Endpoint copies' };
   if (!endpointCopies.kept) {
     await createEndpoint(fhir, mapping);
@@ -218,8 +167,10 @@ async function syncOnce(
   }
   state.endpoint = endpointCopies.kept;
 
-  // 2. What the DICOM server holds now.
-  const returned = await deps.dicom.readStudyMetadata(study, message.partition);
+  // 2. What the DICOM server holds now (or, on a later pass fenced by the same ImagingStudy version, read then).
+  const returned = await metadata.read(state.imagingStudy, () =>
+    deps.dicom.readStudyMetadata(study, message.partition),
+  );
   const missing = await recordListedButMissing(message, returned, deps);
   const { datasets, malformed } = screenDicomJson(returned);
   await recordMalformed(malformed, message, deps);
@@ -232,7 +183,8 @@ async function syncOnce(
   // already written for the study. Both are read after DICOM, which is safe: every write carries the
   // ImagingStudy's If-Match, so anything written since step 1 turns our write into a retry.
   const sequences = instanceSequences(message);
-  const identity = mapped(study, () => studyPatientIdentity({ study, datasets, sequences }, mapping));
+  const screened = mapped(study, () => screenStudy({ study, datasets, sequences }, mapping));
+  const identity = studyPatientIdentity(screened, mapping);
   if (identity) {
     const patientCopies = await readPatientCopies(fhir, identity, mapping);
     if (await settleCopies('Patient', patientCopies, context)) return { restart: 'merged Patient copies' };
@@ -248,17 +200,20 @@ async function syncOnce(
     study,
     datasets,
     sequences,
+    screened,
     state,
     ...(message.partition !== undefined ? { partition: message.partition } : {}),
     applyDemographics: !state.patient || message.changes.some((change) => change.action === 'update'),
     feedPosition: feedPosition(message),
     changedInstances: message.changes.map((change) => change.sop),
-    ...(deps.validate !== false ? { validate: deps.validate ?? validateR4 } : {}),
+    ...(deps.validate !== false ? { validate: deps.validate ?? (await loadR4Validator()) } : {}),
+    maxBundleEntries: maxEntries,
   };
   const plan = mapped(study, () => buildStudyTransaction(input, mapping));
   plan.rejectedInstances += malformed.length;
   await recordPlan(plan, message, deps);
 
+  // 4. Carry out the plan.
   const result = {
     study,
     instances: plan.instances,
@@ -276,7 +231,7 @@ async function syncOnce(
         // later poll will say which is true. Deleting on a 404 alone could wipe a study over a server glitch.
         return { ...result, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
       }
-      return await removeStudy(message, state, datasets, deps, { mapping, maxEntries });
+      return await removeStudy(message, state, plan.removal, deps, mapping.generateObservations);
     case 'invalid':
       throw invalidResourceError(plan, study);
     case 'unchanged':
@@ -287,42 +242,61 @@ async function syncOnce(
         patientId: state.patient?.id,
         endpointId: state.endpoint?.id,
       };
-    case 'write':
-      break;
+    case 'write': {
+      const written = await writeTransaction(plan.transaction, state, identity, context, mapping);
+      if ('restart' in written) return written;
+      const { created, updated, deleted } = plan.observations;
+      return {
+        ...result,
+        ...written,
+        ...(mapping.generateObservations ? { observations: { created, updated, deleted } } : {}),
+      };
+    }
   }
+}
 
-  const sent = await sendStudyTransaction(plan, study, maxEntries, fhir);
+/**
+ * Sends the planned transaction, then makes sure no racing writer left a second copy of what it created: a
+ * conditional create is not atomic on every server (AHDS). After creating, look again, and merge a copy another
+ * writer created at the same time (the one of us that commits last sees both).
+ */
+async function writeTransaction(
+  transaction: PlannedTransaction,
+  state: FhirStudyState,
+  identity: PatientIdentifier | undefined,
+  context: SettleContext,
+  mapping: MappingOptions,
+): Promise<{ restart: string } | Pick<StudySyncResult, 'outcome' | 'imagingStudyId' | 'patientId' | 'endpointId'>> {
+  const { fhir } = context.deps;
+  const { study, partition } = context.message;
+  const sent = await sendStudyTransaction(transaction, study, fhir);
   if (sent.deferred > 0) return { restart: `${sent.deferred} entries left for a Bundle of their own` };
-  // A conditional create is not atomic on every server (AHDS): after creating, look again, and merge a copy
-  // another writer created at the same time (the one of us that commits last sees both).
-  if (sent.created.has('ImagingStudy')) {
-    const copies = await readStudyCopies(fhir, study, message.partition, mapping);
+  // Both looked at again in one request when both were created.
+  const createdPatient = identity && sent.created.has('patient') ? identity : undefined;
+  const racing = await readCreatedCopies(
+    fhir,
+    study,
+    partition,
+    createdPatient,
+    sent.created.has('imagingStudy'),
+    mapping,
+  );
+  if (racing.study) {
+    const copies = racing.study;
     if (await settleCopies('ImagingStudy', copies, context)) return { restart: 'merged a racing ImagingStudy' };
   }
-  if (identity && sent.created.has('Patient')) {
-    const copies = await readPatientCopies(fhir, identity, mapping);
+  if (racing.patient) {
+    const copies = racing.patient;
     if (await settleCopies('Patient', copies, context)) return { restart: 'merged a racing Patient' };
     // Our copy merged into another writer's by that writer: plan the demographics again against the kept one.
     if (copies.kept && sent.ids.patient && copies.kept.id !== sent.ids.patient) {
       return { restart: 'our new Patient was merged into a racing copy' };
     }
   }
-  const { created, updated, deleted } = plan.observations;
   return {
-    ...result,
     outcome: state.imagingStudy ? 'updated' : 'created',
     imagingStudyId: state.imagingStudy?.id ?? sent.ids.imagingStudy,
     patientId: state.patient?.id ?? sent.ids.patient,
     endpointId: state.endpoint?.id ?? sent.ids.endpoint,
-    ...(mapping.generateObservations ? { observations: { created, updated, deleted } } : {}),
   };
-}
-
-/** Runs pure mapping code; an exception it did not mean to throw is bad data of the study, not a transient fault. */
-function mapped<T>(study: string, map: () => T): T {
-  try {
-    return map();
-  } catch (error) {
-    throw asBadData(error, { study });
-  }
 }

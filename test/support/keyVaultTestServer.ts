@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
@@ -41,6 +41,13 @@ export interface KeyVaultTestServer {
    * `reset` drops the connection without an answer.
    */
   failure: { status: number; body: unknown; path?: RegExp; reset?: boolean } | undefined;
+  /**
+   * Authenticated requests whose path matches are answered only after `releaseAfterMs` (a slow read); while one is
+   * held, the `failure` answer waits for it, so the failing read surely comes while the slow one is in flight.
+   */
+  hold: { path: RegExp; releaseAfterMs: number } | undefined;
+  /** Held requests the client closed before they were answered. */
+  abandoned: number;
   setSecret(secret: VaultSecret): void;
   close: () => Promise<void>;
 }
@@ -62,6 +69,8 @@ export async function startKeyVaultTestServer(options: KeyVaultTestServerOptions
     secrets: new Map(),
     requests: [],
     failure: undefined,
+    hold: undefined,
+    abandoned: 0,
     setSecret(secret) {
       state.secrets.set(secret.name.toLowerCase(), secret);
       versions.set(secret.name.toLowerCase(), randomBytes(16).toString('hex'));
@@ -110,10 +119,31 @@ export async function startKeyVaultTestServer(options: KeyVaultTestServerOptions
       return;
     }
     if (!apiVersion) return error(response, 400, 'BadParameter', 'The api-version query parameter is required.');
-    if (state.failure && (!state.failure.path || state.failure.path.test(url.pathname))) {
-      if (state.failure.reset) return request.socket.destroy();
-      return reply(response, state.failure.status, state.failure.body);
+    if (state.hold?.path.test(url.pathname)) {
+      held++;
+      const release = setTimeout(() => answer(request, response, url, apiVersion), state.hold.releaseAfterMs);
+      response.on('close', () => {
+        clearTimeout(release);
+        held--;
+        if (!response.writableEnded) state.abandoned++;
+      });
+      return;
     }
+    if (state.failure && (!state.failure.path || state.failure.path.test(url.pathname))) {
+      const failure = state.failure;
+      const fail = () => {
+        if (failure.reset) return request.socket.destroy();
+        return reply(response, failure.status, failure.body);
+      };
+      if (!state.hold) return fail();
+      const waitForHeld = () => (held > 0 ? fail() : setTimeout(waitForHeld, 5));
+      return waitForHeld();
+    }
+    return answer(request, response, url, apiVersion);
+  });
+
+  let held = 0;
+  function answer(request: IncomingMessage, response: ServerResponse, url: URL, apiVersion: string): void {
     if (request.method !== 'GET') return error(response, 405, 'MethodNotAllowed', 'Only GET is served here.');
 
     const segments = url.pathname.split('/').filter(Boolean);
@@ -165,7 +195,7 @@ export async function startKeyVaultTestServer(options: KeyVaultTestServerOptions
       });
     }
     return error(response, 404, 'NotFound', 'The requested resource was not found.');
-  });
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   state.url = `https://127.0.0.1:${port}`;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlatSettings } from '../../shared/config/settingsSource.js';
 import type { CliIo } from '../../cli/io.js';
-import { loadOpsRuntime } from '../../shared/ops/opsRuntime.js';
+import { loadOpsRuntime } from '../../cli/opsRuntime.js';
 import type { Runtime } from '../../shared/runtime/runtime.js';
 
 /** A CLI io that records what a command prints and reads its settings as the CLI does (no local.settings.json). */

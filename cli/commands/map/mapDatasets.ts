@@ -6,7 +6,8 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { getString, Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
 import { dicomJsonProblems } from '../../../shared/dicomweb/dicomJsonShape.js';
 import type { MappingOptions, TagIssue } from '../../../shared/mapping/index.js';
-import { buildStudyTransaction, type PlanFailure } from '../../../shared/mapping/transaction.js';
+import type { Failure } from '../../../shared/errors/errors.js';
+import { buildStudyTransaction } from '../../../shared/mapping/transaction/studyTransaction.js';
 import { validateR4 } from '../../../shared/validation/index.js';
 import type { LoadedDataset } from './readInput.js';
 
@@ -44,7 +45,7 @@ export function mapDatasets(datasets: LoadedDataset[], options: MappingOptions):
     );
     messages.push(...plan.warnings.map(describeWarning));
     messages.push(...plan.failures.map((failure) => describeFailure(study, failure)));
-    if (plan.action === 'write' && plan.bundle) bundles.push(plan.bundle);
+    if (plan.action === 'write') bundles.push(plan.transaction.bundle);
     else if (plan.action === 'invalid')
       messages.push(`study ${study}: not written: a resource it needs is not valid R4`);
   }
@@ -57,8 +58,8 @@ function describeWarning(issue: TagIssue): string {
   return `warning: ${issue.keyword} ${issue.tag}${value}: ${issue.reason} (${where}); skipped`;
 }
 
-function describeFailure(study: string, failure: PlanFailure): string {
-  if (failure.kind === 'invalid-resource') return `invalid: study ${study}: ${failure.reason}`;
+function describeFailure(study: string, failure: Failure): string {
+  if (failure.category === 'invalid-resource') return `invalid: study ${study}: ${failure.reason}`;
   const where = whereText(study, failure.series, failure.instance);
   return `rejected: ${failure.reason}${failure.tag ? ` [${failure.tag}]` : ''} (${where})`;
 }

@@ -12,7 +12,8 @@ import { processIo } from '../../../cli/io.js';
 import { parseInstance } from '../../../dev/dicom-server/part10.js';
 import { makeInstanceFile, uid, type InstanceSpec } from '../../../dev/samples/index.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import { buildStudyTransaction } from '../../../shared/mapping/transaction.js';
+import { buildStudyTransaction } from '../../../shared/mapping/transaction/studyTransaction.js';
+import { bundleOf } from '../../support/studyPlans.js';
 import { validateR4 } from '../../../shared/validation/index.js';
 import { C, ctDoseContent, srDataset, srFile, type SrSpec } from '../../support/doseReports.js';
 
@@ -177,7 +178,7 @@ describe('dicom-cast map', () => {
         { study, datasets, state: {}, applyDemographics: true, validate: validateR4 },
         defaultMapOptions,
       );
-      assert.deepEqual(bundle, plan.bundle);
+      assert.deepEqual(bundle, bundleOf(plan));
       // …and the same again through the real entry point.
       const spawned = await spawnMap(folder);
       assert.equal(spawned.code, 0, spawned.stderr);

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startAzurite, type RunningAzurite } from '../../../dev/azurite.js';
 import { noAuthorization } from '../../../shared/auth/authorizationProvider.js';
-import type { StorageConnection } from '../../../shared/config/appConfig.js';
+import type { StorageConnection } from '../../../shared/config/storageConnection.js';
 import { createChangeFeedClient } from '../../../shared/dicomweb/changeFeedClient.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
 import { createQueueClient, createStorageQueue } from '../../../shared/queue/messageQueue.js';

@@ -7,7 +7,8 @@ import { makeInstanceFile, uid } from '../../../dev/samples/index.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
 import type { StudyReader } from '../../../shared/dicomweb/studyReader.js';
 import { createRuntime } from '../../../shared/runtime/runtime.js';
-import { syncStudy, type SyncFailure } from '../../../shared/sync/syncStudy.js';
+import type { Failure } from '../../../shared/errors/errors.js';
+import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { attr, instance } from '../../support/mappingFixtures.js';
 
 /**
@@ -76,12 +77,12 @@ describe('hostile identities: a search result is used only when its identifier m
     // writer's exact-identifier check behind it is what keeps the PatientIDs above apart.)
     const runtime = await createRuntime(stack.settings);
     const held = new Map<string, DicomJsonDataset[]>();
-    const failures: SyncFailure[] = [];
+    const failures: Failure[] = [];
     const dicom: StudyReader = { readStudyMetadata: async (study) => held.get(study) ?? [] };
     const deps = {
       dicom,
       fhir: runtime.fhir,
-      recordFailure: async (failure: SyncFailure) => void failures.push(failure),
+      recordFailure: async (failure: Failure) => void failures.push(failure),
     };
     const sync = async (study: string, patientId: string) => {
       const series = uid('hostile', study, 'series');

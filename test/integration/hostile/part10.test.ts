@@ -17,7 +17,8 @@ import { noAuthorization } from '../../../shared/auth/authorizationProvider.js';
 import { createStudyReader } from '../../../shared/dicomweb/studyReader.js';
 import { createFhirClient } from '../../../shared/fhir/fhirClient.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
-import { syncStudy, type SyncFailure } from '../../../shared/sync/syncStudy.js';
+import type { Failure } from '../../../shared/errors/errors.js';
+import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { deeplyNestedFile, delimitedNestedFile, flatFile, implicitNestedFile, stringElement } from './part10Files.js';
 import { tally } from './tally.js';
 
@@ -223,7 +224,7 @@ describe('hostile Part-10 files', () => {
         });
         assert.ok(stored.status === 200 || stored.status === 202, `STOW answered ${stored.status}`);
 
-        const failures: SyncFailure[] = [];
+        const failures: Failure[] = [];
         const result = await syncStudy(
           { study, changes: [], maxSequence: 2 },
           {

@@ -23,7 +23,8 @@ import { createFhirClient } from '../../../shared/fhir/fhirClient.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
 import type { MappingOptions, TagIssue } from '../../../shared/mapping/types.js';
 import type { StudyMessage } from '../../../shared/queue/studyMessage.js';
-import { syncStudy, type SyncFailure } from '../../../shared/sync/syncStudy.js';
+import type { Failure } from '../../../shared/errors/errors.js';
+import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { tally } from './tally.js';
 
 type Attribute = unknown;
@@ -462,7 +463,7 @@ describe('hostile study metadata: rejected where it is wrong, the rest of the st
           ? Buffer.concat([Buffer.from(before), testCase.bytes, Buffer.from(after)])
           : Buffer.from(before);
 
-      const failures: SyncFailure[] = [];
+      const failures: Failure[] = [];
       const warnings: TagIssue[] = [];
       const message: StudyMessage = {
         study,
@@ -524,7 +525,7 @@ describe('hostile study metadata: rejected where it is wrong, the rest of the st
         const { tag, reason, located } = testCase.expect.rejected;
         const bad = failures.filter((failure) => failure.category === 'bad-dicom-data');
         assert.equal(bad.length, 1, JSON.stringify(failures.map((failure) => failure.reason)));
-        const [failure] = bad as [SyncFailure];
+        const [failure] = bad as [Failure];
         assert.equal(failure.study, study);
         assert.equal(failure.tag, tag);
         assert.match(failure.reason, reason);
@@ -564,7 +565,7 @@ describe('hostile study metadata: rejected where it is wrong, the rest of the st
       },
     });
     const throwingReader: StudyReader = { readStudyMetadata: () => Promise.resolve([good, hostile] as never) };
-    const failures: SyncFailure[] = [];
+    const failures: Failure[] = [];
     const outcome = await syncStudy(
       { study, changes: [], maxSequence: 1 },
       {

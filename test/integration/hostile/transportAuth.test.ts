@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createAuthorizationProvider, loadAuthConfig } from '../../../shared/auth/index.js';
-import { serverUrl } from '../../../shared/config/appConfig.js';
+import { serverUrl } from '../../../shared/config/settingSchemas.js';
 import { createChangeFeedClient } from '../../../shared/dicomweb/changeFeedClient.js';
 import { createStudyReader } from '../../../shared/dicomweb/studyReader.js';
 import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';

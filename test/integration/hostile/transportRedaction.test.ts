@@ -13,7 +13,7 @@ import { startLocalStack, type LocalStack } from '../../../dev/localStack.js';
 import { makeInstanceFile, uid } from '../../../dev/samples/index.js';
 import { redactSecrets, scrubText } from '../../../shared/telemetry/redaction.js';
 import { installTelemetry, type InstalledTelemetry } from '../../../shared/telemetry/setup.js';
-import { listen } from '../../support/loopback.js';
+import { listen, readBody } from '../../support/loopback.js';
 import { startOAuth2TestServer, type OAuth2TestServer } from '../../support/oauth2TestServer.js';
 import { recordingIo } from '../../support/opsSupport.js';
 import { assertNoneLeaked, captureOutput } from '../../support/captureOutput.js';
@@ -43,41 +43,47 @@ describe('transport: a FHIR server echoing the token', () => {
       now: Date.now,
     });
     fhir = await startFhirServer({ authorize: (header) => tokens.isValid(header?.replace(/^Bearer /, '') ?? '') });
-    // Searches go through to the real server; a transaction or a count search is refused with the token echoed.
+    // Reads (searches, batches of searches) go through to the real server; a transaction or a count search is
+    // refused with the token echoed.
     echo = await listen((request, response) => {
-      const authorization = request.headers.authorization ?? '';
-      const refuse = request.method === 'POST' || (request.url ?? '').includes('_summary=count');
-      if (!refuse) {
-        const upstream = httpRequest(new URL(request.url ?? '/', new URL(fhir.url).origin), {
-          method: request.method,
-          headers: request.headers,
+      void (async () => {
+        const authorization = request.headers.authorization ?? '';
+        const body = request.method === 'POST' ? await readBody(request) : '';
+        const isBatch = body !== '' && (JSON.parse(body) as { type?: string }).type === 'batch';
+        const refuse = (request.method === 'POST' && !isBatch) || (request.url ?? '').includes('_summary=count');
+        if (!refuse) {
+          const upstream = httpRequest(new URL(request.url ?? '/', new URL(fhir.url).origin), {
+            method: request.method,
+            headers: request.headers,
+          });
+          upstream.on('response', (answer) => {
+            response.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(response);
+          });
+          if (request.method === 'POST') upstream.end(body);
+          else request.pipe(upstream);
+          return;
+        }
+        request.resume();
+        echoed.push(authorization);
+        const status = request.method === 'POST' ? 400 : 401;
+        response.writeHead(status, {
+          'Content-Type': 'application/fhir+json',
+          'WWW-Authenticate': `Bearer error="invalid_token", error_description="token ${authorization.replace(/^Bearer /, '')} was refused"`,
         });
-        upstream.on('response', (answer) => {
-          response.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(response);
-        });
-        request.pipe(upstream);
-        return;
-      }
-      request.resume();
-      echoed.push(authorization);
-      const status = request.method === 'POST' ? 400 : 401;
-      response.writeHead(status, {
-        'Content-Type': 'application/fhir+json',
-        'WWW-Authenticate': `Bearer error="invalid_token", error_description="token ${authorization.replace(/^Bearer /, '')} was refused"`,
-      });
-      response.end(
-        JSON.stringify({
-          resourceType: 'OperationOutcome',
-          issue: [
-            {
-              severity: 'error',
-              code: 'invalid',
-              diagnostics: `Request with Authorization: ${authorization} rejected`,
-            },
-          ],
-        }),
-      );
+        response.end(
+          JSON.stringify({
+            resourceType: 'OperationOutcome',
+            issue: [
+              {
+                severity: 'error',
+                code: 'invalid',
+                diagnostics: `Request with Authorization: ${authorization} rejected`,
+              },
+            ],
+          }),
+        );
+      })();
     });
     authSettings = {
       Fhir__Authentication__Enabled: 'true',

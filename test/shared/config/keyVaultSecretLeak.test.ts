@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadSettings, type LoadSettingsOptions } from '../../../shared/config/loadSettings.js';
-import {
-  startManagedIdentityTestServer,
-  type ManagedIdentityTestServer,
-  useLoopbackManagedIdentity,
-} from '../../support/managedIdentityTestServer.js';
+import { startVaultBehindIdentity, type VaultBehindIdentity } from '../../support/keyVaultBehindIdentity.js';
+import type { ManagedIdentityTestServer } from '../../support/managedIdentityTestServer.js';
 import { assertNoneLeaked, captureOutput, renderings } from '../../support/captureOutput.js';
-import { startKeyVaultTestServer, type KeyVaultTestServer } from '../../support/keyVaultTestServer.js';
-import { createSelfSignedCertificate, type SelfSignedCertificate } from '../../support/selfSignedCertificate.js';
+import type { KeyVaultTestServer } from '../../support/keyVaultTestServer.js';
+import type { SelfSignedCertificate } from '../../support/selfSignedCertificate.js';
 
 // The secret-leak test of test/auth, for Key Vault loading: whatever fails, neither the error (in any rendering)
 // nor the console carries a secret value read from the vault, the identity endpoint's header, or a token.
@@ -20,24 +17,16 @@ describe('no Key Vault secret leaks from a loading failure', () => {
   let certificate: SelfSignedCertificate;
   let identity: ManagedIdentityTestServer;
   let vault: KeyVaultTestServer;
-  let restoreEnvironment: () => void = () => undefined;
+  let running: VaultBehindIdentity | undefined;
   const errors: unknown[] = [];
 
   before(async () => {
-    certificate = await createSelfSignedCertificate();
-    identity = await startManagedIdentityTestServer(identityHeader);
-    restoreEnvironment = useLoopbackManagedIdentity(identity.endpoint, identityHeader);
-    vault = await startKeyVaultTestServer({
-      cert: certificate.cert,
-      key: certificate.key,
-      isValidToken: (token) => identity.issued.has(token),
-    });
+    running = await startVaultBehindIdentity(identityHeader, (token, identity) => identity.issued.has(token));
+    ({ certificate, identity, vault } = running);
   });
 
   after(async () => {
-    restoreEnvironment();
-    await Promise.all([vault.close(), identity.close()]);
-    await certificate.dispose();
+    await running?.close();
   });
 
   beforeEach(() => {

@@ -8,13 +8,10 @@ import { loadSettings } from '../../../shared/config/loadSettings.js';
 import { readSetting } from '../../../shared/config/settingsSource.js';
 import { ConfigurationError, RetryableError } from '../../../shared/errors/errors.js';
 import { refusedOrigin } from '../../support/loopback.js';
-import {
-  startManagedIdentityTestServer,
-  type ManagedIdentityTestServer,
-  useLoopbackManagedIdentity,
-} from '../../support/managedIdentityTestServer.js';
-import { forbiddenByRbac, startKeyVaultTestServer, type KeyVaultTestServer } from '../../support/keyVaultTestServer.js';
-import { createSelfSignedCertificate, type SelfSignedCertificate } from '../../support/selfSignedCertificate.js';
+import { startVaultBehindIdentity, type VaultBehindIdentity } from '../../support/keyVaultBehindIdentity.js';
+import type { ManagedIdentityTestServer } from '../../support/managedIdentityTestServer.js';
+import { forbiddenByRbac, type KeyVaultTestServer } from '../../support/keyVaultTestServer.js';
+import type { SelfSignedCertificate } from '../../support/selfSignedCertificate.js';
 
 // The real SecretClient (challenge auth, paging) against an HTTPS vault on loopback, with the real
 // ManagedIdentityCredential against the App Service identity endpoint from test/auth. MSAL keeps the managed
@@ -31,29 +28,26 @@ describe('Key Vault settings through SecretClient and the managed identity', () 
   let certificate: SelfSignedCertificate;
   let identity: ManagedIdentityTestServer;
   let vault: KeyVaultTestServer;
-  let restoreEnvironment: () => void = () => undefined;
+  let running: VaultBehindIdentity | undefined;
 
   before(async () => {
-    certificate = await createSelfSignedCertificate();
-    identity = await startManagedIdentityTestServer(identityHeader);
-    restoreEnvironment = useLoopbackManagedIdentity(identity.endpoint, identityHeader);
-    vault = await startKeyVaultTestServer({
-      cert: certificate.cert,
-      key: certificate.key,
-      isValidToken: (token) => identity.issued.get(token)?.resource === vaultResource,
-    });
+    running = await startVaultBehindIdentity(
+      identityHeader,
+      (token, identity) => identity.issued.get(token)?.resource === vaultResource,
+    );
+    ({ certificate, identity, vault } = running);
   });
 
   after(async () => {
-    restoreEnvironment();
-    await Promise.all([vault.close(), identity.close()]);
-    await certificate.dispose();
+    await running?.close();
   });
 
   beforeEach(() => {
     vault.secrets.clear();
     vault.requests.length = 0;
     vault.failure = undefined;
+    vault.hold = undefined;
+    vault.abandoned = 0;
   });
 
   const env = (extra: Record<string, string> = {}) => ({
@@ -201,6 +195,25 @@ describe('Key Vault settings through SecretClient and the managed identity', () 
       /reading the secrets failed: HTTP 503 ServiceUnavailable: Try later \(setting KeyVault:Endpoint\)$/,
     );
     assert.ok(!inspect(error, { showHidden: true, depth: 10 }).includes('first-value-read'));
+  });
+
+  it('a failed read cancels the reads still in flight instead of waiting for them', async () => {
+    vault.setSecret({ name: 'A', value: 'first-value-fails' });
+    vault.setSecret({ name: 'B', value: 'second-value-slow' });
+    vault.hold = { path: /^\/secrets\/B/, releaseAfterMs: 5_000 };
+    vault.failure = {
+      status: 503,
+      body: { error: { code: 'ServiceUnavailable', message: 'Try later.' } },
+      path: /^\/secrets\/A/,
+    };
+    const error = await loadFailure({ env: env(), cwd: '/nonexistent', keyVault: { ...keyVault(), concurrency: 2 } });
+    assert.ok(error instanceof RetryableError, inspect(error));
+    assert.match(error.message, /reading the secrets failed: HTTP 503 ServiceUnavailable/);
+    // The slow read's connection was closed by the client, not answered: the load did not wait for it.
+    for (let waited = 0; vault.abandoned === 0 && waited < 3_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(vault.abandoned, 1);
   });
 
   it('an untrusted certificate is a RetryableError that says TLS', async () => {

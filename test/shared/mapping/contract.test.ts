@@ -7,11 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ImagingStudy, ImagingStudySeries, Patient, Resource } from '@medplum/fhirtypes';
 import { Tag, type DicomJsonAttribute, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import {
-  buildStudyTransaction,
-  type FhirStudyState,
-  type StudyTransactionPlan,
-} from '../../../shared/mapping/transaction.js';
+import type { FhirStudyState, StudyPlan } from '../../../shared/mapping/transaction/plan.js';
+import { buildStudyTransaction } from '../../../shared/mapping/transaction/studyTransaction.js';
 import type { MappingOptions, TagIssue } from '../../../shared/mapping/types.js';
 import { validateR4 } from '../../../shared/validation/index.js';
 import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
@@ -24,6 +21,7 @@ import {
   pn,
   studyUid,
 } from '../../support/mappingFixtures.js';
+import { bundleOf } from '../../support/studyPlans.js';
 
 const options: MappingOptions = { ...baseOptions, generateObservations: true };
 const dcm = 'http://dicom.nema.org/resources/ontology/DCM';
@@ -31,7 +29,7 @@ const sct = 'http://snomed.info/sct';
 type Tags = Record<string, DicomJsonAttribute | null>;
 
 interface Mapped {
-  plan: StudyTransactionPlan;
+  plan: StudyPlan;
   patient: Patient | undefined;
   study: ImagingStudy | undefined;
   series: ImagingStudySeries | undefined;
@@ -45,7 +43,7 @@ function mapDatasets(
   applyDemographics = true,
 ): Mapped {
   const plan = buildStudyTransaction({ study: studyUid, datasets, state, applyDemographics }, settings);
-  const resources = (plan.bundle?.entry ?? []).map((entry) => entry.resource).filter((r): r is Resource => !!r);
+  const resources = (bundleOf(plan)?.entry ?? []).map((entry) => entry.resource).filter((r): r is Resource => !!r);
   for (const resource of resources) assert.deepEqual(validateR4(resource), [], JSON.stringify(resource));
   const study = resources.find((r): r is ImagingStudy => r.resourceType === 'ImagingStudy');
   return {
@@ -179,7 +177,7 @@ table('B. Where we differ from DICOM Cast', [
       const moved = [instance('1.2.3.1', '1.2.3.1.1', { [Tag.PatientID]: attr('LO', 'PID-2') })];
       const created = mapDatasets(moved, { ...dicomCastState, patient: undefined });
       assert.deepEqual(created.patient?.identifier, [{ value: 'PID-2' }]);
-      assert.equal(created.study?.subject.reference, created.plan.bundle?.entry?.[0]?.fullUrl);
+      assert.equal(created.study?.subject.reference, bundleOf(created.plan)?.entry?.[0]?.fullUrl);
       const found = mapDatasets(moved, {
         ...dicomCastState,
         patient: { resourceType: 'Patient', id: 'p2', identifier: [{ value: 'PID-2' }] },
@@ -215,7 +213,9 @@ table('B. Where we differ from DICOM Cast', [
       const first = mapDatasets([sr]);
       const second = mapDatasets([sr]);
       const identities = (mapped: Mapped) =>
-        mapped.plan.bundle?.entry?.filter((e) => e.resource?.resourceType === 'Observation').map((e) => e.request);
+        bundleOf(mapped.plan)
+          ?.entry?.filter((e) => e.resource?.resourceType === 'Observation')
+          .map((e) => e.request);
       assert.deepEqual(identities(second), identities(first));
       assert.equal(identities(first)?.length, 2);
     },
@@ -400,7 +400,7 @@ table('C. ImagingStudy: study level', [
         },
         options,
       );
-      const study = plan.bundle?.entry?.find((e) => e.resource?.resourceType === 'ImagingStudy')
+      const study = bundleOf(plan)?.entry?.find((e) => e.resource?.resourceType === 'ImagingStudy')
         ?.resource as ImagingStudy;
       assert.equal(study.description, 'newer');
     },

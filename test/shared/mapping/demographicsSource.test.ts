@@ -10,7 +10,8 @@ import {
   withDemographicsSource,
   type RecordedDemographicsSource,
 } from '../../../shared/mapping/demographicsSource.js';
-import { buildStudyTransaction } from '../../../shared/mapping/transaction.js';
+import { buildStudyTransaction } from '../../../shared/mapping/transaction/studyTransaction.js';
+import { bundleOf, fencedPositions } from '../../support/studyPlans.js';
 import { validateR4 } from '../../../shared/validation/index.js';
 import { attr, instance, options, pn, shuffle } from '../../support/mappingFixtures.js';
 
@@ -154,7 +155,8 @@ describe('Patient demographics of the newest study, whatever the processing orde
           },
           settings,
         );
-        const written = plan.bundle?.entry?.[plan.indexes.patient ?? -1]?.resource as Patient | undefined;
+        const written = bundleOf(plan)?.entry?.[fencedPositions(plan).fence.patient ?? -1]?.resource as
+          Patient | undefined;
         if (written) patient = { ...written, id: 'p1' };
       }
       assert.deepEqual(patient?.name?.[0]?.family, 'Newest');

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BundleEntry, ImagingStudy } from '@medplum/fhirtypes';
 import type { DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import { buildStudyTransaction, type FhirStudyState } from '../../../shared/mapping/transaction.js';
+import type { FhirStudyState } from '../../../shared/mapping/transaction/plan.js';
+import { buildStudyTransaction } from '../../../shared/mapping/transaction/studyTransaction.js';
 import { instance, options, studyUid } from '../../support/mappingFixtures.js';
+import { bundleOf } from '../../support/studyPlans.js';
 
 /**
  * How buildStudyTransaction wires ownership into the ImagingStudy it writes: ours (meta.source is this DICOM server)
@@ -18,7 +20,7 @@ function existing(source: string, sops: string[]): FhirStudyState {
     { study: studyUid, datasets: sops.map(ct), state: {}, applyDemographics: true },
     options,
   );
-  const entries: BundleEntry[] = built.bundle?.entry ?? [];
+  const entries: BundleEntry[] = bundleOf(built)?.entry ?? [];
   const study = entries.find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as ImagingStudy;
   return {
     imagingStudy: { ...study, id: 's1', meta: { versionId: '4', source } },
@@ -38,7 +40,7 @@ function written(datasets: DicomJsonDataset[], state: FhirStudyState, changedIns
     { study: studyUid, datasets, state, applyDemographics: false, ...(changedInstances ? { changedInstances } : {}) },
     options,
   );
-  const entry = plan.bundle?.entry?.find((e) => e.resource?.resourceType === 'ImagingStudy');
+  const entry = bundleOf(plan)?.entry?.find((e) => e.resource?.resourceType === 'ImagingStudy');
   const study = entry?.resource as ImagingStudy | undefined;
   return {
     plan,

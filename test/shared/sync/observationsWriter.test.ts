@@ -7,7 +7,8 @@ import type { FhirClient } from '../../../shared/fhir/fhirClient.js';
 import { toEndpoint } from '../../../shared/mapping/endpoint.js';
 import type { MappingOptions } from '../../../shared/mapping/types.js';
 import type { StudyMessage } from '../../../shared/queue/studyMessage.js';
-import { syncStudy, type SyncFailure } from '../../../shared/sync/syncStudy.js';
+import type { Failure } from '../../../shared/errors/errors.js';
+import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
 import { instance, options as baseOptions, studyUid } from '../../support/mappingFixtures.js';
 
@@ -65,7 +66,7 @@ function run(
   fhir: ScriptedFhir,
   validate?: (resource: Resource) => { path: string; message: string }[],
 ) {
-  const failures: SyncFailure[] = [];
+  const failures: Failure[] = [];
   const result = syncStudy(
     message,
     {

@@ -4,19 +4,12 @@ import type { Bundle, Endpoint, ImagingStudy, Patient, Resource } from '@medplum
 import { startFhirServer, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { noAuthorization } from '../../../shared/auth/authorizationProvider.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
-import { conditionalCreate, transactionOf } from '../../../shared/fhir/bundleEntries.js';
+import { NonRetryableError, RetryableError, type Failure } from '../../../shared/errors/errors.js';
 import { createFhirClient, type FhirClient } from '../../../shared/fhir/fhirClient.js';
-import { endpointCreateCondition, toEndpoint } from '../../../shared/mapping/index.js';
-import { localFullUrl } from '../../../shared/mapping/transaction.js';
 import type { TagIssue } from '../../../shared/mapping/types.js';
 import type { InstanceChange, StudyMessage } from '../../../shared/queue/studyMessage.js';
-import {
-  syncStudy,
-  type StudySyncDeps,
-  type StudySyncOptions,
-  type SyncFailure,
-} from '../../../shared/sync/syncStudy.js';
+import { syncStudy, type StudySyncDeps, type StudySyncOptions } from '../../../shared/sync/syncStudy.js';
+import { createOurEndpoint } from '../../support/endpointFixture.js';
 import { attr, instance, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
 
 /**
@@ -38,15 +31,7 @@ describe('syncStudy on the local FHIR server', () => {
     await server.reset();
     // The writer creates this DICOM server's Endpoint in a transaction of its own the first time it sees none
     // (then syncs again); these tests start after that, so each sync below is one pass over a known Endpoint.
-    await fhir.transaction(
-      transactionOf([
-        conditionalCreate(
-          toEndpoint(mapping),
-          localFullUrl('Endpoint', mapping.endpoint),
-          endpointCreateCondition(mapping),
-        ),
-      ]),
-    );
+    await createOurEndpoint(fhir, mapping);
   });
 
   const sop = (n: number) => `1.2.3.1.${n}`;
@@ -66,7 +51,7 @@ describe('syncStudy on the local FHIR server', () => {
   });
 
   interface Recorder {
-    failures: SyncFailure[];
+    failures: Failure[];
     logs: [string, string, Record<string, unknown> | undefined][];
     warnings: [string, readonly TagIssue[]][];
     sleeps: number[];

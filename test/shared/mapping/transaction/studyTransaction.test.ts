@@ -1,22 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BundleEntry, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
-import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import { doseObservationIdentity } from '../../../shared/mapping/doseObservations.js';
+import type { BundleEntry, Identifier, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import { Tag, type DicomJsonDataset } from '../../../../shared/dicomweb/dicomJson.js';
+import { doseObservationIdentity } from '../../../../shared/mapping/doseObservations.js';
 import {
-  buildStudyRemoval,
-  buildStudyTransaction,
-  localFullUrl,
   needsObservationSearch,
   observationSearchParams,
-  studyPatientIdentity,
+} from '../../../../shared/mapping/transaction/doseObservationEntries.js';
+import {
+  localFullUrl,
   type FhirStudyState,
   type StudyTransactionInput,
-} from '../../../shared/mapping/transaction.js';
-import type { MappingOptions } from '../../../shared/mapping/types.js';
-import { validateR4 } from '../../../shared/validation/index.js';
-import { C, XRayRadiationDoseSrStorage, ctDoseContent, srDataset, type CtEvent } from '../../support/doseReports.js';
-import { attr, instance, options as baseOptions, studyUid } from '../../support/mappingFixtures.js';
+} from '../../../../shared/mapping/transaction/plan.js';
+import { buildStudyRemoval } from '../../../../shared/mapping/transaction/removal.js';
+import { screenStudy, studyPatientIdentity } from '../../../../shared/mapping/transaction/screen.js';
+import { buildStudyTransaction } from '../../../../shared/mapping/transaction/studyTransaction.js';
+import type { MappingOptions } from '../../../../shared/mapping/types.js';
+import { validateR4 } from '../../../../shared/validation/index.js';
+import { C, XRayRadiationDoseSrStorage, ctDoseContent, srDataset, type CtEvent } from '../../../support/doseReports.js';
+import { attr, instance, options as baseOptions, studyUid } from '../../../support/mappingFixtures.js';
+import { bundleOf, fencedPositions } from '../../../support/studyPlans.js';
 
 const options: MappingOptions = { ...baseOptions, generateObservations: true };
 const studyRef = 'ImagingStudy/s1';
@@ -75,7 +78,7 @@ function stateAfter(entries: BundleEntry[]): FhirStudyState {
 
 describe('buildStudyTransaction: an empty FHIR server', () => {
   const plan = build([ct('1.2.3.1.1'), doseSr(events)]);
-  const entries = plan.bundle?.entry ?? [];
+  const entries = bundleOf(plan)?.entry ?? [];
 
   it('creates the Endpoint, Patient, ImagingStudy and the dose Observations, each conditionally', () => {
     assert.equal(plan.action, 'write');
@@ -87,8 +90,8 @@ describe('buildStudyTransaction: an empty FHIR server', () => {
       'POST Observation',
       'POST Observation',
     ]);
-    assert.deepEqual(plan.createIndexes, [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual(plan.indexes, { endpoint: 0, patient: 1, imagingStudy: 2 });
+    assert.deepEqual(fencedPositions(plan).creates, [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(fencedPositions(plan).fence, { endpoint: 0, patient: 1, imagingStudy: 2 });
     assert.deepEqual(plan.observations, { created: 3, updated: 0, deleted: 0, unchanged: 0 });
     assert.deepEqual(
       entries.slice(3).map((entry) => entry.request?.ifNoneExist),
@@ -117,7 +120,7 @@ describe('buildStudyTransaction: an empty FHIR server', () => {
   });
 
   it('is deterministic (the same input gives the same Bundle)', () => {
-    assert.deepEqual(build([doseSr(events), ct('1.2.3.1.1')]).bundle, plan.bundle);
+    assert.deepEqual(bundleOf(build([doseSr(events), ct('1.2.3.1.1')])), bundleOf(plan));
     assert.equal(localFullUrl('ImagingStudy', studyUid), entries[2]?.fullUrl);
   });
 
@@ -126,13 +129,13 @@ describe('buildStudyTransaction: an empty FHIR server', () => {
       { study: studyUid, datasets: [ct('1.2.3.1.1'), doseSr(events)], state: {}, applyDemographics: true },
       { ...options, generateObservations: false },
     );
-    assert.deepEqual(methods(off.bundle?.entry), ['POST Endpoint', 'POST Patient', 'POST ImagingStudy']);
+    assert.deepEqual(methods(bundleOf(off)?.entry), ['POST Endpoint', 'POST Patient', 'POST ImagingStudy']);
   });
 });
 
 describe('buildStudyTransaction: dose Observations against what FHIR holds', () => {
   const first = build([ct('1.2.3.1.1'), doseSr(events)]);
-  const state = stateAfter(first.bundle?.entry ?? []);
+  const state = stateAfter(bundleOf(first)?.entry ?? []);
   const observations = state.observations ?? [];
 
   it('a replay changes nothing: no duplicates, no writes', () => {
@@ -147,9 +150,9 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
       state,
     );
     assert.equal(changed.action, 'write');
-    assert.deepEqual(methods(changed.bundle?.entry), ['PUT ImagingStudy', 'PUT Observation', 'PUT Observation']);
+    assert.deepEqual(methods(bundleOf(changed)?.entry), ['PUT ImagingStudy', 'PUT Observation', 'PUT Observation']);
     assert.deepEqual(
-      changed.bundle?.entry?.map((entry) => [entry.request?.url, entry.request?.ifMatch]),
+      bundleOf(changed)?.entry?.map((entry) => [entry.request?.url, entry.request?.ifMatch]),
       [
         ['ImagingStudy/id2', 'W/"1"'],
         ['Observation/id3', 'W/"1"'],
@@ -164,7 +167,7 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
       [ct('1.2.3.1.1'), doseSr([events[0] as CtEvent, { uid: '1.2.3.100.3', ctdiVol: 1, dlp: 2 }])],
       state,
     );
-    assert.deepEqual(methods(plan.bundle?.entry).sort(), [
+    assert.deepEqual(methods(bundleOf(plan)?.entry).sort(), [
       'DELETE Observation/id5',
       'POST Observation',
       'PUT ImagingStudy',
@@ -183,14 +186,18 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
     };
     const plan = build([ct('1.2.3.1.1')], { ...state, observations: [...observations, others] });
     // (the Patient changes too: its name came from the SR, the instance stored last)
-    assert.deepEqual(methods(plan.bundle?.entry), [
+    assert.deepEqual(methods(bundleOf(plan)?.entry), [
       'PUT Patient',
       'PUT ImagingStudy',
       'DELETE Observation/id3',
       'DELETE Observation/id4',
       'DELETE Observation/id5',
     ]);
-    assert.ok(plan.bundle?.entry?.slice(2).every((entry) => entry.request?.ifMatch === 'W/"1"'));
+    assert.ok(
+      bundleOf(plan)
+        ?.entry?.slice(2)
+        .every((entry) => entry.request?.ifMatch === 'W/"1"'),
+    );
   });
 
   it('keeps what others added to an Observation (status, notes), and only touches its own partOf', () => {
@@ -205,7 +212,7 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
         : o,
     );
     const plan = build([ct('1.2.3.1.1'), doseSr(events, '1.2.3.9.1', 101)], { ...state, observations: edited });
-    const summary = plan.bundle?.entry?.find((entry) => entry.request?.url === 'Observation/id3')
+    const summary = bundleOf(plan)?.entry?.find((entry) => entry.request?.url === 'Observation/id3')
       ?.resource as Observation;
     assert.equal(summary.status, 'final');
     assert.deepEqual(summary.note, [{ text: 'checked' }]);
@@ -213,10 +220,33 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
     assert.equal(summary.component?.[1]?.valueQuantity?.value, 101);
   });
 
+  it('the accession is the identifier typed v2-0203 ACSN (mapping.md part A): another system’s ACSN is kept, not used', () => {
+    const foreign: Identifier = { type: { coding: [{ system: 'urn:example:types', code: 'ACSN' }] }, value: 'OTHER' };
+    const withForeign = <T extends ImagingStudy | Observation>(resource: T): T => ({
+      ...resource,
+      identifier: [foreign, ...(resource.identifier ?? [])],
+    });
+    const plan = build([ct('1.2.3.1.1'), doseSr(events, '1.2.3.9.1', 101)], {
+      ...state,
+      imagingStudy: withForeign(state.imagingStudy as ImagingStudy),
+      observations: observations.map(withForeign),
+    });
+    const summary = bundleOf(plan)?.entry?.find((entry) => entry.request?.url === 'Observation/id3')
+      ?.resource as Observation;
+    assert.deepEqual(summary.identifier, [
+      foreign,
+      { system: 'urn:dicom:uid', value: 'urn:oid:1.2.3.9.1' },
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] },
+        value: 'ACC-DOSE',
+      },
+    ]);
+  });
+
   it('an instance that cannot be read blocks deletions (it may be the SR whose Observations they are)', () => {
     const unreadable = ct('1.2.3.1.7', { [Tag.Modality]: null });
     const plan = build([ct('1.2.3.1.1'), unreadable], state);
-    assert.ok(!methods(plan.bundle?.entry).some((method) => method.startsWith('DELETE')));
+    assert.ok(!methods(bundleOf(plan)?.entry).some((method) => method.startsWith('DELETE')));
     assert.equal(plan.failures[0]?.tag, '(0008,0060)');
   });
 
@@ -226,7 +256,7 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
       imagingStudy: { ...(state.imagingStudy as ImagingStudy), meta: { versionId: '1', source: 'https://other' } },
     };
     const plan = build([ct('1.2.3.1.1')], foreign);
-    assert.ok(!methods(plan.bundle?.entry).some((method) => method.startsWith('DELETE')));
+    assert.ok(!methods(bundleOf(plan)?.entry).some((method) => method.startsWith('DELETE')));
   });
 
   it('DICOM Cast’s leftovers: duplicate summaries and events identified by the SR are cleaned up', () => {
@@ -244,7 +274,7 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
       },
     ];
     const plan = build([ct('1.2.3.1.1'), doseSr(events)], { ...state, observations: [...observations, ...legacy] });
-    assert.deepEqual(methods(plan.bundle?.entry), [
+    assert.deepEqual(methods(bundleOf(plan)?.entry), [
       'PUT ImagingStudy',
       'DELETE Observation/z-dc-2',
       'DELETE Observation/z-dc-event',
@@ -258,9 +288,9 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
         : [];
     const plan = build([ct('1.2.3.1.1'), doseSr(events)], {}, { validate });
     assert.equal(plan.action, 'write');
-    assert.equal(methods(plan.bundle?.entry).filter((m) => m === 'POST Observation').length, 2);
+    assert.equal(methods(bundleOf(plan)?.entry).filter((m) => m === 'POST Observation').length, 2);
     assert.deepEqual(
-      plan.failures.map((failure) => [failure.kind, failure.resource, failure.problems]),
+      plan.failures.map((failure) => [failure.category, failure.resource, failure.problems]),
       [
         [
           'invalid-resource',
@@ -276,7 +306,7 @@ describe('buildStudyTransaction: dose Observations against what FHIR holds', () 
       resource.resourceType === 'ImagingStudy' ? [{ path: 'ImagingStudy.series[0].uid', message: 'bad' }] : [];
     const plan = build([ct('1.2.3.1.1')], {}, { validate });
     assert.equal(plan.action, 'invalid');
-    assert.equal(plan.bundle, undefined);
+    assert.equal(bundleOf(plan), undefined);
     assert.match(
       plan.failures[0]?.reason ?? '',
       /ImagingStudy urn:oid:1\.2\.3 is not valid FHIR R4: ImagingStudy\.series\[0\]\.uid: bad/,
@@ -296,7 +326,7 @@ describe('buildStudyTransaction: instances, Patient and the tag policy', () => {
     assert.equal(plan.instances, 1);
     assert.equal(plan.rejectedInstances, 3);
     assert.deepEqual(
-      plan.failures.map((failure) => [failure.kind, failure.instance, failure.tag]),
+      plan.failures.map((failure) => [failure.category, failure.instance, failure.tag]),
       [
         ['bad-dicom-data', '1.2.3.1.2', '(0010,0020)'],
         ['bad-dicom-data', '1.2.3.1.3', '(0008,0060)'],
@@ -321,7 +351,7 @@ describe('buildStudyTransaction: instances, Patient and the tag policy', () => {
     );
     assert.equal(strict.instances, 1);
     assert.deepEqual(strict.warnings, []);
-    assert.deepEqual(strict.failures.map((f) => [f.kind, f.instance, f.tag, f.reason]).sort(), [
+    assert.deepEqual(strict.failures.map((f) => [f.category, f.instance, f.tag, f.reason]).sort(), [
       ['bad-dicom-data', '1.2.3.1.2', '(0010,0040)', 'not M, F or O: "X"'],
       ['bad-dicom-data', '1.2.3.1.2', '(0020,0011)', 'not an unsigned integer: "-1"'],
     ]);
@@ -338,22 +368,22 @@ describe('buildStudyTransaction: instances, Patient and the tag policy', () => {
       ['1.2.3.1.2', 7],
       ['1.2.3.1.3', 9],
     ]);
-    assert.deepEqual(studyPatientIdentity({ study: studyUid, datasets, sequences }, options), {
+    assert.deepEqual(studyPatientIdentity(screenStudy({ study: studyUid, datasets, sequences }, options), options), {
       system: '',
       value: 'NEW',
     });
     const plan = build(datasets, {}, { sequences });
-    const patient = plan.bundle?.entry?.[plan.indexes.patient ?? -1]?.resource as Patient;
+    const patient = bundleOf(plan)?.entry?.[fencedPositions(plan).fence.patient ?? -1]?.resource as Patient;
     assert.deepEqual(patient.identifier, [{ value: 'NEW' }]);
     assert.equal(plan.failures[0]?.sequence, 9);
   });
 
   it('an existing Patient that does not change is not written; the study points at it', () => {
     const first = build([ct('1.2.3.1.1')]);
-    const state = stateAfter(first.bundle?.entry ?? []);
+    const state = stateAfter(bundleOf(first)?.entry ?? []);
     const again = build([ct('1.2.3.1.1'), ct('1.2.3.1.2')], state);
-    assert.deepEqual(methods(again.bundle?.entry), ['PUT ImagingStudy']);
-    assert.equal((again.bundle?.entry?.[0]?.resource as ImagingStudy).subject.reference, 'Patient/id1');
+    assert.deepEqual(methods(bundleOf(again)?.entry), ['PUT ImagingStudy']);
+    assert.equal((bundleOf(again)?.entry?.[0]?.resource as ImagingStudy).subject.reference, 'Patient/id1');
   });
 
   it('no usable instance: keep FHIR as it is; no instance at all: remove', () => {
@@ -388,7 +418,7 @@ describe('needsObservationSearch / observationSearchParams', () => {
 
 describe('buildStudyRemoval', () => {
   const first = build([ct('1.2.3.1.1'), doseSr(events)]);
-  const state = stateAfter(first.bundle?.entry ?? []);
+  const state = stateAfter(bundleOf(first)?.entry ?? []);
   const owned = {
     ...state,
     imagingStudy: { ...(state.imagingStudy as ImagingStudy), meta: { versionId: '1', source: options.endpoint } },
@@ -397,7 +427,7 @@ describe('buildStudyRemoval', () => {
   it('ours: deletes the ImagingStudy and our Observations part of it', () => {
     const removal = buildStudyRemoval(owned, options);
     assert.equal(removal.action, 'delete');
-    assert.deepEqual(methods(removal.bundle?.entry), [
+    assert.deepEqual(methods(bundleOf(removal)?.entry), [
       'DELETE ImagingStudy/id2',
       'DELETE Observation/id3',
       'DELETE Observation/id4',
@@ -407,7 +437,7 @@ describe('buildStudyRemoval', () => {
   });
 
   it('feature off: the ImagingStudy only', () => {
-    assert.equal(buildStudyRemoval(owned, { ...options, generateObservations: false }).bundle?.entry?.length, 1);
+    assert.equal(bundleOf(buildStudyRemoval(owned, { ...options, generateObservations: false }))?.entry?.length, 1);
   });
 
   it('another server’s study is kept; no study is absent', () => {

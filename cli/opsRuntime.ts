@@ -1,7 +1,7 @@
-import { assertNoUnresolvedReferences, loadSettings } from '../config/loadSettings.js';
-import type { FlatSettings } from '../config/settingsSource.js';
-import { createRuntime, type Runtime } from '../runtime/runtime.js';
-import { noopTelemetry } from '../telemetry/telemetry.js';
+import { assertNoUnresolvedReferences, loadSettings } from '../shared/config/loadSettings.js';
+import type { FlatSettings } from '../shared/config/settingsSource.js';
+import { createRuntime, type Runtime } from '../shared/runtime/runtime.js';
+import { noopTelemetry } from '../shared/telemetry/telemetry.js';
 
 /**
  * The runtime the CLI's operations commands use: settings read exactly as the Functions worker reads them

@@ -1,0 +1,111 @@
+import { getReferenceString } from '@medplum/core';
+import type { ImagingStudy } from '@medplum/fhirtypes';
+import { Tag, getString } from '../../dicomweb/dicomJson.js';
+import { conditionalCreate, versionedUpdate } from '../../fhir/bundleEntries.js';
+import { sameContent } from '../../fhir/resourceEquality.js';
+import { imagingStudySearchParams, toImagingStudy } from '../imagingStudy.js';
+import { isOwnedBy, ownSource } from '../ownership.js';
+import type { MappingOptions } from '../types.js';
+import { mapStudyPatient } from './patientEntry.js';
+import {
+  issueFailure,
+  localFullUrl,
+  type PlanContext,
+  type PlannedEntry,
+  type PlanReport,
+  type StudyTransactionInput,
+} from './plan.js';
+import type { ScreenedStudy } from './screen.js';
+
+/** The study mapped from its current instances, or why there is nothing to write: no instance left, or no Patient. */
+export type MappedStudy = Pick<PlanContext, 'patient' | 'imagingStudy' | 'owned' | 'references'> | 'remove' | 'keep';
+
+/**
+ * The Patient and the ImagingStudy of the current data, and the references between the entries. Tag errors of the
+ * instances left out are recorded in `report`, with the warnings of what is kept.
+ */
+export function mapStudy(
+  input: StudyTransactionInput,
+  screened: ScreenedStudy,
+  options: MappingOptions,
+  report: PlanReport,
+): MappedStudy {
+  const { study, state } = input;
+  const owned = isOwnedBy(state.imagingStudy, ownSource(options.endpoint, input.partition));
+  const patient = mapStudyPatient(input, screened, options, report);
+  const patientFullUrl = patient
+    ? ((state.patient && getReferenceString(state.patient)) ??
+      localFullUrl('Patient', patient.identity.system, patient.identity.value))
+    : undefined;
+  const patientReference = patientFullUrl ?? state.imagingStudy?.subject?.reference;
+  const references = {
+    patient: patientReference ?? '',
+    endpoint: (state.endpoint && getReferenceString(state.endpoint)) ?? localFullUrl('Endpoint', options.endpoint),
+    imagingStudy: (state.imagingStudy && getReferenceString(state.imagingStudy)) ?? localFullUrl('ImagingStudy', study),
+  };
+
+  const present = new Set(screened.instances.map((instance) => getString(instance.dataset, Tag.SOPInstanceUID)));
+  const removeOnlyThese =
+    owned || !state.imagingStudy
+      ? undefined
+      : new Set((input.changedInstances ?? []).filter((sop) => !present.has(sop)));
+  const mapped = toImagingStudy(
+    {
+      studyUid: study,
+      instances: screened.instances,
+      ...(state.imagingStudy ? { existing: state.imagingStudy } : {}),
+      ...(input.partition !== undefined ? { partition: input.partition } : {}),
+      patientReference: references.patient,
+      endpointReference: references.endpoint,
+      ...(removeOnlyThese ? { removeOnlyThese } : {}),
+    },
+    options,
+    screened.read,
+  );
+  for (const rejected of mapped.rejectedInstances) {
+    const sequence = rejected.sop ? input.sequences?.get(rejected.sop) : undefined;
+    report.failures.push(
+      ...rejected.issues.filter((i) => i.severity === 'error').map((i) => issueFailure(i, sequence)),
+    );
+  }
+  report.warnings.push(...mapped.issues);
+  report.rejectedInstances = screened.failures.length + mapped.rejectedInstances.length;
+  let imagingStudy = mapped.imagingStudy;
+  if (!imagingStudy) return 'remove';
+  if (patientReference === undefined) return 'keep';
+  if (state.imagingStudy && !owned) {
+    // Not ours: keep whoever wrote it as its owner.
+    imagingStudy = { ...imagingStudy, meta: { ...imagingStudy.meta, source: state.imagingStudy.meta?.source } };
+  }
+  report.instances = imagingStudy.numberOfInstances ?? 0;
+  report.series = imagingStudy.numberOfSeries ?? 0;
+  return { patient, imagingStudy, owned, references };
+}
+
+/** Whether the ImagingStudy differs from what FHIR holds (a new one always does). */
+export function imagingStudyChanged({ input, imagingStudy }: PlanContext): boolean {
+  return !input.state.imagingStudy || !sameContent(input.state.imagingStudy, imagingStudy);
+}
+
+/**
+ * The fence: the ImagingStudy's write, in every transaction (even unchanged) so its If-Match fences the whole write;
+ * a new one is created conditionally on its identifier. Undefined when it is not valid R4 (nothing is sent).
+ */
+export function planImagingStudy(context: PlanContext): PlannedEntry | undefined {
+  const { input, imagingStudy, references } = context;
+  if (!context.check(imagingStudy, `ImagingStudy urn:oid:${input.study}`)) return undefined;
+  const existing: ImagingStudy | undefined = input.state.imagingStudy;
+  if (existing) {
+    const { id, meta } = existing;
+    const update = { ...imagingStudy, id, meta: { ...imagingStudy.meta, versionId: meta?.versionId } };
+    return { entry: versionedUpdate(update), role: 'imagingStudy' };
+  }
+  const condition = input.state.plainCreate?.imagingStudy
+    ? undefined
+    : imagingStudySearchParams(input.study, input.partition);
+  return {
+    entry: conditionalCreate(imagingStudy, references.imagingStudy, condition),
+    role: 'imagingStudy',
+    ifFound: 'conflict',
+  };
+}
