@@ -7,6 +7,7 @@ import { EntryTargets, parseEntry, resolveReferences, type EntryOperation, type 
 import type { Mutex } from './mutex.js';
 import type { FhirServerProfile } from './profiles.js';
 import type { ResourceStore } from './store.js';
+import { omitUndefined } from '../../shared/lib/omitUndefined.js';
 
 /** How a transaction's POST entry ends: created with an id, or matched by its ifNoneExist condition. */
 type CreateTarget = { id: string } | { existing: Resource };
@@ -286,7 +287,7 @@ export class BundleProcessor {
 }
 
 function versionOf(resource: Resource): Pick<BundleEntryResponse, 'etag' | 'lastModified'> {
-  return { etag: `W/"${resource.meta?.versionId}"`, lastModified: resource.meta?.lastUpdated };
+  return { etag: `W/"${resource.meta?.versionId}"`, ...omitUndefined({ lastModified: resource.meta?.lastUpdated }) };
 }
 
 export function statusLine(status: number): string {

@@ -2,6 +2,7 @@ import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import { badRequest } from './outcomes.js';
 import type { FhirServerProfile } from './profiles.js';
 import { parseFhirPath, parseIfMatch } from './requestUrl.js';
+import { omitUndefined } from '../../shared/lib/omitUndefined.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -58,17 +59,19 @@ export function parseEntry(
     index,
     method,
     resourceType,
-    id,
-    versionId,
-    query: method === 'GET' ? query : undefined,
     rawQuery,
-    resource: entry.resource,
-    fullUrl: entry.fullUrl,
-    ifNoneExist: entry.request?.ifNoneExist,
-    ifMatch:
-      entry.request?.ifMatch === undefined
-        ? undefined
-        : parseIfMatch(entry.request.ifMatch, ifMatchSyntax, `${at}.request.ifMatch`),
+    ...omitUndefined({
+      id,
+      versionId,
+      query: method === 'GET' ? query : undefined,
+      resource: entry.resource,
+      fullUrl: entry.fullUrl,
+      ifNoneExist: entry.request?.ifNoneExist,
+      ifMatch:
+        entry.request?.ifMatch === undefined
+          ? undefined
+          : parseIfMatch(entry.request.ifMatch, ifMatchSyntax, `${at}.request.ifMatch`),
+    }),
   };
 }
 

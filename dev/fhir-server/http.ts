@@ -195,7 +195,9 @@ export class FhirHttpHandler {
       ...reply.headers,
       Location: `${baseUrl}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`,
     };
-    return prefer.includes('return=minimal') ? { ...reply, body: undefined } : reply;
+    if (!prefer.includes('return=minimal')) return reply;
+    const { body: _body, ...minimal } = reply;
+    return minimal;
   }
 }
 

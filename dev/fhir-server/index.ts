@@ -10,6 +10,7 @@ import { fhirProfile, type FhirProfileName, type FhirServerProfile } from './pro
 import { ResourceStore } from './store.js';
 import { TrafficShaper, type TrafficOptions, type TrafficStats } from './traffic.js';
 import { ResourceValidator } from './validation.js';
+import { omitUndefined } from '../../shared/lib/omitUndefined.js';
 
 export { FHIR_PROFILE_NAMES, FHIR_PROFILES, fhirProfile, isFhirProfileName } from './profiles.js';
 export type { FhirProfileName, FhirServerProfile } from './profiles.js';
@@ -97,7 +98,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
     faults,
     traffic,
     baseUrl: url,
-    authorize: options.authorize,
+    ...omitUndefined({ authorize: options.authorize }),
   });
   server.on('request', handler.listener);
 

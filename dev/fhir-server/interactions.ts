@@ -118,7 +118,10 @@ export class FhirInteractions {
   }
 
   /** Create, or with `ifNoneExist` return the one existing match (412 if several); `id` is for transactions. */
-  async create(resource: Resource, options: { ifNoneExist?: string; id?: string } = {}): Promise<WriteResult> {
+  async create(
+    resource: Resource,
+    options: { ifNoneExist?: string | undefined; id?: string } = {},
+  ): Promise<WriteResult> {
     assertResourceType(resource.resourceType);
     if (options.ifNoneExist) {
       const matches = await this.match(resource.resourceType, options.ifNoneExist);
@@ -249,7 +252,7 @@ export class FhirInteractions {
           `Unsupported search parameter(s) for ${resourceType}: ${unknown.map((f) => f.code).join(', ')}`,
         );
       }
-      request.filters = request.filters?.filter((f) => !unknown.includes(f));
+      request.filters = (request.filters ?? []).filter((f) => !unknown.includes(f));
     }
     const count = Math.min(request.count ?? this.pager.defaultCount, MAX_PAGE_SIZE);
     if (Number.isNaN(count) || count < 0 || Number.isNaN(request.offset ?? 0)) {

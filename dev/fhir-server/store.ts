@@ -90,7 +90,7 @@ export class ResourceStore {
         })),
       };
     }
-    const rest: SearchRequest = { ...request, filters: request.filters?.filter((f) => f !== indexed.filter) };
+    const rest: SearchRequest = { ...request, filters: (request.filters ?? []).filter((f) => f !== indexed.filter) };
     const matches: Resource[] = [];
     for (const id of indexed.ids) {
       const resource = await this.read(request.resourceType, id);

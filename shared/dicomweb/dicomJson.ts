@@ -158,7 +158,8 @@ export interface InstanceUids {
   sop: string;
 }
 
-export function getInstanceUids(dataset: DicomJsonDataset): Partial<InstanceUids> {
+/** Each of the three UIDs, undefined when the dataset lacks it. */
+export function getInstanceUids(dataset: DicomJsonDataset): { [K in keyof InstanceUids]: InstanceUids[K] | undefined } {
   return {
     study: getString(dataset, Tag.StudyInstanceUID),
     series: getString(dataset, Tag.SeriesInstanceUID),

@@ -45,8 +45,8 @@ export function toCoding(item: DicomJsonDataset): Coding | undefined {
 export function toCodeableConcept(item: DicomJsonDataset): CodeableConcept | undefined {
   const coding = toCoding(item);
   if (!coding) return undefined;
-  if (coding.code === undefined) return { text: coding.display };
-  return { coding: [coding] };
+  if (coding.code !== undefined) return { coding: [coding] };
+  return coding.display === undefined ? undefined : { text: coding.display };
 }
 
 /** One CodeableConcept per item of a code sequence, skipping empty items. */

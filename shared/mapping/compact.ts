@@ -1,9 +1,9 @@
 /**
  * Removes what FHIR forbids: undefined, empty or blank strings, empty arrays and empty objects, at any depth
  * (an object that only held empty things is removed too). Numbers (0 too) and booleans are kept.
- * Returns undefined when nothing is left.
+ * Returns undefined when nothing is left. So `value` may hold undefined properties: they are what it removes.
  */
-export function compact<T>(value: T): T | undefined {
+export function compact<T>(value: T | { [K in keyof T]: T[K] | undefined }): T | undefined {
   return compactValue(value) as T | undefined;
 }
 

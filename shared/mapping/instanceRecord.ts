@@ -14,29 +14,32 @@ import { toDisplayName } from './personName.js';
 import { TagReader, type IssueLocation } from './tags.js';
 import type { MappingOptions, StudyInstance, TagIssue } from './types.js';
 
-/** What one instance says about its study. Date and time are kept apart until the offset is known. */
+/**
+ * What one instance says about its study, one property per element read (undefined: absent or invalid in this
+ * instance, so the ImagingStudy element is removed). Date and time are kept apart until the offset is known.
+ */
 export interface StudyAttributes {
-  date?: string;
-  time?: string;
+  date: string | undefined;
+  time: string | undefined;
   /** `+HH:MM` when TimezoneOffsetFromUTC is present and valid. */
-  offset?: string;
-  description?: string;
-  referrer?: ImagingStudy['referrer'];
+  offset: string | undefined;
+  description: string | undefined;
+  referrer: ImagingStudy['referrer'] | undefined;
   interpreter: NonNullable<ImagingStudy['interpreter']>;
   procedureCode: CodeableConcept[];
   reasonCode: CodeableConcept[];
-  accession?: string;
+  accession: string | undefined;
 }
 
-/** What one instance says about its series. */
+/** What one instance says about its series (undefined as in StudyAttributes). */
 export interface SeriesAttributes {
-  number?: number;
+  number: number | undefined;
   modality: Coding;
-  description?: string;
-  date?: string;
-  time?: string;
-  bodySite?: Coding;
-  laterality?: Coding;
+  description: string | undefined;
+  date: string | undefined;
+  time: string | undefined;
+  bodySite: Coding | undefined;
+  laterality: Coding | undefined;
   performer: ImagingStudySeriesPerformer[];
 }
 
@@ -147,9 +150,9 @@ function readSeriesAttributes(reader: TagReader): SeriesAttributes | undefined {
   // A multi-valued Modality (a bad file) counts by its first value, also when sent as one `A\B` string.
   const modality = reader.required(Tag.Modality)?.split('\\')[0]?.trim();
   const bodyPart = reader.string(Tag.BodyPartExamined);
-  const attributes: SeriesAttributes = {
+  // Every tag is read (and its issues recorded) even when the missing Modality rejects the series.
+  const attributes: Omit<SeriesAttributes, 'modality'> = {
     number: reader.unsignedInt(Tag.SeriesNumber),
-    modality: { system: CodeSystem.dcm, code: modality },
     description: reader.string(Tag.SeriesDescription),
     date: reader.date(Tag.SeriesDate),
     time: reader.time(Tag.SeriesTime),
@@ -159,7 +162,7 @@ function readSeriesAttributes(reader: TagReader): SeriesAttributes | undefined {
       actor: { display },
     })),
   };
-  return modality ? attributes : undefined;
+  return modality ? { ...attributes, modality: { system: CodeSystem.dcm, code: modality } } : undefined;
 }
 
 function readLaterality(reader: TagReader): Coding | undefined {

@@ -7,6 +7,7 @@ import { toHumanName } from './personName.js';
 import { tokenSearchValue } from './search.js';
 import { TagReader, tagLabel } from './tags.js';
 import type { MappingOptions, TagIssue } from './types.js';
+import { omitUndefined } from '../lib/omitUndefined.js';
 
 export interface PatientIdentifier {
   system: string;
@@ -21,12 +22,11 @@ export function patientIdentifier(dataset: DicomJsonDataset, options: MappingOpt
   const value = getString(dataset, Tag.PatientID);
   if (value === undefined) {
     const { study, series, sop } = getInstanceUids(dataset);
-    throw new NonRetryableError('PatientID is missing', 'bad-dicom-data', {
-      study,
-      series,
-      instance: sop,
-      tag: tagLabel(Tag.PatientID),
-    });
+    throw new NonRetryableError(
+      'PatientID is missing',
+      'bad-dicom-data',
+      omitUndefined({ study, series, instance: sop, tag: tagLabel(Tag.PatientID) }),
+    );
   }
   const system = options.isIssuerIdUsed ? (getString(dataset, Tag.IssuerOfPatientID) ?? '') : options.patientSystemId;
   return { system, value };
@@ -37,13 +37,16 @@ export function patientSearchParams(identifier: PatientIdentifier): Record<strin
   return { identifier: tokenSearchValue(identifier.system, identifier.value) };
 }
 
-const genderBySex: Readonly<Record<string, Patient['gender']>> = { M: 'male', F: 'female', O: 'other' };
+const genderBySex: ReadonlyMap<string, NonNullable<Patient['gender']>> = new Map([
+  ['M', 'male'],
+  ['F', 'female'],
+  ['O', 'other'],
+]);
 
 /** Checks the Patient tags whose values are mapped (PatientSex, PatientBirthDate), recording on `reader`. */
 export function checkPatientTags(reader: TagReader): void {
   const sex = reader.string(Tag.PatientSex);
-  if (sex !== undefined && !Object.hasOwn(genderBySex, sex))
-    reader.issue('warning', Tag.PatientSex, 'not M, F or O', sex);
+  if (sex !== undefined && !genderBySex.has(sex)) reader.issue('warning', Tag.PatientSex, 'not M, F or O', sex);
   reader.date(Tag.PatientBirthDate);
 }
 
@@ -76,8 +79,9 @@ export function toPatient(
       toHumanName(getPersonName(dataset, Tag.PatientName)),
     );
     const sex = reader.string(Tag.PatientSex);
+    const gender = sex === undefined ? undefined : genderBySex.get(sex);
     if (sex === undefined) delete patient.gender;
-    else if (Object.hasOwn(genderBySex, sex)) patient.gender = genderBySex[sex];
+    else if (gender !== undefined) patient.gender = gender;
     else reader.issue('warning', Tag.PatientSex, 'not M, F or O', sex);
   }
 

@@ -19,10 +19,11 @@ export function tagKeyword(tag: string): string {
   return keywordByTag.get(tag.toUpperCase()) ?? tagLabel(tag);
 }
 
+/** Where the values a TagReader reads come from; series or instance undefined when the dataset lacks the UID. */
 export interface IssueLocation {
   study: string;
-  series?: string;
-  instance?: string;
+  series?: string | undefined;
+  instance?: string | undefined;
 }
 
 function describe(value: DicomJsonValue | undefined): string | undefined {

@@ -89,11 +89,11 @@ const studyMessageSchema = z.object({
     .refine((value) => partitionNameProblem(value) === undefined, {
       error: (issue) => partitionNameProblem(String(issue.input)) ?? '',
     })
-    .optional(),
+    .exactOptional(),
   changes: z.array(instanceChangeSchema),
   maxSequence: sequence,
-  omittedChanges: z.number().int().positive().optional(),
-  traceparent: z.string().optional(),
+  omittedChanges: z.number().int().positive().exactOptional(),
+  traceparent: z.string().exactOptional(),
 });
 
 const envelopeSchema = z.object({

@@ -1,4 +1,5 @@
 import type { FhirStudyState, StudyRemovalPlan } from '../mapping/transaction/plan.js';
+import { omitUndefined } from '../lib/omitUndefined.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import type { StudySyncDeps, SyncPass } from './syncStudy.js';
 
@@ -26,7 +27,7 @@ export async function removeStudy(
         'warn',
         `ImagingStudy ${existing?.id ?? ''} of study ${message.study} is not owned by this DICOM server; kept`,
       );
-      return { ...base, outcome: 'unchanged', imagingStudyId: existing?.id };
+      return { ...base, outcome: 'unchanged', ...omitUndefined({ imagingStudyId: existing?.id }) };
     case 'delete': {
       const { before, fenced } = removal.transaction;
       for (const part of [...before, fenced]) await deps.fhir.transaction(part.bundle);
@@ -35,7 +36,7 @@ export async function removeStudy(
       return {
         ...base,
         outcome: 'deleted',
-        imagingStudyId: existing?.id,
+        ...omitUndefined({ imagingStudyId: existing?.id }),
         ...(generateObservations
           ? { observations: { created: 0, updated: 0, deleted: removal.observationsDeleted } }
           : {}),

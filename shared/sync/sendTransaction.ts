@@ -42,7 +42,8 @@ export async function sendStudyTransaction(
   if (foundExisting) {
     const conflict = new ConflictRetry(study, 'a conditional create found an existing resource');
     const written = fence.imagingStudy === undefined ? undefined : answerAt(fence.imagingStudy);
-    if (written?.status?.startsWith('20')) conflict.writtenImagingStudy = writtenVersion(written, 'ImagingStudy');
+    const version = written?.status?.startsWith('20') ? writtenVersion(written, 'ImagingStudy') : undefined;
+    if (version) conflict.writtenImagingStudy = version;
     throw conflict;
   }
 

@@ -6,6 +6,7 @@ import { RetryableError, type Failure, type ResourceProblem } from '../errors/er
 import type { FhirClient } from '../fhir/fhirClient.js';
 import type { SearchingClient } from '../fhir/searchBatch.js';
 import { transactionOf } from '../fhir/bundleEntries.js';
+import { omitUndefined } from '../lib/omitUndefined.js';
 import type { MappingOptions, TagIssue } from '../mapping/index.js';
 import { needsObservationSearch, observationSearchParams } from '../mapping/transaction/doseObservationEntries.js';
 import { endpointCreate } from '../mapping/transaction/endpointEntry.js';
@@ -224,12 +225,12 @@ async function syncOnce(
   switch (plan.action) {
     case 'keep':
       // Every instance is unusable: leave FHIR as it is rather than deleting a study that does exist.
-      return { ...result, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
+      return { ...result, outcome: 'unchanged', ...omitUndefined({ imagingStudyId: state.imagingStudy?.id }) };
     case 'remove':
       if (datasets.length === 0 && missing > 0) {
         // The feed said these instances were current, the server says the study is gone: the delete rows of a
         // later poll will say which is true. Deleting on a 404 alone could wipe a study over a server glitch.
-        return { ...result, outcome: 'unchanged', imagingStudyId: state.imagingStudy?.id };
+        return { ...result, outcome: 'unchanged', ...omitUndefined({ imagingStudyId: state.imagingStudy?.id }) };
       }
       return await removeStudy(message, state, plan.removal, deps, mapping.generateObservations);
     case 'invalid':
@@ -238,9 +239,11 @@ async function syncOnce(
       return {
         ...result,
         outcome: 'unchanged',
-        imagingStudyId: state.imagingStudy?.id,
-        patientId: state.patient?.id,
-        endpointId: state.endpoint?.id,
+        ...omitUndefined({
+          imagingStudyId: state.imagingStudy?.id,
+          patientId: state.patient?.id,
+          endpointId: state.endpoint?.id,
+        }),
       };
     case 'write': {
       const written = await writeTransaction(plan.transaction, state, identity, context, mapping);
@@ -295,8 +298,10 @@ async function writeTransaction(
   }
   return {
     outcome: state.imagingStudy ? 'updated' : 'created',
-    imagingStudyId: state.imagingStudy?.id ?? sent.ids.imagingStudy,
-    patientId: state.patient?.id ?? sent.ids.patient,
-    endpointId: state.endpoint?.id ?? sent.ids.endpoint,
+    ...omitUndefined({
+      imagingStudyId: state.imagingStudy?.id ?? sent.ids.imagingStudy,
+      patientId: state.patient?.id ?? sent.ids.patient,
+      endpointId: state.endpoint?.id ?? sent.ids.endpoint,
+    }),
   };
 }

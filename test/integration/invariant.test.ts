@@ -29,9 +29,9 @@ import { apply, Workload } from '../support/workload.js';
 const seeds = (process.env.INVARIANT_SEEDS ?? '101,202,303').split(',').map(Number);
 const operations = Number(process.env.INVARIANT_OPERATIONS ?? 90);
 const throttleFraction = Number(process.env.INVARIANT_THROTTLE ?? 0);
-const profileOverrides = JSON.parse(
-  process.env.INVARIANT_PROFILE_OVERRIDES ?? '{}',
-) as FhirServerOptions['profileOverrides'];
+const profileOverrides = JSON.parse(process.env.INVARIANT_PROFILE_OVERRIDES ?? '{}') as NonNullable<
+  FhirServerOptions['profileOverrides']
+>;
 /** The profiles run by default (so in CI): all three, since the writer merges duplicates and reads HAPI's meta.source. */
 const DEFAULT_PROFILES: readonly FhirProfileName[] = ['medplum', 'azure', 'hapi'];
 /**

@@ -16,7 +16,7 @@ export async function fhirRequest<T = unknown>(
   const response = await fetch(url, {
     method,
     headers: { 'Content-Type': 'application/fhir+json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as T };

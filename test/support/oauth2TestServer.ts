@@ -6,7 +6,8 @@ import { listen, readBody } from './loopback.js';
 export interface ExpectedTokenRequest {
   grantType: 'client_credentials' | 'password';
   clientId: string;
-  clientSecret?: string;
+  /** Undefined (or absent): the request must carry no client secret. */
+  clientSecret?: string | undefined;
   username?: string;
   password?: string;
   scope?: string;

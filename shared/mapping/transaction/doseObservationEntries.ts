@@ -188,7 +188,8 @@ function mergeObservation(existing: Observation, wanted: Observation, studyRefer
     wantedIdentifiers.find(isAccession),
   );
   merged.code = structuredClone(wanted.code);
-  merged.subject = structuredClone(wanted.subject);
+  if (wanted.subject) merged.subject = structuredClone(wanted.subject);
+  else delete merged.subject;
   merged.partOf = replaceFirst(merged.partOf ?? [], (part) => refersTo(part, studyReference), {
     reference: studyReference,
   });

@@ -3,6 +3,7 @@ import type { ImagingStudy } from '@medplum/fhirtypes';
 import { Tag, getString } from '../../dicomweb/dicomJson.js';
 import { conditionalCreate, versionedUpdate } from '../../fhir/bundleEntries.js';
 import { sameContent } from '../../fhir/resourceEquality.js';
+import { omitUndefined } from '../../lib/omitUndefined.js';
 import { imagingStudySearchParams, toImagingStudy } from '../imagingStudy.js';
 import { isOwnedBy, ownSource } from '../ownership.js';
 import type { MappingOptions } from '../types.js';
@@ -74,8 +75,10 @@ export function mapStudy(
   if (!imagingStudy) return 'remove';
   if (patientReference === undefined) return 'keep';
   if (state.imagingStudy && !owned) {
-    // Not ours: keep whoever wrote it as its owner.
-    imagingStudy = { ...imagingStudy, meta: { ...imagingStudy.meta, source: state.imagingStudy.meta?.source } };
+    // Not ours: keep whoever wrote it as its owner (none, when it has no meta.source).
+    const { source: _ours, ...meta } = imagingStudy.meta ?? {};
+    const source = state.imagingStudy.meta?.source;
+    imagingStudy = { ...imagingStudy, meta: { ...meta, ...omitUndefined({ source }) } };
   }
   report.instances = imagingStudy.numberOfInstances ?? 0;
   report.series = imagingStudy.numberOfSeries ?? 0;
@@ -97,7 +100,11 @@ export function planImagingStudy(context: PlanContext): PlannedEntry | undefined
   const existing: ImagingStudy | undefined = input.state.imagingStudy;
   if (existing) {
     const { id, meta } = existing;
-    const update = { ...imagingStudy, id, meta: { ...imagingStudy.meta, versionId: meta?.versionId } };
+    const update = {
+      ...imagingStudy,
+      ...omitUndefined({ id }),
+      meta: { ...imagingStudy.meta, ...omitUndefined({ versionId: meta?.versionId }) },
+    };
     return { entry: versionedUpdate(update), role: 'imagingStudy' };
   }
   const condition = input.state.plainCreate?.imagingStudy

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { Bundle, Endpoint, ImagingStudy, OperationOutcome, Patient } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Endpoint, ImagingStudy, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { startFhirServer, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { sampleStudy, samplePatient, STUDY_UID_SYSTEM } from '../../support/fhirFixtures.js';
 import { fhirRequest, type FhirReply } from '../../support/fhirRequest.js';
@@ -26,7 +26,7 @@ const endpoint = (name: string): Endpoint => ({
   address: 'https://dicom.example.com/v1',
 });
 
-const transaction = (entry: Bundle['entry']): Bundle => ({ resourceType: 'Bundle', type: 'transaction', entry });
+const transaction = (entry: BundleEntry[]): Bundle => ({ resourceType: 'Bundle', type: 'transaction', entry });
 
 function issueText(outcome: OperationOutcome): string {
   return JSON.stringify(outcome.issue);
@@ -362,7 +362,7 @@ void describe('local FHIR server', () => {
     const ambiguous = await request('POST', '/Patient', patient('TWIN'), { 'If-None-Exist': 'identifier=TWIN' });
     assert.equal(ambiguous.status, 412);
 
-    const upsert = (gender: Patient['gender']): Bundle =>
+    const upsert = (gender: NonNullable<Patient['gender']>): Bundle =>
       transaction([
         { resource: { ...patient('PID-10'), gender }, request: { method: 'PUT', url: 'Patient?identifier=|PID-10' } },
       ]);

@@ -175,7 +175,8 @@ table('B. Where we differ from DICOM Cast', [
     'subject when the PatientID changes: the Patient of the current data',
     () => {
       const moved = [instance('1.2.3.1', '1.2.3.1.1', { [Tag.PatientID]: attr('LO', 'PID-2') })];
-      const created = mapDatasets(moved, { ...dicomCastState, patient: undefined });
+      const { patient: _patient, ...withoutPatient } = dicomCastState;
+      const created = mapDatasets(moved, withoutPatient);
       assert.deepEqual(created.patient?.identifier, [{ value: 'PID-2' }]);
       assert.equal(created.study?.subject.reference, bundleOf(created.plan)?.entry?.[0]?.fullUrl);
       const found = mapDatasets(moved, {

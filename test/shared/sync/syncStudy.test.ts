@@ -172,7 +172,7 @@ describe('syncStudy on the local FHIR server', () => {
           raced = true;
           await fhir.transaction({
             ...bundle,
-            entry: bundle.entry?.filter((e) => e.resource?.resourceType === 'Endpoint'),
+            entry: (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Endpoint'),
           });
         }
         return fhir.transaction(bundle);
