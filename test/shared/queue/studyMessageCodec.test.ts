@@ -99,3 +99,84 @@ describe('decodeStudyMessage: the whole error text', () => {
     assert.doesNotMatch(text, /more/);
   });
 });
+
+describe('decodeStudyMessage: what a hand-made or replayed message is checked for', () => {
+  const change: InstanceChange = {
+    series: '1.2.3.1',
+    sop: '1.2.3.1.1',
+    action: 'create',
+    sequence: 4,
+    state: 'current',
+  };
+  const valid: StudyMessage = { study: '1.2.3', changes: [change], maxSequence: 4 };
+  const envelope = (payload: unknown) => ({ dicomCast: { version: 1, kind: 'study', payload } });
+  const failure = (body: unknown): NonRetryableError => {
+    try {
+      decodeStudyMessage(body);
+    } catch (error) {
+      assert.ok(error instanceof NonRetryableError, String(error));
+      return error;
+    }
+    return assert.fail('expected a failure');
+  };
+
+  it('UIDs by the DICOM grammar, saying what is wrong with each', () => {
+    assert.match(
+      failure(envelope({ ...valid, study: '1.2/../3' })).message,
+      /dicomCast\.payload\.study: "1\.2\/\.\.\/3" is not a UID \(only digits and dots\)/,
+    );
+    assert.match(
+      failure(envelope({ ...valid, changes: [{ ...change, series: '1..2' }] })).message,
+      /dicomCast\.payload\.changes\.0\.series: "1\.\.2" is not a UID \(empty component\)/,
+    );
+  });
+
+  it('the partition by the DICOM service’s rule, dots-only names refused', () => {
+    assert.match(
+      failure(envelope({ ...valid, partition: 'a/b' })).message,
+      /dicomCast\.payload\.partition: "a\/b" is not a partition name/,
+    );
+    assert.match(failure(envelope({ ...valid, partition: '..' })).message, /"\.\." is not a usable partition name/);
+    assert.deepEqual(decodeStudyMessage(envelope({ ...valid, partition: 'Part-1.a_b' })), {
+      ...valid,
+      partition: 'Part-1.a_b',
+    });
+  });
+
+  it('bytes and base64 that are not UTF-8 are refused, never read with U+FFFD in a UID', () => {
+    const latin1 = Buffer.from(
+      JSON.stringify(envelope({ ...valid, study: '1.2.3' })).replace('"study"', '"st\u00fcdy"'),
+      'latin1',
+    );
+    for (const body of [new Uint8Array(latin1), latin1.toString('base64')]) {
+      assert.equal(failure(body).message, 'Malformed study message: the body is not valid UTF-8');
+    }
+  });
+
+  it('base64 with anything after its padding is not base64', () => {
+    const text = Buffer.from(JSON.stringify(envelope(valid))).toString('base64');
+    assert.equal(decodeStudyMessage(text).study, '1.2.3');
+    assert.match(failure(`${text}!`).message, /neither JSON nor base64/);
+  });
+
+  it('counts the problems beyond the third exactly', () => {
+    const text = failure(
+      envelope({
+        study: '1.2.3',
+        partition: '..',
+        changes: 'none',
+        maxSequence: -1,
+        omittedChanges: 0,
+        traceparent: 7,
+      }),
+    ).message;
+    assert.match(text, /; and 2 more \(study 1\.2\.3\)$/);
+  });
+
+  it('an envelope without a payload, or a study too long to be a UID: still a located NonRetryableError', () => {
+    assert.match(failure({ dicomCast: { version: 1, kind: 'study' } }).message, /dicomCast\.payload/);
+    const long = '1'.repeat(300);
+    const error = failure(envelope({ ...valid, study: long }));
+    assert.equal(error.location.study, long.slice(0, 128));
+  });
+});
