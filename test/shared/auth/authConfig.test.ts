@@ -290,3 +290,135 @@ describe('loadAuthConfig', () => {
     assert.equal(new Set(authSettingPaths).size, authSettingPaths.length);
   });
 });
+
+describe('loadAuthConfig: HTTP Basic (the DICOM server only)', () => {
+  const basic = (extra: Record<string, string>) => ({
+    DicomWeb__Authentication__Enabled: 'true',
+    DicomWeb__Authentication__AuthenticationType: 'BASIC',
+    ...extra,
+  });
+
+  it('reads user name and password, trimmed, whatever the case of the type', () => {
+    assert.deepEqual(
+      loadAuthConfig(
+        basic({
+          DicomWeb__Authentication__Basic__Username: ' cast ',
+          DicomWeb__Authentication__Basic__Password: 'pä:ss',
+        }),
+        'DicomWeb',
+        dicomEndpoint,
+      ),
+      { kind: 'basic', server: 'DicomWeb', username: 'cast', password: 'pä:ss' },
+    );
+  });
+
+  it('names the missing user name or password, a user name with a colon, and refuses Basic for FHIR', () => {
+    const username = configurationError(
+      () =>
+        loadAuthConfig(basic({ DicomWeb__Authentication__Basic__Password: 's3cret-value' }), 'DicomWeb', dicomEndpoint),
+      'DicomWeb:Authentication:Basic:Username',
+      's3cret-value',
+    );
+    assert.equal(
+      username.message,
+      'Missing required setting DicomWeb:Authentication:Basic:Username: the user name for HTTP Basic (setting DicomWeb:Authentication:Basic:Username)',
+    );
+    configurationError(
+      () =>
+        loadAuthConfig(
+          basic({ DicomWeb__Authentication__Basic__Username: 'cast', DicomWeb__Authentication__Basic__Password: '  ' }),
+          'DicomWeb',
+          dicomEndpoint,
+        ),
+      'DicomWeb:Authentication:Basic:Password',
+    );
+    const colon = configurationError(
+      () =>
+        loadAuthConfig(
+          basic({
+            DicomWeb__Authentication__Basic__Username: 'a:b',
+            DicomWeb__Authentication__Basic__Password: 's3cret-value',
+          }),
+          'DicomWeb',
+          dicomEndpoint,
+        ),
+      'DicomWeb:Authentication:Basic:Username',
+      's3cret-value',
+    );
+    assert.match(colon.message, /must not contain ':'/);
+    const fhir = configurationError(
+      () =>
+        loadAuthConfig(
+          {
+            Fhir__Authentication__Enabled: 'true',
+            Fhir__Authentication__AuthenticationType: 'Basic',
+            Fhir__Authentication__Basic__Username: 'cast',
+            Fhir__Authentication__Basic__Password: 's3cret-value',
+          },
+          'Fhir',
+          fhirEndpoint,
+        ),
+      'Fhir:Authentication:AuthenticationType',
+    );
+    assert.match(fhir.message, /Basic is for the DICOM server/);
+  });
+});
+
+describe('loadAuthConfig: what the errors say', () => {
+  it('an invalid Enabled says which values are allowed', () => {
+    const error = configurationError(
+      () => loadAuthConfig({ Fhir__Authentication__Enabled: 'maybe' }, 'Fhir', fhirEndpoint),
+      'Fhir:Authentication:Enabled',
+    );
+    assert.match(error.message, /^Invalid setting Fhir:Authentication:Enabled: .*"true"/);
+  });
+
+  it('a missing client id names its one path, with no alternatives', () => {
+    const error = configurationError(
+      () =>
+        loadAuthConfig(
+          {
+            Fhir__Authentication__Enabled: 'true',
+            Fhir__Authentication__AuthenticationType: 'OAuth2ClientCredential',
+            Fhir__Authentication__OAuth2ClientCredential__TokenUri: 'https://login.example.org/token',
+          },
+          'Fhir',
+          fhirEndpoint,
+        ),
+      'Fhir:Authentication:OAuth2ClientCredential:ClientId',
+    );
+    assert.match(
+      error.message,
+      /^Missing required setting Fhir:Authentication:OAuth2ClientCredential:ClientId: the client id sent to the token endpoint \(setting/,
+    );
+  });
+
+  it('a blank value counts as unset; values are trimmed', () => {
+    const config = loadAuthConfig(
+      {
+        Fhir__Authentication__Enabled: ' true ',
+        Fhir__Authentication__AuthenticationType: ' OAuth2ClientCredential ',
+        Fhir__Authentication__OAuth2ClientCredential__TokenUri: ' https://login.example.org/token ',
+        Fhir__Authentication__OAuth2ClientCredential__ClientId: ' cast ',
+        Fhir__Authentication__OAuth2ClientCredential__ClientSecret: ' secret-value-123 ',
+        Fhir__Authentication__OAuth2ClientCredential__Scope: '   ',
+      },
+      'Fhir',
+      fhirEndpoint,
+    );
+    assert.deepEqual(config, {
+      kind: 'oauth2',
+      server: 'Fhir',
+      grantType: 'client_credentials',
+      settingPrefix: 'Fhir:Authentication:OAuth2ClientCredential',
+      tokenUri: 'https://login.example.org/token',
+      clientId: 'cast',
+      clientSecret: 'secret-value-123',
+    });
+  });
+
+  it('the FHIR audience drops every trailing slash of the endpoint, and only those', () => {
+    const config = loadAuthConfig({ Fhir__Authentication__Enabled: 'true' }, 'Fhir', 'https://fhir.example.org/r4//');
+    assert.equal(config.kind === 'managedIdentity' && config.resource, 'https://fhir.example.org/r4');
+  });
+});

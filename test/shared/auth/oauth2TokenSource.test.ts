@@ -3,9 +3,10 @@ import { afterEach, describe, it } from 'node:test';
 import { loadAuthConfig, type AuthServer } from '../../../shared/auth/authConfig.js';
 import type { AuthorizationProvider } from '../../../shared/auth/authorizationProvider.js';
 import { createAuthorizationProvider } from '../../../shared/auth/createAuthorizationProvider.js';
+import { createTokenHttpClient } from '../../../shared/auth/oauth2TokenSource.js';
 import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
-import { refusedOrigin } from '../../support/loopback.js';
+import { listen, refusedOrigin } from '../../support/loopback.js';
 import {
   startOAuth2TestServer,
   type ExpectedTokenRequest,
@@ -350,5 +351,152 @@ describe('token endpoint failures', () => {
     const { tokenServer, provider, resource } = await start();
     tokenServer.failure = { status: 200, body: { token_type: 'Bearer' } };
     await assert.rejects(provider.authorizationFor(resource.origin), /without an access_token/);
+  });
+});
+
+describe('token endpoint answers, status by status', () => {
+  interface Answer {
+    status: number;
+    body: string;
+    headers?: Record<string, string>;
+  }
+  /** A token endpoint that answers whatever the test says, and records what reached it. */
+  async function scriptedTokenEndpoint(answer: Answer | 'hang') {
+    const received: string[] = [];
+    const endpoint = await listen((request, response) => {
+      received.push(request.url ?? '');
+      if (answer === 'hang') return;
+      response.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers });
+      response.end(answer.body);
+    });
+    open.push(endpoint);
+    return { origin: endpoint.origin, received };
+  }
+  const failureFrom = async (tokenUri: string, deps: { http?: ReturnType<typeof createTokenHttpClient> } = {}) => {
+    const origin = 'https://fhir.example.org';
+    const config = loadAuthConfig(
+      settingsFor('Fhir', 'client credential', tokenUri, {
+        grantType: 'client_credentials',
+        clientId: 'cast',
+        clientSecret: 'the-client-secret',
+      }),
+      'Fhir',
+      origin,
+    );
+    return createAuthorizationProvider(config, origin, deps)
+      .authorizationFor(`${origin}/Patient`)
+      .then(
+        () => assert.fail('expected a failure'),
+        (caught: unknown) => caught,
+      );
+  };
+  const json = (value: unknown) => JSON.stringify(value);
+
+  it('408, 429 and every 5xx are transient; the error names the TokenUri setting', async () => {
+    for (const status of [408, 429, 500, 502]) {
+      const endpoint = await scriptedTokenEndpoint({ status, body: json({ error: 'temporarily_unavailable' }) });
+      const error = await failureFrom(`${endpoint.origin}/token`);
+      assert.ok(error instanceof RetryableError, `${status}: ${String(error)}`);
+      assert.equal(error.location.setting, 'Fhir:Authentication:OAuth2ClientCredential:TokenUri');
+      assert.match(
+        error.message,
+        new RegExp(`refused the client_credentials request: HTTP ${status} temporarily_unavailable`),
+      );
+    }
+  });
+
+  it('any other refusal (401, 403, 499) is a configuration error naming the settings section', async () => {
+    for (const status of [401, 403, 499]) {
+      const endpoint = await scriptedTokenEndpoint({ status, body: json({ error: 'unauthorized_client' }) });
+      const error = await failureFrom(`${endpoint.origin}/token`);
+      assert.ok(error instanceof NonRetryableError, `${status}: ${String(error)}`);
+      assert.equal(error.category, 'configuration');
+      assert.equal(error.location.setting, 'Fhir:Authentication:OAuth2ClientCredential');
+    }
+  });
+
+  it('a redirect is never followed (it would replay the secret) and is a refusal', async () => {
+    const elsewhere = await scriptedTokenEndpoint({ status: 200, body: json({ access_token: 'stolen-0123456789' }) });
+    const endpoint = await scriptedTokenEndpoint({
+      status: 307,
+      body: json({ access_token: 'from-a-redirect-0123' }),
+      headers: { Location: `${elsewhere.origin}/token` },
+    });
+    const error = await failureFrom(`${endpoint.origin}/token`);
+    assert.ok(error instanceof NonRetryableError, String(error));
+    assert.match(error.message, /HTTP 307 \(setting/);
+    assert.equal(elsewhere.received.length, 0);
+  });
+
+  it('a 2xx other than 200 with a token is a token; a 2xx whose token is empty is not', async () => {
+    const created = await scriptedTokenEndpoint({ status: 201, body: json({ access_token: 'created-token-0123' }) });
+    const origin = 'https://fhir.example.org';
+    const config = loadAuthConfig(
+      settingsFor('Fhir', 'client credential', `${created.origin}/token`, {
+        grantType: 'client_credentials',
+        clientId: 'cast',
+        clientSecret: 'the-client-secret',
+      }),
+      'Fhir',
+      origin,
+    );
+    assert.equal(
+      await createAuthorizationProvider(config, origin).authorizationFor(origin),
+      'Bearer created-token-0123',
+    );
+    const empty = await scriptedTokenEndpoint({ status: 200, body: json({ access_token: '' }) });
+    const error = await failureFrom(`${empty.origin}/token`);
+    assert.ok(error instanceof RetryableError);
+    assert.match(error.message, /answered HTTP 200 without an access_token/);
+    assert.equal(error.location.setting, 'Fhir:Authentication:OAuth2ClientCredential:TokenUri');
+  });
+
+  it('says what the endpoint said: error and description, either alone, or nothing for a body that is not JSON', async () => {
+    const cases: [string, RegExp][] = [
+      [
+        json({ error: 'invalid_client', error_description: 'unknown client' }),
+        /HTTP 400 invalid_client: unknown client \(setting/,
+      ],
+      [json({ error: 'invalid_client' }), /HTTP 400 invalid_client \(setting/],
+      [json({ error_description: 'unknown client' }), /HTTP 400 unknown client \(setting/],
+      [json({ error: 42, error_description: ['x'] }), /HTTP 400 \(setting/],
+      ['<html>Bad Request</html>', /HTTP 400 \(setting/],
+      ['null', /HTTP 400 \(setting/],
+    ];
+    for (const [body, pattern] of cases) {
+      const endpoint = await scriptedTokenEndpoint({ status: 400, body });
+      const error = await failureFrom(`${endpoint.origin}/token`);
+      assert.ok(error instanceof NonRetryableError, body);
+      assert.match(error.message, pattern, body);
+    }
+  });
+
+  it('cuts a long error to 100 characters and a long description to 500', async () => {
+    const endpoint = await scriptedTokenEndpoint({
+      status: 400,
+      body: json({ error: 'e'.repeat(1000), error_description: 'd'.repeat(5000) }),
+    });
+    const error = await failureFrom(`${endpoint.origin}/token`);
+    assert.ok(error instanceof NonRetryableError);
+    assert.match(error.message, /HTTP 400 e{100}: d{500} \(setting/);
+  });
+
+  it('names the token URI without its query, which may carry a credential', async () => {
+    const endpoint = await scriptedTokenEndpoint({ status: 400, body: json({ error: 'invalid_request' }) });
+    const error = await failureFrom(`${endpoint.origin}/token?code=query-credential-0123`);
+    assert.ok(error instanceof NonRetryableError);
+    assert.match(
+      error.message,
+      new RegExp(`^Token endpoint ${endpoint.origin.replace(/[.]/g, '\\.')}/token for the Fhir server`),
+    );
+    assert.ok(!error.message.includes('query-credential-0123'));
+    assert.deepEqual(endpoint.received, ['/token?code=query-credential-0123'], 'the query is still sent');
+  });
+
+  it('a token endpoint that does not answer in time is transient and says it timed out', async () => {
+    const endpoint = await scriptedTokenEndpoint('hang');
+    const error = await failureFrom(`${endpoint.origin}/token`, { http: createTokenHttpClient(200) });
+    assert.ok(error instanceof RetryableError, String(error));
+    assert.match(error.message, /for the Fhir server could not be reached \(timed out\)/);
   });
 });

@@ -146,3 +146,52 @@ describe('encodeStudyMessage / decodeStudyMessage', () => {
     }
   });
 });
+
+describe('buildStudyMessages: partitions and ties', () => {
+  it('keeps the same study UID in two named partitions apart', () => {
+    const messages = buildStudyMessages([
+      entry(1, 'S1', 'I1', { partitionName: 'Part1' }),
+      entry(2, 'S1', 'I2', { partitionName: 'Part2' }),
+      entry(3, 'S1', 'I3'),
+    ]);
+    assert.deepEqual(
+      messages.map((message) => [message.partition, message.changes.map((change) => change.sop)]),
+      [
+        ['Part1', ['I1']],
+        ['Part2', ['I2']],
+        [undefined, ['I3']],
+      ],
+    );
+  });
+
+  it('orders equal sequences by series, SOP, partition and study, so any input order gives the same messages', () => {
+    // A DICOM change feed never repeats a sequence, but the order must not depend on the input order for any input.
+    const tied = [
+      entry(7, 'S2', 'I9', { seriesInstanceUid: 'B' }),
+      entry(7, 'S2', 'I2', { seriesInstanceUid: 'B' }),
+      entry(7, 'S2', 'I5', { seriesInstanceUid: 'A' }),
+      entry(7, 'S1', 'I1', { partitionName: 'Zeta' }),
+      entry(7, 'S1', 'I1', { partitionName: 'Alpha' }),
+      entry(7, 'S3', 'I1'),
+      entry(7, 'S1', 'I1'),
+    ];
+    const expected = [
+      { partition: undefined, study: 'S1', sops: ['I1'] },
+      { partition: undefined, study: 'S2', sops: ['I5', 'I2', 'I9'] },
+      { partition: undefined, study: 'S3', sops: ['I1'] },
+      { partition: 'Alpha', study: 'S1', sops: ['I1'] },
+      { partition: 'Zeta', study: 'S1', sops: ['I1'] },
+    ];
+    for (const order of [tied, [...tied].reverse(), [tied[3], tied[6], tied[1], tied[5], tied[0], tied[4], tied[2]]]) {
+      const messages = buildStudyMessages(order as ChangeFeedEntry[]);
+      assert.deepEqual(
+        messages.map((message) => ({
+          partition: message.partition,
+          study: message.study,
+          sops: message.changes.map((change) => change.sop),
+        })),
+        expected,
+      );
+    }
+  });
+});
