@@ -1,13 +1,10 @@
-import type { Log } from '../logging/log.js';
-import type { Observation, Resource } from '@medplum/fhirtypes';
+import type { Observation } from '@medplum/fhirtypes';
 import { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
-import type { StudyReader } from '../dicomweb/studyReader.js';
-import { RetryableError, type Failure, type ResourceProblem } from '../errors/errors.js';
+import { RetryableError } from '../errors/errors.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
-import type { SearchingClient } from '../fhir/searchBatch.js';
 import { transactionOf } from '../fhir/bundleEntries.js';
 import { omitUndefined } from '../lib/omitUndefined.js';
-import type { MappingOptions, TagIssue } from '../mapping/index.js';
+import type { MappingOptions } from '../mapping/index.js';
 import { needsObservationSearch, observationSearchParams } from '../mapping/transaction/doseObservationEntries.js';
 import { endpointCreate } from '../mapping/transaction/endpointEntry.js';
 import type { FhirStudyState, PlannedTransaction, StudyTransactionInput } from '../mapping/transaction/plan.js';
@@ -32,55 +29,8 @@ import {
   recordPlan,
 } from './syncRecords.js';
 
-export interface StudySyncDeps {
-  dicom: StudyReader;
-  /** With `batch`, the reads of a pass go in one request each (see shared/fhir/searchBatch.ts). */
-  fhir: SearchingClient;
-  /** Records a failure with the study and the message to replay it (`payload`). */
-  recordFailure: (failure: Failure) => Promise<void>;
-  /** Keeps the tag warnings of this sync (values included) where people can read them; telemetry never gets values. */
-  recordWarnings?: (study: string, warnings: readonly TagIssue[]) => Promise<void>;
-  log?: Log;
-  /** Waits between conflict retries; injectable so tests need not sleep. */
-  sleep?: (ms: number) => Promise<void>;
-  /**
-   * Checks each resource against FHIR R4 before it is sent; a resource that fails is recorded
-   * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4 (imported when first
-   * needed); `false`: no check.
-   */
-  validate?: ((resource: Resource) => ResourceProblem[]) | false;
-}
-
-export interface StudySyncOptions {
-  /** Includes `generateObservations` (DicomCast:Features:GenerateObservations). */
-  mapping: MappingOptions;
-  /** Attempts when another writer keeps winning the race (412, or a conditional create answered 200). */
-  maxAttempts?: number;
-  /** `Fhir:MaxBundleEntries`: no Bundle sent has more entries (default 500, the AHDS limit). */
-  maxBundleEntries?: number;
-}
-
-export type StudySyncOutcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
-
-export interface StudySyncResult {
-  study: string;
-  outcome: StudySyncOutcome;
-  attempts: number;
-  instances: number;
-  series: number;
-  imagingStudyId?: string;
-  patientId?: string;
-  endpointId?: string;
-  warnings: TagIssue[];
-  rejectedInstances: number;
-  /** Dose Observations written by this sync (GenerateObservations). */
-  observations?: { created: number; updated: number; deleted: number };
-  /** Duplicate copies of the study's identities: ours removed (merged into the kept one), others' left alone. */
-  duplicates?: { removed: number; othersKept: string[] };
-}
-
-/** One pass over the study; `restart` asks for another pass at once (duplicates merged, entries deferred). */
-export type SyncPass = { restart: string } | Omit<StudySyncResult, 'attempts' | 'duplicates'>;
+export type { StudySyncDeps, StudySyncOptions, StudySyncOutcome, StudySyncResult, SyncPass } from './studySyncTypes.js';
+import type { StudySyncDeps, StudySyncOptions, StudySyncResult, SyncPass } from './studySyncTypes.js';
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 export const defaultMaxBundleEntries = 500;
