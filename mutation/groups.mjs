@@ -20,13 +20,26 @@ export const groups = {
       'test/shared/sync/poll.test.ts',
     ],
   },
+  // shared/sync without the poller's files (the poll group's).
   sync: {
-    mutate: ['shared/sync/syncStudy.ts'],
-    tests: ['test/shared/sync/*.test.ts'],
+    mutate: [
+      'shared/sync/**/*.ts',
+      '!shared/sync/poll.ts',
+      '!shared/sync/pollPosition.ts',
+      '!shared/sync/pollFailures.ts',
+      '!shared/sync/enqueueSpans.ts',
+    ],
+    tests: ['test/shared/sync/*.test.ts', '!test/shared/sync/poll*.test.ts', '!test/shared/sync/enqueueSpans.test.ts'],
   },
+  // The timer function's poller: pollChangeFeed and the modules split out of it.
   poll: {
-    mutate: ['shared/sync/poll.ts'],
-    tests: ['test/shared/sync/poll.test.ts', 'test/shared/sync/pollV1GapRace.test.ts'],
+    mutate: [
+      'shared/sync/poll.ts',
+      'shared/sync/pollPosition.ts',
+      'shared/sync/pollFailures.ts',
+      'shared/sync/enqueueSpans.ts',
+    ],
+    tests: ['test/shared/sync/poll*.test.ts', 'test/shared/sync/enqueueSpans.test.ts'],
   },
   transaction: {
     mutate: ['shared/mapping/transaction/**/*.ts'],
@@ -34,6 +47,7 @@ export const groups = {
       'test/shared/mapping/transaction/*.test.ts',
       'test/shared/mapping/studyOwnership.test.ts',
       'test/shared/mapping/contract.test.ts',
+      'test/shared/mapping/demographicsSource.test.ts',
     ],
   },
   auth: {
