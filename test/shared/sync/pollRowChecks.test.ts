@@ -65,7 +65,7 @@ describe('pollChangeFeed: rows it must not trust, gaps, version switches', () =>
       .sort((a, b) => a - b);
 
   it('v1: a row outside the window asked for is recorded and moves nothing; rows at the window edges are taken', async () => {
-    const { stores, deps } = setUp('v1');
+    const { stores, deps, logs } = setUp('v1');
     // Windows of 3: (0,3] (3,6] (6,9] (9,12]. Stored 5 says 3 (= the window's start), stored 7 says 10 (> its end).
     feed.add(row(1), row(2), row(3), row(4), row(5, 3), row(6), row(7, 10), row(8), row(9), row(12));
     const run = await pollChangeFeed(deps, options('v1'));
@@ -79,6 +79,15 @@ describe('pollChangeFeed: rows it must not trust, gaps, version switches', () =>
         [3, 'Change feed entry sequence 3 skipped: Sequence 3 lies outside the window asked for (3, 6]'],
         [10, 'Change feed entry sequence 10 skipped: Sequence 10 lies outside the window asked for (6, 9]'],
       ],
+    );
+    assert.deepEqual(
+      logs.filter((log) => log.level === 'warn'),
+      stores.failures.records.map((failure) => ({
+        level: 'warn',
+        message: failure.reason,
+        properties: { sequence: failure.sequence },
+      })),
+      'each skipped row is logged with its sequence',
     );
   });
 
@@ -128,6 +137,11 @@ describe('pollChangeFeed: rows it must not trust, gaps, version switches', () =>
     const { deps, logs } = setUp('v1');
     feed.add(row(1), row(2), row(1000));
     const first = await pollChangeFeed(deps, options('v1', { pageSize: 10, maxGapWindowsPerRun: 3 }));
+    assert.equal(
+      feed.requests.filter((request) => request.path === '/v1/changefeed/latest').length,
+      1,
+      'latest is asked again only when a step could reach it',
+    );
     assert.equal(first.gapWalkCapped, true);
     assert.equal(first.caughtUp, true);
     assert.deepEqual(first.checkpoint, { version: 'v1', sequence: 32 });
@@ -180,10 +194,102 @@ describe('pollChangeFeed: rows it must not trust, gaps, version switches', () =>
     assert.equal(stores.queue.texts.length, 0);
   });
 
-  it('flushes every flushEveryEntries rows (at least 1), moving the checkpoint after each batch is on the queue', async () => {
+  it('v1: an empty feed whose latest answers 204, no checkpoint: caught up, nothing written', async () => {
     const { stores, deps } = setUp('v1');
+    feed.emptyLatest = 204;
+    try {
+      const run = await pollChangeFeed(deps, options('v1'));
+      assert.equal(run.caughtUp, true);
+      assert.equal(run.latestSequence, 0);
+      assert.deepEqual(stores.checkpoints.writes, []);
+    } finally {
+      feed.emptyLatest = 'zero';
+    }
+  });
+
+  it('a stored checkpoint and nothing new: the result names the stored checkpoint, nothing is written', async () => {
+    const stored: Checkpoint = { version: 'v2', timestamp: timestampAt(3), offset: 1, sequence: 3 };
+    const { stores, deps } = setUp('v2', stored);
+    feed.add(row(1), row(2), row(3));
+    const run = await pollChangeFeed(deps, options('v2'));
+    assert.deepEqual(run.checkpoint, stored);
+    assert.deepEqual(stores.checkpoints.writes, []);
+  });
+
+  it('a time budget already spent: nothing is read', async () => {
+    const { stores, deps } = setUp('v1');
+    feed.add(row(1));
+    const run = await pollChangeFeed({ ...deps, now: () => 0 }, options('v1', { maxRunMs: 0 }));
+    assert.deepEqual([run.entriesRead, run.caughtUp, feed.requests.length], [0, false, 0]);
+    assert.equal(stores.queue.texts.length, 0);
+  });
+
+  it('never starts a page that would overrun the budget at the slowest pace seen so far', async () => {
+    const { deps } = setUp('v2');
+    feed.add(...Array.from({ length: 8 }, (_, i) => row(i + 1)));
+    // Pages cost 400, 100, 100, 500 ... ms: after the third page (600 ms) a page as slow as the first would end at
+    // 1000 ms, the budget, so the run stops; reading the 500 ms page would end at 1100.
+    const costs = [400, 100, 100, 500, 100, 100, 100, 100];
+    let clock = 0;
+    let pages = 0;
+    const slow: PollDependencies['feed'] = {
+      latest: () => deps.feed.latest(),
+      readV1: (...args) => deps.feed.readV1(...args),
+      readV2: (...args) => {
+        clock += costs[pages++] ?? 100;
+        return deps.feed.readV2(...args);
+      },
+    };
+    const run = await pollChangeFeed(
+      { ...deps, feed: slow, now: () => clock },
+      options('v2', { pageSize: 1, maxRunMs: 1000 }),
+    );
+    assert.equal(pages, 3);
+    assert.equal(run.entriesRead, 3);
+    assert.ok(clock <= 1000, `the run took ${clock} ms`);
+  });
+
+  it('a poller that lost the race for the checkpoint stops at once: it reads and sends nothing more', async () => {
+    const { stores, deps, logs } = setUp('v1');
+    feed.add(row(1), row(2), row(3), row(4));
+    // Another poller moves the checkpoint before this one's first write.
+    const racing: PollDependencies = {
+      ...deps,
+      checkpoints: {
+        read: () => stores.checkpoints.read(),
+        write: async (checkpoint, etag) => {
+          await stores.checkpoints.write({ version: 'v1', sequence: 1 }, undefined);
+          return stores.checkpoints.write(checkpoint, etag);
+        },
+      },
+    };
+    const run = await pollChangeFeed(racing, options('v1', { pageSize: 1, flushEveryEntries: 1 }));
+    assert.equal(run.lostRace, true);
+    assert.equal(run.entriesRead, 1);
+    assert.equal(run.checkpoint, undefined);
+    assert.deepEqual(stores.checkpoints.writes, [{ version: 'v1', sequence: 1 }], "only the other poller's write");
+    assert.equal(stores.queue.texts.length, 1, 'the first batch is on the queue (at least once); nothing after it');
+    assert.deepEqual(
+      logs.filter((log) => log.level === 'warn'),
+      [
+        {
+          level: 'warn',
+          message: 'Another poller moved the checkpoint first; stopping this run',
+          properties: { checkpoint: { version: 'v1', sequence: 1 } },
+        },
+      ],
+    );
+  });
+
+  it('flushes every flushEveryEntries rows (at least 1), moving the checkpoint after each batch is on the queue', async () => {
+    const { stores, deps, logs } = setUp('v1');
     feed.add(row(1), row(2), row(3), row(4), row(5));
     const run = await pollChangeFeed(deps, options('v1', { pageSize: 1, flushEveryEntries: 0 }));
+    assert.deepEqual(logs.filter((log) => log.level === 'debug')[0], {
+      level: 'debug',
+      message: 'Checkpoint moved',
+      properties: { checkpoint: { version: 'v1', sequence: 1 }, entries: 1, messages: 1 },
+    });
     assert.deepEqual(sopsSent(stores), [1, 2, 3, 4, 5]);
     assert.deepEqual(
       stores.checkpoints.writes.map((checkpoint) => checkpoint.sequence),
@@ -214,6 +320,7 @@ describe('pollChangeFeed: rows it must not trust, gaps, version switches', () =>
       },
     };
     const run = await pollChangeFeed({ ...deps, source }, options('v1'));
+    assert.equal(run.entriesRead, 2);
     assert.equal(run.badEntries, 1);
     assert.equal(run.messagesEnqueued, 1);
     assert.deepEqual(
@@ -227,5 +334,25 @@ describe('pollChangeFeed: rows it must not trust, gaps, version switches', () =>
     assert.equal(failure?.sequence, 7);
     assert.match(failure?.reason ?? '', /cannot be made to fit in a queue message/);
     assert.equal((failure?.payload as { study?: string } | undefined)?.study, huge);
+  });
+
+  it('a change source: the studies of each page are flushed every flushEveryEntries studies', async () => {
+    const { stores, deps } = setUp('v1');
+    const source: ChangeSource = {
+      readPage: (position) => {
+        const next = position.sequence + 1;
+        return Promise.resolve({
+          rowsRead: 1,
+          studies: [{ study: `1.2.6${next}`, sequence: next }],
+          position: { version: 'v1' as const, sequence: next },
+          done: next === 3,
+        });
+      },
+    };
+    await pollChangeFeed({ ...deps, source }, options('v1', { flushEveryEntries: 1 }));
+    assert.deepEqual(
+      stores.checkpoints.writes.map((checkpoint) => checkpoint.sequence),
+      [1, 2, 3],
+    );
   });
 });
