@@ -48,6 +48,8 @@ export const groups = {
       'test/shared/mapping/studyOwnership.test.ts',
       'test/shared/mapping/contract.test.ts',
       'test/shared/mapping/demographicsSource.test.ts',
+      // The writer's dose Observation requests, against a scripted FHIR client (fast).
+      'test/shared/sync/observationsWriter.test.ts',
     ],
   },
   auth: {

@@ -448,4 +448,15 @@ describe('buildStudyRemoval', () => {
     assert.equal(buildStudyRemoval(foreign, options).action, 'not-owned');
     assert.equal(buildStudyRemoval({}, options).action, 'absent');
   });
+
+  it('split: our Observations are deleted first, the ImagingStudy last (an interrupted removal is finished later)', () => {
+    const removal = buildStudyRemoval(owned, options, undefined, 1);
+    assert.equal(removal.action, 'delete');
+    const transaction = removal.action === 'delete' ? removal.transaction : undefined;
+    assert.deepEqual(
+      transaction?.before.map((part) => methods(part.bundle.entry)),
+      [['DELETE Observation/id3'], ['DELETE Observation/id4'], ['DELETE Observation/id5']],
+    );
+    assert.deepEqual(methods(transaction?.fenced.bundle.entry), ['DELETE ImagingStudy/id2']);
+  });
 });
