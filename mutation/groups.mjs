@@ -35,13 +35,26 @@ export const groups = {
     mutate: ['shared/queue/**/*.ts', '!shared/queue/queueNames.ts'],
     tests: ['test/shared/queue/*.test.ts'],
   },
+  // shared/sync without the poller's files (the poll group's).
   sync: {
-    mutate: ['shared/sync/syncStudy.ts'],
-    tests: ['test/shared/sync/*.test.ts'],
+    mutate: [
+      'shared/sync/**/*.ts',
+      '!shared/sync/poll.ts',
+      '!shared/sync/pollPosition.ts',
+      '!shared/sync/pollFailures.ts',
+      '!shared/sync/enqueueSpans.ts',
+    ],
+    tests: ['test/shared/sync/*.test.ts', '!test/shared/sync/poll*.test.ts', '!test/shared/sync/enqueueSpans.test.ts'],
   },
+  // The timer function's poller: pollChangeFeed and the modules split out of it.
   poll: {
-    mutate: ['shared/sync/poll.ts'],
-    tests: ['test/shared/sync/poll.test.ts', 'test/shared/sync/pollV1GapRace.test.ts'],
+    mutate: [
+      'shared/sync/poll.ts',
+      'shared/sync/pollPosition.ts',
+      'shared/sync/pollFailures.ts',
+      'shared/sync/enqueueSpans.ts',
+    ],
+    tests: ['test/shared/sync/poll*.test.ts', 'test/shared/sync/enqueueSpans.test.ts'],
   },
   transaction: {
     mutate: ['shared/mapping/transaction/**/*.ts'],
@@ -49,6 +62,9 @@ export const groups = {
       'test/shared/mapping/transaction/*.test.ts',
       'test/shared/mapping/studyOwnership.test.ts',
       'test/shared/mapping/contract.test.ts',
+      'test/shared/mapping/demographicsSource.test.ts',
+      // The writer's dose Observation requests, against a scripted FHIR client (fast).
+      'test/shared/sync/observationsWriter.test.ts',
     ],
   },
   auth: {

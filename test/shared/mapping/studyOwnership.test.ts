@@ -76,4 +76,10 @@ describe('buildStudyTransaction: whose study it is', () => {
     // Without the message's instances nothing is removed from another server's study.
     assert.deepEqual(written([ct('1.2')], state).instances, ['1.1', '1.2', '9.1']);
   });
+
+  it('ours: an instance our server no longer holds is removed even when the message does not name it', () => {
+    const state = existing(options.endpoint, ['1.1', '1.2', '1.3']);
+    assert.deepEqual(written([ct('1.2'), ct('1.3')], state, ['1.3']).instances, ['1.2', '1.3']);
+    assert.deepEqual(written([ct('1.2')], state).instances, ['1.2']);
+  });
 });

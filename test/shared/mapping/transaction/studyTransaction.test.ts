@@ -448,4 +448,41 @@ describe('buildStudyRemoval', () => {
     assert.equal(buildStudyRemoval(foreign, options).action, 'not-owned');
     assert.equal(buildStudyRemoval({}, options).action, 'absent');
   });
+
+  it('split: our Observations are deleted first, the ImagingStudy last (an interrupted removal is finished later)', () => {
+    const removal = buildStudyRemoval(owned, options, undefined, 1);
+    assert.equal(removal.action, 'delete');
+    const transaction = removal.action === 'delete' ? removal.transaction : undefined;
+    assert.deepEqual(
+      transaction?.before.map((part) => methods(part.bundle.entry)),
+      [['DELETE Observation/id3'], ['DELETE Observation/id4'], ['DELETE Observation/id5']],
+    );
+    assert.deepEqual(methods(transaction?.fenced.bundle.entry), ['DELETE ImagingStudy/id2']);
+  });
+});
+
+describe('buildStudyTransaction: partition, counts, a Patient that fails validation', () => {
+  it('a study in a named partition is identified in that partition; the plan counts its instances and series', () => {
+    const plan = build([ct('1.2.3.1.1'), instance('1.2.3.2', '1.2.3.2.1')], {}, { partition: 'radiology' });
+    assert.equal(plan.action, 'write');
+    const study = bundleOf(plan)?.entry?.find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as
+      ImagingStudy | undefined;
+    assert.deepEqual(study?.identifier?.[0], { system: 'urn:dicom-cast:partition:radiology', value: 'urn:oid:1.2.3' });
+    assert.deepEqual([plan.instances, plan.series], [2, 2]);
+  });
+
+  it('a Patient that is not valid R4: nothing is sent, the failure names the Patient', () => {
+    const validate = (resource: Resource) =>
+      resource.resourceType === 'Patient' ? [{ path: 'Patient.name[0]', message: 'bad' }] : [];
+    const plan = build([ct('1.2.3.1.1')], {}, { validate });
+    assert.equal(plan.action, 'invalid');
+    assert.match(plan.failures[0]?.reason ?? '', /^Patient \S*\|PID-1 is not valid FHIR R4: Patient\.name\[0\]: bad/);
+  });
+
+  it('a new study whose every instance the mapping rejects: nothing is written, each instance is recorded', () => {
+    const plan = build([instance('1.2.3.1', '1.2.3.1.1', { [Tag.Modality]: null })]);
+    assert.notEqual(plan.action, 'write');
+    assert.equal(plan.rejectedInstances, 1);
+    assert.equal(plan.failures[0]?.instance, '1.2.3.1.1');
+  });
 });
