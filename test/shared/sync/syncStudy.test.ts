@@ -330,6 +330,42 @@ describe('syncStudy on the local FHIR server', () => {
     assert.deepEqual(instancesOf(await only<ImagingStudy>('ImagingStudy')), [sop(1)]);
   });
 
+  it('every instance malformed DICOM JSON: FHIR is left as it is and each instance is recorded', async () => {
+    const created = await sync(message(change(1, 1)), [ct(1)]).result;
+    const msg = message(change(1, 2, { action: 'update' }));
+    const broken = (n: number) =>
+      ({ ...ct(n), [Tag.PatientName]: { vr: 'PN', Value: 'not a list' } }) as unknown as DicomJsonDataset;
+    const { result, recorder } = sync(msg, [broken(1)]);
+    assert.deepEqual(await result, {
+      study: studyUid,
+      outcome: 'unchanged',
+      attempts: 1,
+      instances: 0,
+      series: 0,
+      warnings: [],
+      rejectedInstances: 1,
+    });
+    assert.deepEqual(
+      recorder.failures.map((f) => [f.category, f.instance, f.sequence]),
+      [['bad-dicom-data', sop(1), 2]],
+    );
+    assert.equal((await only<ImagingStudy>('ImagingStudy')).id, created.imagingStudyId);
+    assert.deepEqual(instancesOf(await only<ImagingStudy>('ImagingStudy')), [sop(1)]);
+    // One readable instance among malformed ones: the malformed count among the rejected.
+    const mixed = await sync(message(change(2, 3)), [ct(1), broken(2)]).result;
+    assert.equal(mixed.rejectedInstances, 1);
+  });
+
+  it('no Endpoint yet: creates it in a transaction of its own, then syncs again in the same attempt', async () => {
+    await server.reset();
+    const { result, recorder } = sync(message(change(1, 1)), [ct(1)]);
+    const synced = await result;
+    assert.equal(synced.outcome, 'created');
+    assert.equal(synced.attempts, 1);
+    assert.equal(synced.endpointId, (await only<Endpoint>('Endpoint')).id);
+    assert.deepEqual(recorder.logs, [['info', `Study ${studyUid}: created the Endpoint; syncing again`, undefined]]);
+  });
+
   it('tag warnings are logged and kept; a sync without warnings keeps none', async () => {
     const { result, recorder } = sync(message(change(1, 1)), [ct(1, { [Tag.PatientSex]: attr('CS', 'X') })]);
     const synced = await result;
