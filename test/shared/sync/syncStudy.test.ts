@@ -262,6 +262,14 @@ describe('syncStudy on the local FHIR server', () => {
     assert.deepEqual(instancesOf(await only<ImagingStudy>('ImagingStudy')), [sop(1)]);
   });
 
+  it('a delete row whose instance is current again is not recorded as missing (its create row speaks for it)', async () => {
+    await sync(message(change(1, 1)), [ct(1)]).result;
+    const { result, recorder } = sync(message(change(2, 4, { action: 'delete', state: 'current' })), [ct(1)]);
+    await result;
+    assert.deepEqual(recorder.failures, []);
+    assert.deepEqual(instancesOf(await only<ImagingStudy>('ImagingStudy')), [sop(1)]);
+  });
+
   it('deletes our ImagingStudy when the study is gone (delete rows), and says absent when there was none', async () => {
     const created = await sync(message(change(1, 1)), [ct(1)]).result;
     const gone = message(change(1, 2, { action: 'delete', state: 'deleted' }));
