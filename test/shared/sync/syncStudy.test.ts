@@ -292,6 +292,20 @@ describe('syncStudy on the local FHIR server', () => {
     assert.equal(absent.imagingStudyId, undefined);
   });
 
+  it('a study stored again while it was being removed is synced again at once (a DELETE has no fence)', async () => {
+    await sync(message(change(1, 1)), [ct(1)]).result;
+    let reads = 0;
+    const { deps, recorder } = depsFor(() => (reads++ === 0 ? [] : [ct(1)]));
+    const synced = await syncStudy(message(change(1, 2, { action: 'delete', state: 'deleted' })), deps, options);
+    assert.equal(reads, 3, 'the pass, the read after the delete, the next pass');
+    assert.equal(synced.outcome, 'created');
+    assert.equal(synced.attempts, 1);
+    assert.deepEqual(instancesOf(await only<ImagingStudy>('ImagingStudy')), [sop(1)]);
+    assert.deepEqual(recorder.logs, [
+      ['info', `Study ${studyUid}: the study was stored again while it was being removed; syncing again`, undefined],
+    ]);
+  });
+
   it('keeps another server’s ImagingStudy when our study is gone, and says why', async () => {
     await sync(message(change(1, 1)), [ct(1)]).result;
     const study = await only<ImagingStudy>('ImagingStudy');
