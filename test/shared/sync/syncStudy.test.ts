@@ -212,6 +212,29 @@ describe('syncStudy on the local FHIR server', () => {
     );
   });
 
+  it('a pass that keeps restarting gives up after twice maxAttempts restarts, as a conflict', async () => {
+    await server.reset();
+    // A server that answers the Endpoint's own transaction but never keeps it: every pass creates it again.
+    const forgetful: FhirClient = {
+      search: (resourceType, params) => fhir.search(resourceType, params),
+      transaction: async (bundle: Bundle) =>
+        bundle.entry?.every((e) => e.resource?.resourceType === 'Endpoint')
+          ? { resourceType: 'Bundle', type: 'transaction-response', entry: [] }
+          : fhir.transaction(bundle),
+    };
+    const { deps, recorder } = depsFor(() => [ct(1)], { fhir: forgetful });
+    const error = await syncStudy(message(change(1, 1)), deps, { mapping, maxAttempts: 2 }).then(
+      () => assert.fail('expected to give up'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof RetryableError);
+    assert.equal(error.category, 'fhir-conflict');
+    assert.match(error.message, /^Gave up after 2 attempts/);
+    assert.equal(recorder.logs.length, 5, 'restarts 1-4 within the bound, the fifth ends it');
+    assert.deepEqual(recorder.sleeps, []);
+    assert.deepEqual(await server.all('ImagingStudy'), []);
+  });
+
   for (const status of [400, 500]) {
     it(`a FHIR ${status} is not a conflict: thrown at once, not retried here`, async () => {
       server.failNext(1, status);
