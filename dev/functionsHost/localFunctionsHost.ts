@@ -1,5 +1,5 @@
 import { QueueClient } from '@azure/storage-queue';
-import { settingDefinitions, type SettingDefinition } from '../../shared/config/appConfig.js';
+import { settingDefinitions, type SettingDefinition } from '../../shared/config/settingDefinitions.js';
 import type { FlatSettings } from '../../shared/config/settingsSource.js';
 import { readSetting, settingPathOf } from '../../shared/config/settingsSource.js';
 import { triggers, type TriggerName } from '../../shared/handlers/triggers.js';

@@ -6,12 +6,8 @@ import { settingDefinitions, type SettingDefinition, type SettingKey } from './s
 import { readSetting, type FlatSettings } from './settingsSource.js';
 import { parseStorage, type StorageConnection } from './storageConnection.js';
 
-// The settings table, the value schemas and the storage connection have their own modules; what appConfig.ts used to
-// export is re-exported here so the code that imports it from here (the CLI, the local Functions host, the poll tests,
-// branches in flight) keeps compiling. New code imports from the modules themselves.
-export { settingDefinitions, type SettingDefinition, type SettingKey } from './settingDefinitions.js';
-export { serverUrl } from './settingSchemas.js';
-export { parseStorage, storageSettingPaths, type StorageConnection } from './storageConnection.js';
+// The settings table (settingDefinitions.ts), the value schemas (settingSchemas.ts) and the storage connection
+// (storageConnection.ts) have their own modules; this one turns flat settings into the typed AppConfig.
 
 export type DicomSource = 'azure' | 'orthanc';
 

@@ -190,5 +190,3 @@ function isActive(properties: SecretProperties, now: number): boolean {
   if (properties.notBefore && properties.notBefore.getTime() > now) return false;
   return true;
 }
-
-export { describeNetworkCode } from './keyVaultFailure.js';

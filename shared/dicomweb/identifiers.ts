@@ -59,10 +59,6 @@ export function partitionNameProblem(value: string): string | undefined {
   return undefined;
 }
 
-export function isPartitionName(value: unknown): value is string {
-  return typeof value === 'string' && partitionNameProblem(value) === undefined;
-}
-
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }

@@ -1,7 +1,7 @@
 import type { FhirStudyState, StudyRemovalPlan } from '../mapping/transaction/plan.js';
 import { omitUndefined } from '../lib/omitUndefined.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
-import type { StudySyncDeps, SyncPass } from './syncStudy.js';
+import type { StudySyncDeps, SyncPass } from './studySyncTypes.js';
 
 /**
  * Carries out a removal plan (buildStudyRemoval): its Bundles in order, the ImagingStudy's delete last.

@@ -2,7 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import { ConflictRetry } from './conflict.js';
 import { mergeCopies, type IdentityCopies } from './duplicates.js';
-import type { StudySyncDeps } from './syncStudy.js';
+import type { StudySyncDeps } from './studySyncTypes.js';
 
 export interface SettleContext {
   message: StudyMessage;

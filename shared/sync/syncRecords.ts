@@ -3,7 +3,7 @@ import type { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
 import { NonRetryableError } from '../errors/errors.js';
 import type { StudyPlan } from '../mapping/transaction/plan.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
-import type { StudySyncDeps } from './syncStudy.js';
+import type { StudySyncDeps } from './studySyncTypes.js';
 
 /** What the writer records about a study it syncs: bad instances, tag warnings, instances the server lost. */
 

@@ -29,7 +29,6 @@ import {
   recordPlan,
 } from './syncRecords.js';
 
-export type { StudySyncDeps, StudySyncOptions, StudySyncOutcome, StudySyncResult, SyncPass } from './studySyncTypes.js';
 import type { StudySyncDeps, StudySyncOptions, StudySyncResult, SyncPass } from './studySyncTypes.js';
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,1 +1,1 @@
-export { R4Validator, getR4Validator, validateR4, type ResourceProblem } from './r4Validator.js';
+export { R4Validator, getR4Validator, validateR4 } from './r4Validator.js';

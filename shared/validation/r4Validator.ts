@@ -12,8 +12,6 @@ import { validateInParts } from './imagingStudyParts.js';
 import { ValidationCache } from './validationCache.js';
 import { RequiredValueSets } from './valueSets.js';
 
-export type { ResourceProblem } from '../errors/errors.js';
-
 /**
  * Checks resources the way a conformant FHIR R4 server does before it stores them, so that the writer never
  * sends what would be refused with a 400 (and retried in vain):

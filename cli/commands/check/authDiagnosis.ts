@@ -3,7 +3,7 @@
  * line (the role to assign, the audience in use, the credential to check). Never a secret or a token.
  */
 import type { AuthConfig, AuthServer, BasicAuthConfig } from '../../../shared/auth/index.js';
-import { describeNetworkCode } from '../../../shared/config/keyVaultSecrets.js';
+import { describeNetworkCode } from '../../../shared/config/keyVaultFailure.js';
 import { errorMessage } from '../../../shared/lib/errorDetails.js';
 import { redactSecrets } from '../../../shared/telemetry/redaction.js';
 import { describeUrl } from './report.js';

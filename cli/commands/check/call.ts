@@ -1,6 +1,6 @@
 /** `dicom-cast check`: one GET to a server, reported as one line that says what answered or why it failed. */
 import type { AuthConfig, AuthServer } from '../../../shared/auth/index.js';
-import { describeNetworkCode } from '../../../shared/config/keyVaultSecrets.js';
+import { describeNetworkCode } from '../../../shared/config/keyVaultFailure.js';
 import { ServerRequestError } from '../../../shared/http/serverHttpClient.js';
 import { errorMessage } from '../../../shared/lib/errorDetails.js';
 import { responseCause } from './authDiagnosis.js';

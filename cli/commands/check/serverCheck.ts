@@ -10,7 +10,7 @@ import {
   type AuthServer,
 } from '../../../shared/auth/index.js';
 import { createTokenHttpClient } from '../../../shared/auth/oauth2TokenSource.js';
-import { serverUrl } from '../../../shared/config/appConfig.js';
+import { serverUrl } from '../../../shared/config/settingSchemas.js';
 import { readSetting, type FlatSettings } from '../../../shared/config/settingsSource.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
 import { errorMessage } from '../../../shared/lib/errorDetails.js';

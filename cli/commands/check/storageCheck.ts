@@ -1,8 +1,9 @@
 /** `dicom-cast check`: whether the queue and table services of AzureWebJobsStorage answer, with the app's clients. */
 import { TableClient } from '@azure/data-tables';
 import { QueueClient } from '@azure/storage-queue';
-import { parseStorage, settingDefinitions, type StorageConnection } from '../../../shared/config/appConfig.js';
-import { describeNetworkCode } from '../../../shared/config/keyVaultSecrets.js';
+import { parseStorage, type StorageConnection } from '../../../shared/config/storageConnection.js';
+import { settingDefinitions } from '../../../shared/config/settingDefinitions.js';
+import { describeNetworkCode } from '../../../shared/config/keyVaultFailure.js';
 import { readSetting, type FlatSettings } from '../../../shared/config/settingsSource.js';
 import { errorMessage, httpStatusOf } from '../../../shared/lib/errorDetails.js';
 import { studyQueueName } from '../../../shared/queue/queueNames.js';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { startAzurite, type RunningAzurite } from '../../../dev/azurite.js';
 import { noAuthorization } from '../../../shared/auth/authorizationProvider.js';
-import type { StorageConnection } from '../../../shared/config/appConfig.js';
+import type { StorageConnection } from '../../../shared/config/storageConnection.js';
 import { createChangeFeedClient } from '../../../shared/dicomweb/changeFeedClient.js';
 import { RetryableError } from '../../../shared/errors/errors.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';

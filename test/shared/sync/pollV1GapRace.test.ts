@@ -5,7 +5,7 @@ import { startAzurite, type RunningAzurite } from '../../../dev/azurite.js';
 import { startDicomServer, type RunningDicomServer } from '../../../dev/dicom-server/index.js';
 import { makeInstanceFile, uid } from '../../../dev/samples/index.js';
 import { noAuthorization } from '../../../shared/auth/authorizationProvider.js';
-import type { StorageConnection } from '../../../shared/config/appConfig.js';
+import type { StorageConnection } from '../../../shared/config/storageConnection.js';
 import { createChangeFeedClient } from '../../../shared/dicomweb/changeFeedClient.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
 import { createQueueClient, createStorageQueue } from '../../../shared/queue/messageQueue.js';

@@ -7,7 +7,8 @@ import { NonRetryableError, RetryableError, type Failure } from '../../../shared
 import type { FhirClient } from '../../../shared/fhir/fhirClient.js';
 import type { TagIssue } from '../../../shared/mapping/types.js';
 import type { InstanceChange, StudyMessage } from '../../../shared/queue/studyMessage.js';
-import { syncStudy, type StudySyncDeps, type StudySyncOptions } from '../../../shared/sync/syncStudy.js';
+import { syncStudy } from '../../../shared/sync/syncStudy.js';
+import type { StudySyncDeps, StudySyncOptions } from '../../../shared/sync/studySyncTypes.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
 import { attr, instance, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
 import { sourceOf } from '../../../shared/mapping/ownership.js';
