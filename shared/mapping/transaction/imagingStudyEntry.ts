@@ -18,8 +18,11 @@ import {
 } from './plan.js';
 import type { ScreenedStudy } from './screen.js';
 
-/** The study mapped from its current instances, or why there is nothing to write: no instance left, or no Patient. */
-export type MappedStudy = Pick<PlanContext, 'patient' | 'imagingStudy' | 'owned' | 'references'> | 'remove' | 'keep';
+/**
+ * The study mapped from its current instances, or `keep`: the DICOM server holds instances but the mapping rejects
+ * every one that FHIR does not list yet, so there is nothing to write (and nothing to delete: the study exists).
+ */
+export type MappedStudy = Pick<PlanContext, 'patient' | 'imagingStudy' | 'owned' | 'references'> | 'keep';
 
 /**
  * The Patient and the ImagingStudy of the current data, and the references between the entries. Tag errors of the
@@ -72,7 +75,9 @@ export function mapStudy(
   report.warnings.push(...mapped.issues);
   report.rejectedInstances = screened.failures.length + mapped.rejectedInstances.length;
   let imagingStudy = mapped.imagingStudy;
-  if (!imagingStudy) return 'remove';
+  // Every current instance rejected (the ones FHIR lists keep their entries): leave FHIR as it is, as when the
+  // screen rejects them all. Deleting would drop a study the DICOM server holds, with its dose Observations.
+  if (!imagingStudy) return 'keep';
   if (patientReference === undefined) return 'keep';
   if (state.imagingStudy && !owned) {
     // Not ours: keep whoever wrote it as its owner (none, when it has no meta.source).

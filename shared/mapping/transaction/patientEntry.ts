@@ -1,7 +1,7 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { conditionalCreate, versionedUpdate } from '../../fhir/bundleEntries.js';
 import { sameContent } from '../../fhir/resourceEquality.js';
-import { planDemographics, withDemographicsSource } from '../demographicsSource.js';
+import { planDemographics, withDemographicsSource, type DemographicsPlan } from '../demographicsSource.js';
 import { patientIdentifier, patientSearchParams, toPatient } from '../patient.js';
 import type { MappingOptions } from '../types.js';
 import type { EntryPlanner, PlanContext, PlanReport, StudyTransactionInput } from './plan.js';
@@ -21,7 +21,7 @@ export function mapStudyPatient(
   if (!winner) return undefined;
   const { study, state } = input;
   const identity = patientIdentifier(winner.instance.dataset, options);
-  const demographics = input.feedPosition
+  const demographics: DemographicsPlan = input.feedPosition
     ? planDemographics(state.patient, { feed: options.endpoint, study, ...input.feedPosition })
     : { nameAndSex: true, birthDate: input.applyDemographics };
   const mapped = toPatient(winner.instance.dataset, state.patient, options, {
@@ -29,10 +29,9 @@ export function mapStudyPatient(
     applyNameAndSex: demographics.nameAndSex,
   });
   report.warnings.push(...mapped.issues.filter((issue) => issue.severity === 'warning'));
-  const resource: Patient =
-    'record' in demographics && demographics.record
-      ? withDemographicsSource(mapped.patient, demographics.record)
-      : mapped.patient;
+  const resource: Patient = demographics.record
+    ? withDemographicsSource(mapped.patient, demographics.record)
+    : mapped.patient;
   return { resource, identity };
 }
 

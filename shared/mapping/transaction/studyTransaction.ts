@@ -44,7 +44,6 @@ export function buildStudyTransaction(input: StudyTransactionInput, options: Map
   }
   const mapped = mapStudy(input, screened, options, report);
   if (mapped === 'keep') return { ...report, action: 'keep' };
-  if (mapped === 'remove') return { ...report, action: 'remove', removal: removalOf(input, options) };
 
   const context: PlanContext = { input, options, screened, ...mapped, report, check: resourceCheck(input, report) };
   const entries: PlannedEntry[] = [];
