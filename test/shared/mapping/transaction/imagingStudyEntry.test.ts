@@ -67,7 +67,13 @@ describe('mapStudy: every current instance rejected by the mapping', () => {
 
   it('as when the screen rejects them all (no PatientID): the same answer either way', () => {
     const state = stored(['1.1'], { versionId: '2', source: options.endpoint });
-    assert.equal(plan([ct('1.2', { [Tag.PatientID]: null })], state).action, 'keep');
+    const result = plan([ct('1.2', { [Tag.PatientID]: null })], state);
+    assert.equal(result.action, 'keep');
+    assert.equal(result.rejectedInstances, 1);
+    assert.deepEqual(
+      result.failures.map((failure) => [failure.category, failure.instance, failure.tag]),
+      [['bad-dicom-data', '1.2', '(0010,0020)']],
+    );
   });
 
   it('listed instances that are now rejected keep their entries, and the study its Patient (none wins)', () => {
