@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BundleEntry, Observation } from '@medplum/fhirtypes';
+import type { BundleEntry, ImagingStudy, ImagingStudySeries, Observation, Resource } from '@medplum/fhirtypes';
 import { Tag, type DicomJsonDataset } from '../../../../shared/dicomweb/dicomJson.js';
 import { doseObservationIdentity } from '../../../../shared/mapping/doseObservations.js';
+import { needsObservationSearch } from '../../../../shared/mapping/transaction/doseObservationEntries.js';
 import type { FhirStudyState, StudyTransactionInput } from '../../../../shared/mapping/transaction/plan.js';
 import { buildStudyTransaction } from '../../../../shared/mapping/transaction/studyTransaction.js';
 import type { MappingOptions } from '../../../../shared/mapping/types.js';
-import { C, ctDoseContent, srDataset, type CtEvent } from '../../../support/doseReports.js';
+import { C, XRayRadiationDoseSrStorage, ctDoseContent, srDataset, type CtEvent } from '../../../support/doseReports.js';
 import { instance, options as baseOptions, studyUid } from '../../../support/mappingFixtures.js';
 import { bundleOf, stateAfter } from '../../../support/studyPlans.js';
 
@@ -175,5 +176,81 @@ describe('planDoseObservations: a dose report that cannot be used', () => {
     const again = build([ct('1.2.3.1.1'), rejected], state);
     assert.deepEqual(requests(again), []);
     assert.equal(again.failures[0]?.instance, '1.2.3.9.1');
+  });
+});
+
+describe('planDoseObservations: what an update keeps and what it takes', () => {
+  const summary = stored.find((o) => doseObservationIdentity(o) === 'urn:oid:1.2.3.9.1') as Observation;
+  const theirs = { system: 'urn:dicom:uid', value: 'urn:oid:9.9' };
+
+  it('keeps identifiers others added (another urn:dicom:uid one too) and points partOf at the study once', () => {
+    const edited: Observation = {
+      ...summary,
+      identifier: [...(summary.identifier ?? []), theirs],
+      partOf: [{ reference: 'http://fhir.example/ImagingStudy/id2' }, { reference: 'Procedure/p' }],
+    };
+    const observations = stored.map((o) => (o.id === summary.id ? edited : o));
+    const plan = build([ct('1.2.3.1.1'), doseSr('1.2.3.9.1', [event1, event2], 101)], { ...state, observations });
+    const written = observationFor(plan, 'urn:oid:1.2.3.9.1');
+    assert.deepEqual(written?.identifier, [...(summary.identifier ?? []), theirs]);
+    assert.deepEqual(written?.partOf, [{ reference: 'ImagingStudy/id2' }, { reference: 'Procedure/p' }]);
+  });
+
+  it('an updated Observation that is not valid R4 is not written, and is recorded', () => {
+    const validate = (resource: Resource) =>
+      resource.resourceType === 'Observation' && resource.id === summary.id
+        ? [{ path: 'Observation', message: 'no' }]
+        : [];
+    const plan = build([ct('1.2.3.1.1'), doseSr('1.2.3.9.1', [event1, event2], 101)], state, { validate });
+    assert.deepEqual(requests(plan), []);
+    assert.deepEqual(
+      plan.failures.map((failure) => [failure.category, failure.resource]),
+      [['invalid-resource', 'Observation summary urn:oid:1.2.3.9.1']],
+    );
+    assert.equal(plan.observations.updated, 0);
+  });
+
+  it('takes the study’s accession (from the instance stored last), not the dose report’s own', () => {
+    const image = instance('1.2.3.1', '1.2.3.1.1', { [Tag.AccessionNumber]: { vr: 'SH', Value: ['ACC-CT'] } });
+    const sequences = new Map([
+      ['1.2.3.9.1', 5],
+      ['1.2.3.1.1', 9],
+    ]);
+    const plan = build([image, doseSr('1.2.3.9.1', [event1])], {}, { sequences });
+    assert.deepEqual(
+      observationFor(plan, 'urn:oid:1.2.3.9.1')?.identifier?.map((identifier) => identifier.value),
+      ['urn:oid:1.2.3.9.1', 'ACC-CT'],
+    );
+  });
+});
+
+describe('needsObservationSearch: a study FHIR holds', () => {
+  const study = (...series: ImagingStudySeries[]): ImagingStudy => ({
+    resourceType: 'ImagingStudy',
+    id: 's1',
+    status: 'available',
+    subject: { reference: 'Patient/p' },
+    series,
+  });
+  const sr = { uid: '1.2.3.9.1', sopClass: { code: `urn:oid:${XRayRadiationDoseSrStorage}` } };
+  const image = { uid: '1.2.3.1.1', sopClass: { code: 'urn:oid:1.2.840.10008.5.1.4.1.1.2' } };
+
+  it('an SR instance among images of one series: search', () => {
+    assert.equal(
+      needsObservationSearch(study({ uid: '1', modality: { code: 'OT' }, instance: [image, sr] }), [], options),
+      true,
+    );
+  });
+
+  it('series without instances listed, or no series: no search', () => {
+    assert.equal(needsObservationSearch(study({ uid: '1', modality: { code: 'SR' } }), [], options), false);
+    assert.equal(
+      needsObservationSearch({ resourceType: 'ImagingStudy', id: 's1', status: 'available', subject: {} }, [], options),
+      false,
+    );
+  });
+
+  it('a current dose report among images: search', () => {
+    assert.equal(needsObservationSearch(study(), [ct('1.2.3.1.1'), doseSr('1.2.3.9.1', [event1])], options), true);
   });
 });

@@ -108,8 +108,10 @@ describe('mapStudy: a study someone else wrote', () => {
     assert.equal(buildStudyRemoval(after, options).action, 'not-owned');
   });
 
-  it('with another server’s meta.source: keeps it', () => {
-    const state = stored(['1.1'], { versionId: '3', source: 'https://other.example.com' });
-    assert.equal(writtenStudy(plan([ct('1.2')], state))?.meta?.source, 'https://other.example.com');
+  it('with another server’s meta.source: keeps it, and the rest of its meta', () => {
+    const tag = [{ system: 'urn:example:tags', code: 'reviewed' }];
+    const state = stored(['1.1'], { versionId: '3', source: 'https://other.example.com', tag });
+    const study = writtenStudy(plan([ct('1.2')], state));
+    assert.deepEqual(study?.meta, { versionId: '3', source: 'https://other.example.com', tag });
   });
 });
