@@ -103,25 +103,6 @@ describe('pollChangeFeed: rows it must not trust, gaps, version switches', () =>
     assert.deepEqual(offsets.slice(0, 3), ['0', '1', '2'], 'the bad row window (1,2] is read once, then (2,3]');
   });
 
-  it('v1: a last window holding only a misplaced row is stepped over, and the checkpoint is a v1 checkpoint', async () => {
-    const { stores, deps, logs } = setUp('v1');
-    // The feed's newest row, stored at 2, repeats sequence 1: its window (1,2] has no row that can move the position.
-    feed.add(row(1), row(2, 1));
-    const run = await pollChangeFeed(deps, options('v1', { pageSize: 1 }));
-    assert.equal(run.caughtUp, true);
-    assert.equal(run.badEntries, 1);
-    assert.deepEqual(sopsSent(stores), [1]);
-    assert.deepEqual(run.checkpoint, { version: 'v1', sequence: 2 });
-    assert.deepEqual(stores.checkpoints.stored?.checkpoint, { version: 'v1', sequence: 2 });
-    const next = await pollChangeFeed(deps, options('v1', { pageSize: 1 }));
-    assert.equal(next.entriesRead, 0, 'the next run starts after the stepped-over window');
-    assert.deepEqual(
-      logs.filter((log) => log.message.startsWith('Checkpoint was written')),
-      [],
-      'the next run takes the checkpoint as its own version',
-    );
-  });
-
   it('v2: a row above the newest sequence the feed reports is recorded and does not carry the checkpoint', async () => {
     const { stores, deps } = setUp('v2');
     // The feed's latest is the row stored at 4; the row stored at 3 says 99.
