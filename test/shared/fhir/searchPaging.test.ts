@@ -5,6 +5,8 @@ import type { Bundle, BundleEntry, OperationOutcome, Patient } from '@medplum/fh
 import { noAuthorization } from '../../../shared/auth/authorizationProvider.js';
 import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
 import { createFhirClient } from '../../../shared/fhir/fhirClient.js';
+import { Attr } from '../../../shared/telemetry/names.js';
+import type { RequestObserver } from '../../../shared/telemetry/telemetry.js';
 import { listen, readBody } from '../../support/loopback.js';
 
 /**
@@ -232,5 +234,39 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
       assert.equal(wrong.category, 'transient');
       assert.equal(wrong.message, 'FHIR batch answered 200 without a batch-response Bundle');
     }
+  });
+
+  it('each request is observed as a FHIR request, named by its operation and resource type, with its status', async () => {
+    const observed: unknown[][] = [];
+    const requests: RequestObserver = {
+      observe: async (server, operation, call, status, attributes) => {
+        const result = await call();
+        observed.push([server, operation, attributes, status?.ofResult?.(result)]);
+        return result;
+      },
+    };
+    const observedClient = createFhirClient({
+      baseUrl: `${server.origin}/fhir`,
+      authorization: noAuthorization,
+      limits: { retryBudgetMs: 0 },
+      requests,
+    });
+    handler = (_request, path) =>
+      path.includes('page=2') ? { body: searchset([]) } : { body: searchset([], 'Patient?page=2') };
+    await observedClient.search('Patient', {});
+    await observedClient.searchPage('ImagingStudy', {});
+    await observedClient.searchPage('Patient', {}, 'Patient?page=2');
+    handler = () => ({ body: { resourceType: 'Bundle', type: 'batch-response', entry: [] } });
+    await observedClient.batch({ resourceType: 'Bundle', type: 'batch', entry: [] });
+    handler = () => ({ status: 200, body: { resourceType: 'Bundle', type: 'transaction-response', entry: [] } });
+    await observedClient.transaction({ resourceType: 'Bundle', type: 'transaction', entry: [] });
+    assert.deepEqual(observed, [
+      ['fhir', 'search', { [Attr.resourceType]: 'Patient' }, 200],
+      ['fhir', 'search-page', { [Attr.resourceType]: 'Patient' }, 200],
+      ['fhir', 'search', { [Attr.resourceType]: 'ImagingStudy' }, 200],
+      ['fhir', 'search-page', { [Attr.resourceType]: 'Patient' }, 200],
+      ['fhir', 'batch', {}, 200],
+      ['fhir', 'transaction', {}, 200],
+    ]);
   });
 });
