@@ -121,6 +121,18 @@ describe('startEnqueueSpans', () => {
     assert.deepEqual(times, ['2026-03-01T10:00:05Z', '2026-03-01T10:00:09Z', undefined, undefined]);
   });
 
+  it("a study's later entry replaces the entry time of an earlier one read before it", () => {
+    const entries = [
+      entry('1.2.1', 1, '2026-03-01T10:00:01Z'),
+      entry('1.2.1', 2, '2026-03-01T10:00:07Z'),
+      entry('1.2.1', 3, '2026-03-01T10:00:03Z'),
+    ];
+    const spans = startEnqueueSpans(tracer, [message('1.2.1', 3, 3)], entries);
+    spans.end();
+    const times = exporter.getFinishedSpans().map((span) => span.attributes[Attr.entryTime]);
+    assert.deepEqual(times, ['2026-03-01T10:00:07Z']);
+  });
+
   it('ends every span with the error when the messages did not reach the queue, scrubbed', () => {
     const spans = startEnqueueSpans(tracer, [message('1.2.1', 7, 1), message('1.2.2', 8, 1)], []);
     spans.end(new Error('queue refused: sig=c2VjcmV0IHNpZ25hdHVyZQ%3D%3D'));
