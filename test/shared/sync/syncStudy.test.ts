@@ -470,5 +470,131 @@ for (const profile of FHIR_PROFILE_NAMES) {
       const without = await sync(message(change(1, 1)), [ct(1)]).result;
       assert.equal('observations' in without, false);
     });
+
+    it('one malformed instance among readable ones: the readable ones are written, the malformed one recorded', async () => {
+      await sync(message(change(1, 1)), [ct(1)]).result;
+      const broken = { ...ct(2), [Tag.PatientName]: { vr: 'PN', Value: 'not a list' } } as unknown as DicomJsonDataset;
+      const { result, recorder } = sync(message(change(2, 2), change(3, 3)), [ct(1), broken, ct(3)]);
+      const synced = await result;
+      assert.equal(synced.outcome, 'updated');
+      assert.equal(synced.rejectedInstances, 1);
+      assert.deepEqual(
+        recorder.failures.map((f) => [f.category, f.instance, f.sequence]),
+        [['bad-dicom-data', sop(2), 2]],
+      );
+      assert.deepEqual(instancesOf(await only<ImagingStudy>('ImagingStudy')), [sop(1), sop(3)]);
+    });
+
+    it('a malformed instance the message does not name is recorded without a sequence', async () => {
+      const msg = message(change(1, 1));
+      const broken = { ...ct(9), [Tag.PatientName]: { vr: 'PN', Value: 'not a list' } } as unknown as DicomJsonDataset;
+      const { result, recorder } = sync(msg, [ct(1), broken]);
+      await result;
+      assert.deepEqual(recorder.failures, [
+        {
+          category: 'bad-dicom-data',
+          study: studyUid,
+          series: '1.2.3.1',
+          instance: sop(9),
+          tag: '(0010,0010)',
+          reason:
+            'Malformed DICOM JSON: (0010,0010) "Value" is not an array (got "not a list"); DICOM JSON lists every value; the instance is left out',
+          payload: msg,
+        },
+      ]);
+    });
+
+    it('a new study whose every instance is unusable: nothing written, each instance recorded, no id', async () => {
+      const msg = message(change(1, 1));
+      const { result, recorder } = sync(msg, [ct(1, { [Tag.PatientID]: null })]);
+      assert.deepEqual(await result, {
+        study: studyUid,
+        outcome: 'unchanged',
+        attempts: 1,
+        instances: 0,
+        series: 0,
+        warnings: [],
+        rejectedInstances: 1,
+      });
+      assert.deepEqual(
+        recorder.failures.map((f) => [f.category, f.instance, f.sequence]),
+        [['bad-dicom-data', sop(1), 1]],
+      );
+      assert.deepEqual(await server.all('ImagingStudy'), []);
+      assert.deepEqual(await server.all('Patient'), []);
+    });
+
+    it('a new study listed as current that the DICOM server does not return: recorded, nothing written, no id', async () => {
+      const msg = message(change(1, 1));
+      const { result, recorder } = sync(msg, []);
+      assert.deepEqual(await result, {
+        study: studyUid,
+        outcome: 'unchanged',
+        attempts: 1,
+        instances: 0,
+        series: 0,
+        warnings: [],
+        rejectedInstances: 0,
+      });
+      assert.deepEqual(
+        recorder.failures.map((f) => [f.category, f.instance, f.sequence]),
+        [['dicom-not-found', sop(1), 1]],
+      );
+      assert.deepEqual(await server.all('ImagingStudy'), []);
+    });
+
+    it('instances returned but none mappable, another listed one missing: no glitch guard, nothing to remove', async () => {
+      // The read is not empty, so this is not the empty-or-404 read the guard keeps a study through.
+      const msg = message(change(1, 1), change(2, 2));
+      const { result, recorder } = sync(msg, [ct(1, { [Tag.Modality]: null })]);
+      const synced = await result;
+      assert.equal(synced.outcome, 'absent');
+      assert.deepEqual(recorder.failures.map((f) => [f.category, f.instance]).sort(), [
+        ['bad-dicom-data', sop(1)],
+        ['dicom-not-found', sop(2)],
+      ]);
+      assert.deepEqual(await server.all('ImagingStudy'), []);
+    });
+
+    it('another server’s study loses only the instance the message names as deleted', async () => {
+      await sync(message(change(1, 1), change(2, 2), change(3, 3)), [ct(1), ct(2), ct(3)]).result;
+      const study = await only<ImagingStudy>('ImagingStudy');
+      await fhir.transaction({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            resource: { ...study, meta: { source: 'https://other.example.com' } },
+            request: { method: 'PUT', url: `ImagingStudy/${study.id}` },
+          },
+        ],
+      });
+      // The DICOM server no longer holds 2 (deleted) nor 3 (never ours to know about: not in the message).
+      const synced = await sync(message(change(2, 4, { action: 'delete', state: 'deleted' })), [ct(1)]).result;
+      assert.equal(synced.outcome, 'updated');
+      const after = await only<ImagingStudy>('ImagingStudy');
+      assert.deepEqual(instancesOf(after), [sop(1), sop(3)]);
+      assert.equal(sourceOf(after), 'https://other.example.com');
+    });
+
+    it('without a logger or a warnings store (both optional), a sync that restarts and has tag warnings completes', async () => {
+      await server.reset();
+      const { result, recorder } = sync(message(change(1, 1)), [ct(1, { [Tag.PatientSex]: attr('CS', 'X') })], {
+        log: undefined,
+        recordWarnings: undefined,
+      });
+      const synced = await result;
+      assert.equal(synced.outcome, 'created');
+      assert.equal(synced.warnings.length, 1);
+      assert.deepEqual([recorder.logs, recorder.warnings], [[], []]);
+    });
+
+    it('an update of a known study costs three requests: the reads, the Patient search, the transaction', async () => {
+      await sync(message(change(1, 1)), [ct(1)]).result;
+      server.resetRequestCount();
+      const synced = await sync(message(change(2, 2)), [ct(1), ct(2)]).result;
+      assert.equal(synced.outcome, 'updated');
+      assert.deepEqual(server.requestCounts(), { batch: 1, 'search-type': 1, transaction: 1 });
+    });
   });
 }
