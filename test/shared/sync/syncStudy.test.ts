@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import type { Bundle, Endpoint, ImagingStudy, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { FHIR_PROFILE_NAMES, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
 import { NonRetryableError, RetryableError, type Failure } from '../../../shared/errors/errors.js';
@@ -10,6 +10,7 @@ import type { InstanceChange, StudyMessage } from '../../../shared/queue/studyMe
 import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import type { StudySyncDeps, StudySyncOptions } from '../../../shared/sync/studySyncTypes.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
+import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
 import { attr, instance, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
 import { sourceOf } from '../../../shared/mapping/ownership.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
@@ -208,6 +209,19 @@ for (const profile of FHIR_PROFILE_NAMES) {
         [1, 2, 3].map((attempt) => ['info', `Conflict on study ${studyUid}, retrying`, { attempt }]),
       );
     });
+
+    it(
+      'without an injected sleep, a conflict retry waits on a real timer and then retries',
+      { timeout: 10_000 },
+      async () => {
+        server.failNext(1, 412);
+        const { deps, recorder } = depsFor(() => [ct(1)]);
+        delete deps.sleep;
+        const synced = await syncStudy(message(change(1, 1)), deps, options);
+        assert.deepEqual([synced.outcome, synced.attempts], ['created', 2]);
+        assert.deepEqual(recorder.sleeps, []);
+      },
+    );
 
     it('a pass that keeps restarting gives up after twice maxAttempts restarts, as a conflict', async () => {
       await server.reset();
@@ -446,6 +460,42 @@ for (const profile of FHIR_PROFILE_NAMES) {
       assert.equal(server.requestCounts().transaction ?? 0, 0);
     });
 
+    it('every resource found not valid R4 is named in the one error, in plan order', async () => {
+      const report = srDataset({
+        studyUid,
+        seriesUid: '1.2.3.9',
+        sopUid: '1.2.3.9.1',
+        patientId: 'PID-1',
+        title: C.xRayDoseReport,
+        content: ctDoseContent([{ uid: '1.2.3.100.1', ctdiVol: 3, dlp: 9 }], 9),
+      });
+      const msg = message(change(1, 1), { ...change(1, 2), series: '1.2.3.9', sop: '1.2.3.9.1' });
+      const { deps, recorder } = depsFor(() => [ct(1), report], {
+        validate: (resource) =>
+          resource.resourceType === 'ImagingStudy' || resource.resourceType === 'Observation'
+            ? [{ path: `${resource.resourceType}.status`, message: 'broken' }]
+            : [],
+      });
+      server.resetRequestCount();
+      const error = await syncStudy(msg, deps, { mapping: { ...mapping, generateObservations: true } }).then(
+        () => assert.fail('expected invalid-resource'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof NonRetryableError);
+      assert.equal(error.category, 'invalid-resource');
+      const invalid = (what: string, type: string) => `${what} is not valid FHIR R4: ${type}.status: broken`;
+      assert.equal(
+        error.message,
+        `Not sent: ${[
+          invalid('Observation summary urn:oid:1.2.3.9.1', 'Observation'),
+          invalid('Observation event urn:oid:1.2.3.100.1', 'Observation'),
+          invalid(`ImagingStudy urn:oid:${studyUid}`, 'ImagingStudy'),
+        ].join('; ')} (study ${studyUid})`,
+      );
+      assert.deepEqual(recorder.failures, []);
+      assert.equal(server.requestCounts().transaction ?? 0, 0);
+    });
+
     it('validate: false sends what it built without checking it', async () => {
       let checked = 0;
       await sync(message(change(1, 1)), [ct(1)], {
@@ -579,14 +629,46 @@ for (const profile of FHIR_PROFILE_NAMES) {
 
     it('without a logger or a warnings store (both optional), a sync that restarts and has tag warnings completes', async () => {
       await server.reset();
-      const { result, recorder } = sync(message(change(1, 1)), [ct(1, { [Tag.PatientSex]: attr('CS', 'X') })], {
-        log: undefined,
-        recordWarnings: undefined,
-      });
-      const synced = await result;
+      const { deps, recorder } = depsFor(() => [ct(1, { [Tag.PatientSex]: attr('CS', 'X') })]);
+      delete deps.log;
+      delete deps.recordWarnings;
+      const synced = await syncStudy(message(change(1, 1)), deps, options);
       assert.equal(synced.outcome, 'created');
       assert.equal(synced.warnings.length, 1);
       assert.deepEqual([recorder.logs, recorder.warnings], [[], []]);
+    });
+
+    it('Fhir:MaxBundleEntries: no Bundle is larger; what does not fit is written by the next pass', async () => {
+      const events = [1, 2, 3, 4].map((n) => ({ uid: `1.2.3.100.${n}`, ctdiVol: n, dlp: 10 * n }));
+      const report = srDataset({
+        studyUid,
+        seriesUid: '1.2.3.9',
+        sopUid: '1.2.3.9.1',
+        patientId: 'PID-1',
+        title: C.xRayDoseReport,
+        content: ctDoseContent(events, 100),
+      });
+      const sizes: number[] = [];
+      const counting: FhirClient = {
+        search: (resourceType, params) => fhir.search(resourceType, params),
+        transaction: (bundle: Bundle) => {
+          sizes.push(bundle.entry?.length ?? 0);
+          return fhir.transaction(bundle);
+        },
+      };
+      const msg = message(change(1, 1), { ...change(1, 2), series: '1.2.3.9', sop: '1.2.3.9.1' });
+      const { deps, recorder } = depsFor(() => [ct(1), report], { fhir: counting });
+      const synced = await syncStudy(msg, deps, {
+        mapping: { ...mapping, generateObservations: true },
+        maxBundleEntries: 3,
+      });
+      assert.equal(synced.outcome, 'updated', 'the study was created by the first pass');
+      assert.ok(sizes.length > 1 && sizes.every((size) => size <= 3), `Bundle sizes ${sizes.join(', ')}`);
+      assert.match(recorder.logs[0]?.[1] ?? '', /: \d+ entries left for a Bundle of their own; syncing again$/);
+      const observations = await server.all<Observation>('Observation');
+      assert.equal(observations.length, 5, 'one per irradiation event and the accumulated dose');
+      const study = await only<ImagingStudy>('ImagingStudy');
+      assert.ok(observations.every((o) => o.partOf?.[0]?.reference === `ImagingStudy/${study.id}`));
     });
 
     it('an update of a known study costs three requests: the reads, the Patient search, the transaction', async () => {
