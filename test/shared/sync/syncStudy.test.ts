@@ -3,15 +3,15 @@ import { beforeEach, describe, it } from 'node:test';
 import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { FHIR_PROFILE_NAMES, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import { NonRetryableError, RetryableError, type Failure } from '../../../shared/errors/errors.js';
+import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
 import type { FhirClient } from '../../../shared/fhir/fhirClient.js';
-import type { TagIssue } from '../../../shared/mapping/types.js';
-import type { InstanceChange, StudyMessage } from '../../../shared/queue/studyMessage.js';
+import type { StudyMessage } from '../../../shared/queue/studyMessage.js';
 import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import type { StudySyncDeps, StudySyncOptions } from '../../../shared/sync/studySyncTypes.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
+import { change, ct, recordingDeps, sop, studyMessage as message } from '../../support/studySync.js';
 import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
-import { attr, instance, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
+import { attr, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
 import { sourceOf } from '../../../shared/mapping/ownership.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
 
@@ -31,47 +31,8 @@ for (const profile of FHIR_PROFILE_NAMES) {
       await createOurEndpoint(fhir, mapping);
     });
 
-    const sop = (n: number) => `1.2.3.1.${n}`;
-    const ct = (n: number, extra: Parameters<typeof instance>[2] = {}) => instance('1.2.3.1', sop(n), extra);
-    const change = (n: number, sequence: number, overrides: Partial<InstanceChange> = {}): InstanceChange => ({
-      series: '1.2.3.1',
-      sop: sop(n),
-      action: 'create',
-      sequence,
-      state: 'current',
-      ...overrides,
-    });
-    const message = (...changes: InstanceChange[]): StudyMessage => ({
-      study: studyUid,
-      maxSequence: Math.max(0, ...changes.map((c) => c.sequence)),
-      changes,
-    });
-
-    interface Recorder {
-      failures: Failure[];
-      logs: [string, string, Record<string, unknown> | undefined][];
-      warnings: [string, readonly TagIssue[]][];
-      sleeps: number[];
-    }
-    function depsFor(datasets: () => DicomJsonDataset[], overrides: Partial<StudySyncDeps> = {}) {
-      const recorder: Recorder = { failures: [], logs: [], warnings: [], sleeps: [] };
-      const deps: StudySyncDeps = {
-        dicom: { readStudyMetadata: async () => datasets() },
-        fhir,
-        recordFailure: async (failure) => {
-          recorder.failures.push(failure);
-        },
-        recordWarnings: async (study, warnings) => {
-          recorder.warnings.push([study, warnings]);
-        },
-        log: (level, text, properties) => recorder.logs.push([level, text, properties]),
-        sleep: async (ms) => {
-          recorder.sleeps.push(ms);
-        },
-        ...overrides,
-      };
-      return { deps, recorder };
-    }
+    const depsFor = (datasets: () => DicomJsonDataset[], overrides: Partial<StudySyncDeps> = {}) =>
+      recordingDeps(fhir, datasets, overrides);
     const options: StudySyncOptions = { mapping };
     const sync = (msg: StudyMessage, datasets: DicomJsonDataset[], overrides: Partial<StudySyncDeps> = {}) => {
       const { deps, recorder } = depsFor(() => datasets, overrides);
@@ -84,6 +45,32 @@ for (const profile of FHIR_PROFILE_NAMES) {
     };
     const instancesOf = (study: ImagingStudy) =>
       (study.series ?? []).flatMap((series) => (series.instance ?? []).map((i) => i.uid)).sort();
+    /** The study's ImagingStudy, rewritten as another DICOM server's (its meta.source). */
+    const ownedByAnotherServer = async (): Promise<ImagingStudy> => {
+      const study = await only<ImagingStudy>('ImagingStudy');
+      const resource = { ...study, meta: { source: 'https://other.example.com' } };
+      await fhir.transaction({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource, request: { method: 'PUT', url: `ImagingStudy/${study.id}` } }],
+      });
+      return study;
+    };
+    /** A CT dose report (instance 1.2.3.9.1) of `events` irradiation events, with the change that names it. */
+    const doseReport = (events: number, sequence: number) => ({
+      dataset: srDataset({
+        studyUid,
+        seriesUid: '1.2.3.9',
+        sopUid: '1.2.3.9.1',
+        patientId: 'PID-1',
+        title: C.xRayDoseReport,
+        content: ctDoseContent(
+          Array.from({ length: events }, (_, i) => ({ uid: `1.2.3.100.${i + 1}`, ctdiVol: i + 1, dlp: 10 * (i + 1) })),
+          100,
+        ),
+      }),
+      change: { ...change(1, sequence), series: '1.2.3.9', sop: '1.2.3.9.1' },
+    });
     it('creates, then finds it unchanged, then updates; the result names what it wrote', async () => {
       const first = await sync(message(change(1, 1), change(2, 2)), [ct(1), ct(2)]).result;
       const [study, patient, endpoint] = [
@@ -342,17 +329,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
 
     it('keeps another server’s ImagingStudy when our study is gone, and says why', async () => {
       await sync(message(change(1, 1)), [ct(1)]).result;
-      const study = await only<ImagingStudy>('ImagingStudy');
-      await fhir.transaction({
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [
-          {
-            resource: { ...study, meta: { source: 'https://other.example.com' } },
-            request: { method: 'PUT', url: `ImagingStudy/${study.id}` },
-          },
-        ],
-      });
+      const study = await ownedByAnotherServer();
       const { result, recorder } = sync(message(change(1, 2, { action: 'delete', state: 'deleted' })), []);
       const synced = await result;
       assert.equal(synced.outcome, 'unchanged');
@@ -461,16 +438,9 @@ for (const profile of FHIR_PROFILE_NAMES) {
     });
 
     it('every resource found not valid R4 is named in the one error, in plan order', async () => {
-      const report = srDataset({
-        studyUid,
-        seriesUid: '1.2.3.9',
-        sopUid: '1.2.3.9.1',
-        patientId: 'PID-1',
-        title: C.xRayDoseReport,
-        content: ctDoseContent([{ uid: '1.2.3.100.1', ctdiVol: 3, dlp: 9 }], 9),
-      });
-      const msg = message(change(1, 1), { ...change(1, 2), series: '1.2.3.9', sop: '1.2.3.9.1' });
-      const { deps, recorder } = depsFor(() => [ct(1), report], {
+      const report = doseReport(1, 2);
+      const msg = message(change(1, 1), report.change);
+      const { deps, recorder } = depsFor(() => [ct(1), report.dataset], {
         validate: (resource) =>
           resource.resourceType === 'ImagingStudy' || resource.resourceType === 'Observation'
             ? [{ path: `${resource.resourceType}.status`, message: 'broken' }]
@@ -554,44 +524,40 @@ for (const profile of FHIR_PROFILE_NAMES) {
       ]);
     });
 
-    it('a new study whose every instance is unusable: nothing written, each instance recorded, no id', async () => {
-      const msg = message(change(1, 1));
-      const { result, recorder } = sync(msg, [ct(1, { [Tag.PatientID]: null })]);
-      assert.deepEqual(await result, {
-        study: studyUid,
-        outcome: 'unchanged',
-        attempts: 1,
-        instances: 0,
-        series: 0,
-        warnings: [],
-        rejectedInstances: 1,
+    for (const { what, datasets, rejected, failure } of [
+      {
+        what: 'every instance is unusable',
+        datasets: [ct(1, { [Tag.PatientID]: null })],
+        rejected: 1,
+        failure: 'bad-dicom-data',
+      },
+      {
+        what: 'listed as current is not returned by the DICOM server',
+        datasets: [],
+        rejected: 0,
+        failure: 'dicom-not-found',
+      },
+    ]) {
+      it(`a new study whose instance ${what}: recorded, nothing written, no id`, async () => {
+        const { result, recorder } = sync(message(change(1, 1)), datasets);
+        const synced = await result;
+        assert.deepEqual(
+          [
+            synced.outcome,
+            synced.instances,
+            synced.rejectedInstances,
+            Object.keys(synced).filter((k) => k.endsWith('Id')),
+          ],
+          ['unchanged', 0, rejected, []],
+        );
+        assert.deepEqual(
+          recorder.failures.map((f) => [f.category, f.instance, f.sequence]),
+          [[failure, sop(1), 1]],
+        );
+        assert.deepEqual(await server.all('ImagingStudy'), []);
+        assert.deepEqual(await server.all('Patient'), []);
       });
-      assert.deepEqual(
-        recorder.failures.map((f) => [f.category, f.instance, f.sequence]),
-        [['bad-dicom-data', sop(1), 1]],
-      );
-      assert.deepEqual(await server.all('ImagingStudy'), []);
-      assert.deepEqual(await server.all('Patient'), []);
-    });
-
-    it('a new study listed as current that the DICOM server does not return: recorded, nothing written, no id', async () => {
-      const msg = message(change(1, 1));
-      const { result, recorder } = sync(msg, []);
-      assert.deepEqual(await result, {
-        study: studyUid,
-        outcome: 'unchanged',
-        attempts: 1,
-        instances: 0,
-        series: 0,
-        warnings: [],
-        rejectedInstances: 0,
-      });
-      assert.deepEqual(
-        recorder.failures.map((f) => [f.category, f.instance, f.sequence]),
-        [['dicom-not-found', sop(1), 1]],
-      );
-      assert.deepEqual(await server.all('ImagingStudy'), []);
-    });
+    }
 
     it('instances returned but none mappable, another listed one missing: no glitch guard, nothing to remove', async () => {
       // The read is not empty, so this is not the empty-or-404 read the guard keeps a study through.
@@ -608,17 +574,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
 
     it('another server’s study loses only the instance the message names as deleted', async () => {
       await sync(message(change(1, 1), change(2, 2), change(3, 3)), [ct(1), ct(2), ct(3)]).result;
-      const study = await only<ImagingStudy>('ImagingStudy');
-      await fhir.transaction({
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [
-          {
-            resource: { ...study, meta: { source: 'https://other.example.com' } },
-            request: { method: 'PUT', url: `ImagingStudy/${study.id}` },
-          },
-        ],
-      });
+      await ownedByAnotherServer();
       // The DICOM server no longer holds 2 (deleted) nor 3 (never ours to know about: not in the message).
       const synced = await sync(message(change(2, 4, { action: 'delete', state: 'deleted' })), [ct(1)]).result;
       assert.equal(synced.outcome, 'updated');
@@ -639,15 +595,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
     });
 
     it('Fhir:MaxBundleEntries: no Bundle is larger; what does not fit is written by the next pass', async () => {
-      const events = [1, 2, 3, 4].map((n) => ({ uid: `1.2.3.100.${n}`, ctdiVol: n, dlp: 10 * n }));
-      const report = srDataset({
-        studyUid,
-        seriesUid: '1.2.3.9',
-        sopUid: '1.2.3.9.1',
-        patientId: 'PID-1',
-        title: C.xRayDoseReport,
-        content: ctDoseContent(events, 100),
-      });
+      const report = doseReport(4, 2);
       const sizes: number[] = [];
       const counting: FhirClient = {
         search: (resourceType, params) => fhir.search(resourceType, params),
@@ -656,8 +604,8 @@ for (const profile of FHIR_PROFILE_NAMES) {
           return fhir.transaction(bundle);
         },
       };
-      const msg = message(change(1, 1), { ...change(1, 2), series: '1.2.3.9', sop: '1.2.3.9.1' });
-      const { deps, recorder } = depsFor(() => [ct(1), report], { fhir: counting });
+      const msg = message(change(1, 1), report.change);
+      const { deps, recorder } = depsFor(() => [ct(1), report.dataset], { fhir: counting });
       const synced = await syncStudy(msg, deps, {
         mapping: { ...mapping, generateObservations: true },
         maxBundleEntries: 3,

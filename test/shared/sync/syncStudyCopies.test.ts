@@ -117,27 +117,19 @@ for (const profile of FHIR_PROFILE_NAMES) {
       assert.equal(study.subject.reference, `Patient/${patient.id}`);
     });
 
-    it('a racing writer’s ImagingStudy created next to ours: merged after writing, one left', async () => {
-      const racing = hooked(createsImagingStudy, async () => post(await only<ImagingStudy>('ImagingStudy')));
-      const { deps, recorder } = recordingDeps(racing, () => [ct(1)]);
-      const synced = await syncStudy(studyMessage(change(1, 1)), deps, { mapping });
-      assert.deepEqual(recorder.logs, [merged('ImagingStudy'), restarted('merged a racing ImagingStudy')]);
-      assert.deepEqual(synced.duplicates, { removed: 1, othersKept: [] });
-      const study = await only<ImagingStudy>('ImagingStudy');
-      assert.equal(synced.imagingStudyId, study.id);
-      assert.deepEqual(instancesOf(study), [sop(1)]);
-    });
-
-    it('a racing writer’s Patient created next to ours: merged after writing, one left and referenced', async () => {
-      const racing = hooked(createsImagingStudy, async () => post(await only<Patient>('Patient')));
-      const { deps, recorder } = recordingDeps(racing, () => [ct(1)]);
-      const synced = await syncStudy(studyMessage(change(1, 1)), deps, { mapping });
-      assert.deepEqual(recorder.logs, [merged('Patient'), restarted('merged a racing Patient')]);
-      assert.deepEqual(synced.duplicates, { removed: 1, othersKept: [] });
-      const patient = await only<Patient>('Patient');
-      assert.equal(synced.patientId, patient.id);
-      assert.equal((await only<ImagingStudy>('ImagingStudy')).subject.reference, `Patient/${patient.id}`);
-    });
+    for (const kind of ['ImagingStudy', 'Patient'] as const) {
+      it(`a racing writer’s ${kind} created next to ours: merged after writing, one left and referenced`, async () => {
+        const racing = hooked(createsImagingStudy, async () => post(await only(kind)));
+        const { deps, recorder } = recordingDeps(racing, () => [ct(1)]);
+        const synced = await syncStudy(studyMessage(change(1, 1)), deps, { mapping });
+        assert.deepEqual(recorder.logs, [merged(kind), restarted(`merged a racing ${kind}`)]);
+        assert.deepEqual(synced.duplicates, { removed: 1, othersKept: [] });
+        const [study, patient] = [await only<ImagingStudy>('ImagingStudy'), await only<Patient>('Patient')];
+        assert.deepEqual([synced.imagingStudyId, synced.patientId], [study.id, patient.id]);
+        assert.deepEqual(instancesOf(study), [sop(1)]);
+        assert.equal(study.subject.reference, `Patient/${patient.id}`);
+      });
+    }
 
     it('our new Patient merged into a racing copy by the other writer: planned again against the kept one', async () => {
       // The other writer created its copy, and (seeing ours) merged ours into it: repointed our ImagingStudy, deleted ours.
