@@ -80,4 +80,13 @@ describe('MetadataReuse: DICOM metadata kept across the passes of one sync while
     await reuse.read(imagingStudy('s', '3'), dicom.read);
     assert.equal(dicom.reads, 2);
   });
+
+  it('a write reported before anything was read keeps nothing to reuse', async () => {
+    const dicom = countingReader();
+    const reuse = new MetadataReuse();
+    reuse.wrote({ id: 's', versionId: '1' });
+    const read = await reuse.read(imagingStudy('s', '1'), dicom.read);
+    assert.equal(dicom.reads, 1);
+    assert.deepEqual(read, [{ '0020000D': { vr: 'UI', Value: ['read 1'] } }]);
+  });
 });

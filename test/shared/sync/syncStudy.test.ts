@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import type { Bundle, Endpoint, ImagingStudy, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { FHIR_PROFILE_NAMES, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import { NonRetryableError, RetryableError, type Failure } from '../../../shared/errors/errors.js';
+import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
 import type { FhirClient } from '../../../shared/fhir/fhirClient.js';
-import type { TagIssue } from '../../../shared/mapping/types.js';
-import type { InstanceChange, StudyMessage } from '../../../shared/queue/studyMessage.js';
+import type { StudyMessage } from '../../../shared/queue/studyMessage.js';
 import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import type { StudySyncDeps, StudySyncOptions } from '../../../shared/sync/studySyncTypes.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
-import { attr, instance, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
+import { change, ct, recordingDeps, sop, studyMessage as message } from '../../support/studySync.js';
+import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
+import { attr, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
 import { sourceOf } from '../../../shared/mapping/ownership.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
 
@@ -30,47 +31,8 @@ for (const profile of FHIR_PROFILE_NAMES) {
       await createOurEndpoint(fhir, mapping);
     });
 
-    const sop = (n: number) => `1.2.3.1.${n}`;
-    const ct = (n: number, extra: Parameters<typeof instance>[2] = {}) => instance('1.2.3.1', sop(n), extra);
-    const change = (n: number, sequence: number, overrides: Partial<InstanceChange> = {}): InstanceChange => ({
-      series: '1.2.3.1',
-      sop: sop(n),
-      action: 'create',
-      sequence,
-      state: 'current',
-      ...overrides,
-    });
-    const message = (...changes: InstanceChange[]): StudyMessage => ({
-      study: studyUid,
-      maxSequence: Math.max(0, ...changes.map((c) => c.sequence)),
-      changes,
-    });
-
-    interface Recorder {
-      failures: Failure[];
-      logs: [string, string, Record<string, unknown> | undefined][];
-      warnings: [string, readonly TagIssue[]][];
-      sleeps: number[];
-    }
-    function depsFor(datasets: () => DicomJsonDataset[], overrides: Partial<StudySyncDeps> = {}) {
-      const recorder: Recorder = { failures: [], logs: [], warnings: [], sleeps: [] };
-      const deps: StudySyncDeps = {
-        dicom: { readStudyMetadata: async () => datasets() },
-        fhir,
-        recordFailure: async (failure) => {
-          recorder.failures.push(failure);
-        },
-        recordWarnings: async (study, warnings) => {
-          recorder.warnings.push([study, warnings]);
-        },
-        log: (level, text, properties) => recorder.logs.push([level, text, properties]),
-        sleep: async (ms) => {
-          recorder.sleeps.push(ms);
-        },
-        ...overrides,
-      };
-      return { deps, recorder };
-    }
+    const depsFor = (datasets: () => DicomJsonDataset[], overrides: Partial<StudySyncDeps> = {}) =>
+      recordingDeps(fhir, datasets, overrides);
     const options: StudySyncOptions = { mapping };
     const sync = (msg: StudyMessage, datasets: DicomJsonDataset[], overrides: Partial<StudySyncDeps> = {}) => {
       const { deps, recorder } = depsFor(() => datasets, overrides);
@@ -83,6 +45,32 @@ for (const profile of FHIR_PROFILE_NAMES) {
     };
     const instancesOf = (study: ImagingStudy) =>
       (study.series ?? []).flatMap((series) => (series.instance ?? []).map((i) => i.uid)).sort();
+    /** The study's ImagingStudy, rewritten as another DICOM server's (its meta.source). */
+    const ownedByAnotherServer = async (): Promise<ImagingStudy> => {
+      const study = await only<ImagingStudy>('ImagingStudy');
+      const resource = { ...study, meta: { source: 'https://other.example.com' } };
+      await fhir.transaction({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource, request: { method: 'PUT', url: `ImagingStudy/${study.id}` } }],
+      });
+      return study;
+    };
+    /** A CT dose report (instance 1.2.3.9.1) of `events` irradiation events, with the change that names it. */
+    const doseReport = (events: number, sequence: number) => ({
+      dataset: srDataset({
+        studyUid,
+        seriesUid: '1.2.3.9',
+        sopUid: '1.2.3.9.1',
+        patientId: 'PID-1',
+        title: C.xRayDoseReport,
+        content: ctDoseContent(
+          Array.from({ length: events }, (_, i) => ({ uid: `1.2.3.100.${i + 1}`, ctdiVol: i + 1, dlp: 10 * (i + 1) })),
+          100,
+        ),
+      }),
+      change: { ...change(1, sequence), series: '1.2.3.9', sop: '1.2.3.9.1' },
+    });
     it('creates, then finds it unchanged, then updates; the result names what it wrote', async () => {
       const first = await sync(message(change(1, 1), change(2, 2)), [ct(1), ct(2)]).result;
       const [study, patient, endpoint] = [
@@ -209,6 +197,19 @@ for (const profile of FHIR_PROFILE_NAMES) {
       );
     });
 
+    it(
+      'without an injected sleep, a conflict retry waits on a real timer and then retries',
+      { timeout: 10_000 },
+      async () => {
+        server.failNext(1, 412);
+        const { deps, recorder } = depsFor(() => [ct(1)]);
+        delete deps.sleep;
+        const synced = await syncStudy(message(change(1, 1)), deps, options);
+        assert.deepEqual([synced.outcome, synced.attempts], ['created', 2]);
+        assert.deepEqual(recorder.sleeps, []);
+      },
+    );
+
     it('a pass that keeps restarting gives up after twice maxAttempts restarts, as a conflict', async () => {
       await server.reset();
       // A server that answers the Endpoint's own transaction but never keeps it: every pass creates it again.
@@ -328,17 +329,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
 
     it('keeps another server’s ImagingStudy when our study is gone, and says why', async () => {
       await sync(message(change(1, 1)), [ct(1)]).result;
-      const study = await only<ImagingStudy>('ImagingStudy');
-      await fhir.transaction({
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [
-          {
-            resource: { ...study, meta: { source: 'https://other.example.com' } },
-            request: { method: 'PUT', url: `ImagingStudy/${study.id}` },
-          },
-        ],
-      });
+      const study = await ownedByAnotherServer();
       const { result, recorder } = sync(message(change(1, 2, { action: 'delete', state: 'deleted' })), []);
       const synced = await result;
       assert.equal(synced.outcome, 'unchanged');
@@ -446,6 +437,35 @@ for (const profile of FHIR_PROFILE_NAMES) {
       assert.equal(server.requestCounts().transaction ?? 0, 0);
     });
 
+    it('every resource found not valid R4 is named in the one error, in plan order', async () => {
+      const report = doseReport(1, 2);
+      const msg = message(change(1, 1), report.change);
+      const { deps, recorder } = depsFor(() => [ct(1), report.dataset], {
+        validate: (resource) =>
+          resource.resourceType === 'ImagingStudy' || resource.resourceType === 'Observation'
+            ? [{ path: `${resource.resourceType}.status`, message: 'broken' }]
+            : [],
+      });
+      server.resetRequestCount();
+      const error = await syncStudy(msg, deps, { mapping: { ...mapping, generateObservations: true } }).then(
+        () => assert.fail('expected invalid-resource'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof NonRetryableError);
+      assert.equal(error.category, 'invalid-resource');
+      const invalid = (what: string, type: string) => `${what} is not valid FHIR R4: ${type}.status: broken`;
+      assert.equal(
+        error.message,
+        `Not sent: ${[
+          invalid('Observation summary urn:oid:1.2.3.9.1', 'Observation'),
+          invalid('Observation event urn:oid:1.2.3.100.1', 'Observation'),
+          invalid(`ImagingStudy urn:oid:${studyUid}`, 'ImagingStudy'),
+        ].join('; ')} (study ${studyUid})`,
+      );
+      assert.deepEqual(recorder.failures, []);
+      assert.equal(server.requestCounts().transaction ?? 0, 0);
+    });
+
     it('validate: false sends what it built without checking it', async () => {
       let checked = 0;
       await sync(message(change(1, 1)), [ct(1)], {
@@ -469,6 +489,142 @@ for (const profile of FHIR_PROFILE_NAMES) {
       await server.reset();
       const without = await sync(message(change(1, 1)), [ct(1)]).result;
       assert.equal('observations' in without, false);
+    });
+
+    it('one malformed instance among readable ones: the readable ones are written, the malformed one recorded', async () => {
+      await sync(message(change(1, 1)), [ct(1)]).result;
+      const broken = { ...ct(2), [Tag.PatientName]: { vr: 'PN', Value: 'not a list' } } as unknown as DicomJsonDataset;
+      const { result, recorder } = sync(message(change(2, 2), change(3, 3)), [ct(1), broken, ct(3)]);
+      const synced = await result;
+      assert.equal(synced.outcome, 'updated');
+      assert.equal(synced.rejectedInstances, 1);
+      assert.deepEqual(
+        recorder.failures.map((f) => [f.category, f.instance, f.sequence]),
+        [['bad-dicom-data', sop(2), 2]],
+      );
+      assert.deepEqual(instancesOf(await only<ImagingStudy>('ImagingStudy')), [sop(1), sop(3)]);
+    });
+
+    it('a malformed instance the message does not name is recorded without a sequence', async () => {
+      const msg = message(change(1, 1));
+      const broken = { ...ct(9), [Tag.PatientName]: { vr: 'PN', Value: 'not a list' } } as unknown as DicomJsonDataset;
+      const { result, recorder } = sync(msg, [ct(1), broken]);
+      await result;
+      assert.deepEqual(recorder.failures, [
+        {
+          category: 'bad-dicom-data',
+          study: studyUid,
+          series: '1.2.3.1',
+          instance: sop(9),
+          tag: '(0010,0010)',
+          reason:
+            'Malformed DICOM JSON: (0010,0010) "Value" is not an array (got "not a list"); DICOM JSON lists every value; the instance is left out',
+          payload: msg,
+        },
+      ]);
+    });
+
+    for (const { what, datasets, rejected, failure } of [
+      {
+        what: 'every instance is unusable',
+        datasets: [ct(1, { [Tag.PatientID]: null })],
+        rejected: 1,
+        failure: 'bad-dicom-data',
+      },
+      {
+        what: 'listed as current is not returned by the DICOM server',
+        datasets: [],
+        rejected: 0,
+        failure: 'dicom-not-found',
+      },
+    ]) {
+      it(`a new study whose instance ${what}: recorded, nothing written, no id`, async () => {
+        const { result, recorder } = sync(message(change(1, 1)), datasets);
+        const synced = await result;
+        assert.deepEqual(
+          [
+            synced.outcome,
+            synced.instances,
+            synced.rejectedInstances,
+            Object.keys(synced).filter((k) => k.endsWith('Id')),
+          ],
+          ['unchanged', 0, rejected, []],
+        );
+        assert.deepEqual(
+          recorder.failures.map((f) => [f.category, f.instance, f.sequence]),
+          [[failure, sop(1), 1]],
+        );
+        assert.deepEqual(await server.all('ImagingStudy'), []);
+        assert.deepEqual(await server.all('Patient'), []);
+      });
+    }
+
+    it('instances returned but none mappable, another listed one missing: no glitch guard, nothing to remove', async () => {
+      // The read is not empty, so this is not the empty-or-404 read the guard keeps a study through.
+      const msg = message(change(1, 1), change(2, 2));
+      const { result, recorder } = sync(msg, [ct(1, { [Tag.Modality]: null })]);
+      const synced = await result;
+      assert.equal(synced.outcome, 'absent');
+      assert.deepEqual(recorder.failures.map((f) => [f.category, f.instance]).sort(), [
+        ['bad-dicom-data', sop(1)],
+        ['dicom-not-found', sop(2)],
+      ]);
+      assert.deepEqual(await server.all('ImagingStudy'), []);
+    });
+
+    it('another server’s study loses only the instance the message names as deleted', async () => {
+      await sync(message(change(1, 1), change(2, 2), change(3, 3)), [ct(1), ct(2), ct(3)]).result;
+      await ownedByAnotherServer();
+      // The DICOM server no longer holds 2 (deleted) nor 3 (never ours to know about: not in the message).
+      const synced = await sync(message(change(2, 4, { action: 'delete', state: 'deleted' })), [ct(1)]).result;
+      assert.equal(synced.outcome, 'updated');
+      const after = await only<ImagingStudy>('ImagingStudy');
+      assert.deepEqual(instancesOf(after), [sop(1), sop(3)]);
+      assert.equal(sourceOf(after), 'https://other.example.com');
+    });
+
+    it('without a logger or a warnings store (both optional), a sync that restarts and has tag warnings completes', async () => {
+      await server.reset();
+      const { deps, recorder } = depsFor(() => [ct(1, { [Tag.PatientSex]: attr('CS', 'X') })]);
+      delete deps.log;
+      delete deps.recordWarnings;
+      const synced = await syncStudy(message(change(1, 1)), deps, options);
+      assert.equal(synced.outcome, 'created');
+      assert.equal(synced.warnings.length, 1);
+      assert.deepEqual([recorder.logs, recorder.warnings], [[], []]);
+    });
+
+    it('Fhir:MaxBundleEntries: no Bundle is larger; what does not fit is written by the next pass', async () => {
+      const report = doseReport(4, 2);
+      const sizes: number[] = [];
+      const counting: FhirClient = {
+        search: (resourceType, params) => fhir.search(resourceType, params),
+        transaction: (bundle: Bundle) => {
+          sizes.push(bundle.entry?.length ?? 0);
+          return fhir.transaction(bundle);
+        },
+      };
+      const msg = message(change(1, 1), report.change);
+      const { deps, recorder } = depsFor(() => [ct(1), report.dataset], { fhir: counting });
+      const synced = await syncStudy(msg, deps, {
+        mapping: { ...mapping, generateObservations: true },
+        maxBundleEntries: 3,
+      });
+      assert.equal(synced.outcome, 'updated', 'the study was created by the first pass');
+      assert.ok(sizes.length > 1 && sizes.every((size) => size <= 3), `Bundle sizes ${sizes.join(', ')}`);
+      assert.match(recorder.logs[0]?.[1] ?? '', /: \d+ entries left for a Bundle of their own; syncing again$/);
+      const observations = await server.all<Observation>('Observation');
+      assert.equal(observations.length, 5, 'one per irradiation event and the accumulated dose');
+      const study = await only<ImagingStudy>('ImagingStudy');
+      assert.ok(observations.every((o) => o.partOf?.[0]?.reference === `ImagingStudy/${study.id}`));
+    });
+
+    it('an update of a known study costs three requests: the reads, the Patient search, the transaction', async () => {
+      await sync(message(change(1, 1)), [ct(1)]).result;
+      server.resetRequestCount();
+      const synced = await sync(message(change(2, 2)), [ct(1), ct(2)]).result;
+      assert.equal(synced.outcome, 'updated');
+      assert.deepEqual(server.requestCounts(), { batch: 1, 'search-type': 1, transaction: 1 });
     });
   });
 }
