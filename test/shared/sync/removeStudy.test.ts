@@ -58,6 +58,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
       assert.equal(plan.action, 'write');
       if (plan.action === 'write') await fhir.transaction(plan.transaction.bundle);
       const [imagingStudy] = await server.all<ImagingStudy>('ImagingStudy');
+      assert.ok(imagingStudy, 'the study was written');
       return { imagingStudy, observations: await server.all<Observation>('Observation') };
     }
     function depsFor(metadataNow: DicomJsonDataset[] = [], withLog = true) {
