@@ -41,8 +41,12 @@ export async function sendStudyTransaction(
   );
   if (foundExisting) {
     const conflict = new ConflictRetry(study, 'a conditional create found an existing resource');
-    const written = fence.imagingStudy === undefined ? undefined : answerAt(fence.imagingStudy);
-    const version = written?.status?.startsWith('20') ? writtenVersion(written, 'ImagingStudy') : undefined;
+    const at = fence.imagingStudy;
+    const written = at === undefined ? undefined : answerAt(at);
+    // Our write: an update (200) or a create (201). A conditional create answered 200 wrote nothing: the version it
+    // found is the other writer's, from DICOM data read after ours, which must not be reused (metadataReuse.ts).
+    const ours = at !== undefined && creates.includes(at) ? '201' : '20';
+    const version = written?.status?.startsWith(ours) ? writtenVersion(written, 'ImagingStudy') : undefined;
     if (version) conflict.writtenImagingStudy = version;
     throw conflict;
   }

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BundleEntry, ImagingStudy, Observation, Patient } from '@medplum/fhirtypes';
-import { splitTransaction } from '../../../shared/fhir/bundleEntries.js';
+import type { BundleEntry, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import { FHIR_PROFILE_NAMES, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
+import { splitTransaction, transactionOf } from '../../../shared/fhir/bundleEntries.js';
+import type { FhirClient } from '../../../shared/fhir/fhirClient.js';
 import { hasExactIdentifier, isOwnedBy, ownSource, sourceOf } from '../../../shared/mapping/ownership.js';
-import { repointReferrer, sortCopies } from '../../../shared/sync/duplicates.js';
+import { mergeCopies, repointReferrer, sortCopies } from '../../../shared/sync/duplicates.js';
+import { idFromLocation } from '../../../shared/sync/sendTransaction.js';
+import { useLocalFhirServer } from '../../support/localFhirServer.js';
 
 const patient = (id: string, source?: string): Patient => ({
   resourceType: 'Patient',
@@ -123,3 +127,62 @@ describe('splitting a transaction within Fhir:MaxBundleEntries', () => {
     assert.deepEqual(splitTransaction(entries, [0], 4), { chunks: [], fenced: [0, 1, 2, 3], deferred: 3 });
   });
 });
+
+/**
+ * mergeCopies against the real local FHIR server over loopback HTTP, with a Bundle limit of two entries: every
+ * referrer of an extra copy is repointed at the kept copy before that copy is deleted (HAPI refuses to delete a
+ * resource something still references), and nothing is sent when there is nothing of ours to merge.
+ */
+for (const profile of FHIR_PROFILE_NAMES) {
+  describe(`mergeCopies on the local FHIR server, profile ${profile}, two entries per Bundle`, () => {
+    let server: RunningFhirServer;
+    let fhir: FhirClient;
+
+    useLocalFhirServer((local) => ({ server, fhir } = local), { profile, profileOverrides: { maxBundleEntries: 2 } });
+
+    const ours = { source: 'https://dicom' };
+    async function create<T extends Resource>(resource: T): Promise<T> {
+      const response = await fhir.transaction(
+        transactionOf([{ resource, request: { method: 'POST', url: resource.resourceType } }]),
+      );
+      const id = idFromLocation(response.entry?.[0]?.response?.location, resource.resourceType);
+      const created = (await server.all<T>(resource.resourceType)).find((found) => found.id === id);
+      assert.ok(created, `${resource.resourceType} created`);
+      return created;
+    }
+    const studyOf = (subject: Patient): ImagingStudy => ({
+      resourceType: 'ImagingStudy',
+      meta: ours,
+      status: 'available',
+      subject: { reference: `Patient/${subject.id}` },
+    });
+
+    it('nothing of ours to merge: nothing sent, nothing removed', async () => {
+      const kept = await create<Patient>({ resourceType: 'Patient', meta: ours });
+      const other = await create<Patient>({ resourceType: 'Patient', meta: { source: 'https://ehr' } });
+      server.resetRequestCount();
+      assert.equal(await mergeCopies(fhir, 'Patient', { kept, ours: [], others: [other] }, 2), 0);
+      assert.equal(await mergeCopies(fhir, 'Patient', { kept: undefined, ours: [], others: [] }, 2), 0);
+      assert.deepEqual(server.requestCounts(), {});
+      assert.equal((await server.all('Patient')).length, 2);
+    });
+
+    it('two extra copies, each referenced: both referrers repointed first, then both copies deleted', async () => {
+      const kept = await create<Patient>({ resourceType: 'Patient', meta: ours });
+      const extras = [
+        await create<Patient>({ resourceType: 'Patient', meta: ours }),
+        await create<Patient>({ resourceType: 'Patient', meta: ours }),
+      ];
+      for (const extra of extras) await create(studyOf(extra));
+      assert.equal(await mergeCopies(fhir, 'Patient', { kept, ours: extras, others: [] }, 2), 2);
+      assert.deepEqual(
+        (await server.all<Patient>('Patient')).map((found) => found.id),
+        [kept.id],
+      );
+      assert.deepEqual(
+        (await server.all<ImagingStudy>('ImagingStudy')).map((study) => study.subject.reference),
+        [`Patient/${kept.id}`, `Patient/${kept.id}`],
+      );
+    });
+  });
+}

@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { FHIR_PROFILE_NAMES, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
+import type { DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
 import { RetryableError } from '../../../shared/errors/errors.js';
-import { conditionalCreate } from '../../../shared/fhir/bundleEntries.js';
+import { conditionalCreate, versionedUpdate } from '../../../shared/fhir/bundleEntries.js';
 import type { FhirClient } from '../../../shared/fhir/fhirClient.js';
 import { endpointCreateCondition, toEndpoint } from '../../../shared/mapping/index.js';
 import { assembleTransaction } from '../../../shared/mapping/transaction/bundles.js';
 import { localFullUrl, type PlannedEntry } from '../../../shared/mapping/transaction/plan.js';
 import { ConflictRetry } from '../../../shared/sync/conflict.js';
+import type { StudyMessage } from '../../../shared/queue/studyMessage.js';
 import { idFromLocation, sendStudyTransaction } from '../../../shared/sync/sendTransaction.js';
+import type { StudySyncDeps } from '../../../shared/sync/studySyncTypes.js';
+import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
-import { options as mapping, studyUid } from '../../support/mappingFixtures.js';
+import { instance, options as mapping, studyUid } from '../../support/mappingFixtures.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
 
 describe('idFromLocation', () => {
@@ -149,13 +153,112 @@ for (const profile of FHIR_PROFILE_NAMES) {
       assert.deepEqual(error.writtenImagingStudy, { id: written.id, versionId: written.meta?.versionId });
     });
 
+    it('a Patient found existing beside our update of the ImagingStudy (200): the conflict names the version we wrote', async () => {
+      await sendStudyTransaction(assembleTransaction([endpoint, patient, study]), studyUid, fhir);
+      const existing = await one<ImagingStudy>('ImagingStudy');
+      // The study's Patient ID changed to P2, and another writer created that Patient first.
+      const patient2Url = localFullUrl('Patient', 'P2');
+      const patient2Resource: Patient = { ...patientResource, identifier: [{ system: 'urn:t', value: 'P2' }] };
+      await fhir.transaction({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: patient2Resource, request: { method: 'POST', url: 'Patient' } }],
+      });
+      const patient2: PlannedEntry = {
+        entry: conditionalCreate(patient2Resource, patient2Url, { identifier: 'urn:t|P2' }),
+        role: 'patient',
+        ifFound: 'conflict',
+      };
+      const update: PlannedEntry = {
+        entry: versionedUpdate({ ...existing, subject: { reference: patient2Url } }),
+        role: 'imagingStudy',
+      };
+      const error = await sendStudyTransaction(assembleTransaction([patient2, update]), studyUid, fhir).then(
+        () => assert.fail('expected a conflict'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof ConflictRetry);
+      const written = await one<ImagingStudy>('ImagingStudy');
+      assert.notEqual(written.meta?.versionId, existing.meta?.versionId, 'the update committed');
+      assert.deepEqual(error.writtenImagingStudy, { id: written.id, versionId: written.meta?.versionId });
+    });
+
     it('the whole study found existing (200 for each): a conflict', async () => {
       await sendStudyTransaction(assembleTransaction([endpoint, patient, study]), studyUid, fhir);
-      await assert.rejects(
-        sendStudyTransaction(assembleTransaction([endpoint, patient, study]), studyUid, fhir),
-        ConflictRetry,
+      const error = await sendStudyTransaction(assembleTransaction([endpoint, patient, study]), studyUid, fhir).then(
+        () => assert.fail('expected a conflict'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof ConflictRetry);
+      assert.equal(
+        error.writtenImagingStudy,
+        undefined,
+        'the ImagingStudy found is another writer’s version, not ours',
       );
       assert.equal((await server.all('ImagingStudy')).length, 1);
+    });
+  });
+}
+
+/**
+ * What the fix above protects, end to end through syncStudy on the local FHIR server: a writer that loses the race to
+ * create the study must not take the ImagingStudy it found for its own write, or its next pass would reuse the DICOM
+ * metadata it read before the winner's (newer) read and write that older data over the winner's, fenced by the
+ * winner's version, dropping an instance the DICOM server holds.
+ */
+for (const profile of FHIR_PROFILE_NAMES) {
+  describe(`a lost create race through syncStudy, profile ${profile}`, () => {
+    let server: RunningFhirServer;
+    let fhir: FhirClient;
+
+    useLocalFhirServer((local) => ({ server, fhir } = local), { profile });
+
+    const sop = (n: number) => `${studyUid}.1.${n}`;
+    const ct = (n: number) => instance(`${studyUid}.1`, sop(n));
+    const messageOf = (n: number): StudyMessage => ({
+      study: studyUid,
+      maxSequence: n,
+      changes: [{ series: `${studyUid}.1`, sop: sop(n), action: 'create', sequence: n, state: 'current' }],
+    });
+    const depsOf = (client: FhirClient, datasets: () => DicomJsonDataset[]): StudySyncDeps => ({
+      dicom: { readStudyMetadata: async () => datasets() },
+      fhir: client,
+      recordFailure: () => Promise.reject(new Error('nothing to record')),
+      sleep: async () => {},
+    });
+
+    it('the winner created the study from newer DICOM data: the loser reads the DICOM server again and keeps it', async () => {
+      await createOurEndpoint(fhir, mapping);
+      let stored = [ct(1)];
+      let raced = false;
+      const racing: FhirClient = {
+        search: (resourceType, params) => fhir.search(resourceType, params),
+        transaction: async (bundle: Bundle) => {
+          if (!raced) {
+            raced = true;
+            // Instance 2 is stored after our read; the other writer reads both and creates the study first.
+            stored = [ct(1), ct(2)];
+            await syncStudy(
+              messageOf(2),
+              depsOf(fhir, () => stored),
+              { mapping },
+            );
+          }
+          return fhir.transaction(bundle);
+        },
+      };
+      const synced = await syncStudy(
+        messageOf(1),
+        depsOf(racing, () => stored),
+        { mapping },
+      );
+      assert.equal(synced.attempts, 2, 'the lost race is retried');
+      const [study, ...others] = await server.all<ImagingStudy>('ImagingStudy');
+      assert.equal(others.length, 0);
+      assert.deepEqual((study?.series ?? []).flatMap((series) => (series.instance ?? []).map((i) => i.uid)).sort(), [
+        sop(1),
+        sop(2),
+      ]);
     });
   });
 }

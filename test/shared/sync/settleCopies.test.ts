@@ -101,6 +101,25 @@ for (const profile of FHIR_PROFILE_NAMES) {
       assert.equal(study?.subject?.reference, `Patient/${kept!.id}`);
     });
 
+    it('without a log (it is optional): others’ copies still reported, ours still merged', async () => {
+      const { context, duplicates } = contextFor();
+      delete context.deps.log;
+      const ourPatient: Patient = { resourceType: 'Patient', meta: { source: mapping.endpoint } };
+      await fhir.transaction({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [1, 2].map(() => ({ resource: ourPatient, request: { method: 'POST', url: 'Patient' } })),
+      });
+      const [kept, extra] = await server.all<Patient>('Patient');
+      const copies = { kept, ours: [extra!], others: [patient('p9', 'https://other')] };
+      assert.equal(await settleCopies('Patient', copies, context), true);
+      assert.deepEqual(duplicates.summary(), { removed: 1, othersKept: ['Patient/p9'] });
+      assert.deepEqual(
+        (await server.all<Patient>('Patient')).map((p) => p.id),
+        [kept!.id],
+      );
+    });
+
     it('a merge that loses a race is a conflict to retry, naming the study and what was merged', async () => {
       const { context, duplicates } = contextFor();
       const kept = patient('p1', mapping.endpoint);
