@@ -37,6 +37,7 @@ const usage = `Usage: npm run bench -- [options]
   --many-studies N          many studies: studies (default 500, 2 series x 10 instances each)
   --backlog-sizes A,B       many studies: change-feed backlogs the poller is timed over (default 10000,100000)
   --seed N                  workload seed (default 1)
+  --fhir-latency-ms N       the FHIR server's simulated storage latency per read, write and search (default 0)
   --cpu-prof-dir DIR        write a CPU profile of each measured phase (sync and servers) there
   --json                    print the results as JSON (progress still goes to stderr)
   --help`;
@@ -57,6 +58,7 @@ const { values } = parseArgs({
     'many-studies': { type: 'string', default: '500' },
     'backlog-sizes': { type: 'string', default: '10000,100000' },
     seed: { type: 'string', default: '1' },
+    'fhir-latency-ms': { type: 'string', default: '0' },
     'cpu-prof-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -156,13 +158,19 @@ function header(): string[] {
       'as `npm run local` runs it; the DICOM service stand-in and the FHIR server run in a second process, Azurite in a third. ' +
       '"Sync" memory is this process, "servers" the second. Part-10 files are made and stored before any clock starts; ' +
       'times are wall-clock on a shared machine.',
+    ...(values['fhir-latency-ms'] !== '0'
+      ? [
+          `The FHIR server waits ${values['fhir-latency-ms']} ms on every storage read, write and search (--fhir-latency-ms).`,
+        ]
+      : []),
   ];
 }
 
 let stack: BenchStack | undefined;
 try {
   progress('starting the servers (own process) and Azurite');
-  stack = await BenchStack.start();
+  const latency = values['fhir-latency-ms'];
+  stack = await BenchStack.start(latency === '0' ? 0 : positiveInt('fhir-latency-ms', latency));
   stack.profileDir = values['cpu-prof-dir'];
   const sections = await runAll(stack);
   if (stack.logs.firstErrors.length > 0) {

@@ -65,8 +65,8 @@ export class BenchStack {
     this.host = new LocalFunctionsHost({ settings, log: this.logs.log });
   }
 
-  static async start(): Promise<BenchStack> {
-    const [servers, azurite] = await Promise.all([RemoteServers.start(), startAzurite()]);
+  static async start(fhirLatencyMs = 0): Promise<BenchStack> {
+    const [servers, azurite] = await Promise.all([RemoteServers.start(fhirLatencyMs), startAzurite()]);
     const settings: FlatSettings = {
       AzureWebJobsStorage: azurite.connectionString,
       DicomWeb__Endpoint: servers.dicomUrl,

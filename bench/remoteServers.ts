@@ -34,9 +34,11 @@ export class RemoteServers {
     });
   }
 
-  static async start(): Promise<RemoteServers> {
+  /** `fhirLatencyMs`: the FHIR server's simulated storage latency per read, write and search (default none). */
+  static async start(fhirLatencyMs = 0): Promise<RemoteServers> {
     const script = fileURLToPath(new URL('./serverProcess.js', import.meta.url));
-    const child = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const args = fhirLatencyMs > 0 ? ['--fhir-latency-ms', String(fhirLatencyMs)] : [];
+    const child = fork(script, args, { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<ServersReady>((resolve, reject) => {
       child.once('message', (message: ServersReady) => resolve(message));
       child.once('exit', (code) => reject(new Error(`the server process exited (${code}) before it was ready`)));

@@ -37,7 +37,13 @@ export interface ServersReady {
 
 const send = (message: ServerReply | ServersReady) => process.send?.(message);
 
-const [dicom, fhir] = await Promise.all([startDicomServer({ port: 0 }), startFhirServer({ port: 0 })]);
+// `--fhir-latency-ms N` (bench.ts passes it on): the FHIR server's simulated storage latency per read, write and search.
+const latencyArgument = process.argv.indexOf('--fhir-latency-ms');
+const storageLatencyMs = latencyArgument >= 0 ? Number(process.argv[latencyArgument + 1]) : 0;
+const [dicom, fhir] = await Promise.all([
+  startDicomServer({ port: 0 }),
+  startFhirServer({ port: 0, ...(storageLatencyMs > 0 ? { storageLatencyMs } : {}) }),
+]);
 let memory = new MemorySampler(50);
 const profiler = new PhaseProfiler();
 

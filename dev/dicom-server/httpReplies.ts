@@ -30,7 +30,11 @@ export function sendQido(response: ServerResponse, results: DicomJsonDataset[]):
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown, contentType: string): void {
-  const text = JSON.stringify(body);
+  sendJsonText(response, status, JSON.stringify(body), contentType);
+}
+
+/** A body already serialized as JSON. */
+export function sendJsonText(response: ServerResponse, status: number, text: string, contentType: string): void {
   response.writeHead(status, {
     'content-type': `${contentType}; charset=utf-8`,
     'content-length': Buffer.byteLength(text),

@@ -128,7 +128,10 @@ export async function startDicomServer(options: DicomServerOptions = {}): Promis
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => sendText(response, 500, String(error)));
   });
-  server.keepAliveTimeout = 1000;
+  // Idle connections are kept longer than the app's agent keeps them (5 s, shared/http/serverHttpClient.ts), as a
+  // service behind Azure's front ends keeps them for minutes: the client closes first, and a busy sync reuses its
+  // connections instead of opening one per request (1 s here made 63 connections for 30 studies; 30 s, 14).
+  server.keepAliveTimeout = 30_000;
   url = await listenOn(server, options.port, options.host);
 
   return {

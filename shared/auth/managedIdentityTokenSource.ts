@@ -1,20 +1,26 @@
-import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { NonRetryableError, RetryableError } from '../errors/errors.js';
 import { httpStatusOf } from '../lib/errorDetails.js';
 import { redactSecrets } from '../telemetry/redaction.js';
 import type { TokenSource } from './accessToken.js';
 import type { ManagedIdentityAuthConfig } from './authConfig.js';
+import { lazyCredential } from './lazyCredential.js';
 
 /**
  * Tokens for the app's managed identity (system-assigned, or user-assigned when a client id is set),
  * through @azure/identity, which finds the identity endpoint the platform offers (App Service / Functions: IDENTITY_ENDPOINT).
- * `credential` replaces ManagedIdentityCredential in tests that need no identity endpoint.
+ * `credential` replaces ManagedIdentityCredential in tests that need no identity endpoint. @azure/identity is
+ * imported at the first token (lazyCredential), not when the worker starts.
  */
 export function managedIdentityTokenSource(
   config: ManagedIdentityAuthConfig,
   credential?: TokenCredential,
 ): TokenSource {
-  const identity = credential ?? new ManagedIdentityCredential(config.clientId ? { clientId: config.clientId } : {});
+  const identity =
+    credential ??
+    lazyCredential(
+      (azure) => new azure.ManagedIdentityCredential(config.clientId ? { clientId: config.clientId } : {}),
+    );
   const scope = `${config.resource}/.default`;
   const clientIdPath = `${config.server}:Authentication:ManagedIdentityCredential:ClientId`;
 

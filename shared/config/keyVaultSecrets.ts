@@ -1,5 +1,6 @@
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { SecretClient, type SecretClientOptions, type SecretProperties } from '@azure/keyvault-secrets';
+import type { TokenCredential } from '@azure/identity';
+import type { SecretClientOptions, SecretProperties } from '@azure/keyvault-secrets';
+import { lazyCredential } from '../auth/lazyCredential.js';
 import { ConfigurationError } from '../errors/errors.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import { forEachLimited } from '../lib/concurrency.js';
@@ -71,13 +72,18 @@ export function chooseKeyVaultCredential(settings: FlatSettings): { credential: 
   if (managedIdentityOffered) {
     return clientId
       ? {
-          credential: new ManagedIdentityCredential({ clientId }),
+          credential: lazyCredential((identity) => new identity.ManagedIdentityCredential({ clientId })),
           description: `user-assigned managed identity ${clientId} (${clientIdSource})`,
         }
-      : { credential: new ManagedIdentityCredential(), description: 'system-assigned managed identity' };
+      : {
+          credential: lazyCredential((identity) => new identity.ManagedIdentityCredential()),
+          description: 'system-assigned managed identity',
+        };
   }
   return {
-    credential: new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}),
+    credential: lazyCredential(
+      (identity) => new identity.DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}),
+    ),
     description: 'DefaultAzureCredential (environment, Azure CLI, Azure Developer CLI, Azure PowerShell)',
   };
 }
@@ -120,6 +126,8 @@ export async function loadKeyVaultSecrets(
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const serviceErrors = captureServiceErrors();
+  // Imported here, not at start: only a worker with KeyVault:Endpoint set needs it (about 125 ms of CPU).
+  const { SecretClient } = await import('@azure/keyvault-secrets');
   const client = new SecretClient(vault, chosen.credential, {
     // A vault on loopback (an emulator, the tests) cannot match the challenge's *.vault.azure.net resource.
     disableChallengeResourceVerification: isLoopbackHost(new URL(vault).hostname),

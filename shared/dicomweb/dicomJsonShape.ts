@@ -45,11 +45,29 @@ const identityTags: readonly { tag: string; vr: string; uid: boolean }[] = [
 ];
 const maxIdentifierLength = 64;
 
+const tagKey = /^[0-9A-Fa-f]{8}$/;
+const upperCaseTagKey = /^[0-9A-F]{8}$/;
+const vrPattern = /^[A-Z]{2}$/;
+
 function label(key: string): string {
   const upper = key.toUpperCase();
-  return /^[0-9A-F]{8}$/.test(upper) ? `(${upper.slice(0, 4)},${upper.slice(4)})` : excerpt(key, 20);
+  return tagKey.test(upper) ? `(${upper.slice(0, 4)},${upper.slice(4)})` : excerpt(key, 20);
 }
 
+/** Where an attribute is: `path` (the items above it) and its key; built only when there is a problem to name. */
+function at(path: string, key: string): string {
+  return `${path}${label(key)}`;
+}
+
+/** Where one value of an attribute is. */
+function itemAt(path: string, key: string, index: number): string {
+  return `${at(path, key)}[${index}]`;
+}
+
+/**
+ * Every study read goes through here, every attribute of every instance: the places (`path`, `key`, `index`) are
+ * strings only when a problem is added, so a well-formed instance costs no string building.
+ */
 class ShapeChecker {
   readonly problems: ShapeProblem[] = [];
 
@@ -57,12 +75,16 @@ class ShapeChecker {
     return this.problems.length >= maxProblems;
   }
 
-  /** The top-level attribute of the problem is its tag; a deeper place is named in the reason. */
-  private top = '(dataset)';
+  /** The top-level attribute of the problem (its key; none: the dataset). A deeper place is named in the reason. */
+  private topKey: string | undefined;
+
+  /** Whether every top-level key is an upper-case tag: identity() then finds a tag under its own name. */
+  private upperCaseKeys = true;
 
   add(where: string, reason: string): void {
     if (this.full) return;
-    this.problems.push({ tag: this.top, reason: where === this.top ? reason : `at ${shortPath(where)}: ${reason}` });
+    const top = this.topKey === undefined ? '(dataset)' : label(this.topKey);
+    this.problems.push({ tag: top, reason: where === top ? reason : `at ${shortPath(where)}: ${reason}` });
   }
 
   dataset(value: unknown, path: string, depth: number): void {
@@ -72,83 +94,106 @@ class ShapeChecker {
     }
     for (const key of Object.keys(value)) {
       if (this.full) return;
-      const where = `${path}${label(key)}`;
-      if (depth === 0) this.top = where;
-      if (!/^[0-9A-Fa-f]{8}$/.test(key)) {
-        this.add(where, 'key is not a tag (8 hex digits)');
-        continue;
+      if (depth === 0) this.topKey = key;
+      if (!upperCaseTagKey.test(key)) {
+        if (depth === 0) this.upperCaseKeys = false;
+        if (!tagKey.test(key)) {
+          this.add(at(path, key), 'key is not a tag (8 hex digits)');
+          continue;
+        }
       }
-      this.attribute(value[key], where, depth);
+      this.attribute(value[key], path, key, depth);
     }
   }
 
-  private attribute(attribute: unknown, where: string, depth: number): void {
-    if (!isPlainObject(attribute)) return this.add(where, 'attribute is not an object');
+  private attribute(attribute: unknown, path: string, key: string, depth: number): void {
+    if (!isPlainObject(attribute)) return this.add(at(path, key), 'attribute is not an object');
     const vr = attribute.vr;
-    if (typeof vr !== 'string' || !/^[A-Z]{2}$/.test(vr)) return this.add(where, `"vr" ${excerpt(vr)} is not a VR`);
-    for (const key of ['BulkDataURI', 'InlineBinary'] as const) {
-      if (attribute[key] !== undefined && typeof attribute[key] !== 'string')
-        this.add(where, `"${key}" is not a string`);
+    if (typeof vr !== 'string' || !vrPattern.test(vr)) {
+      return this.add(at(path, key), `"vr" ${excerpt(vr)} is not a VR`);
+    }
+    if (attribute.BulkDataURI !== undefined && typeof attribute.BulkDataURI !== 'string') {
+      this.add(at(path, key), '"BulkDataURI" is not a string');
+    }
+    if (attribute.InlineBinary !== undefined && typeof attribute.InlineBinary !== 'string') {
+      this.add(at(path, key), '"InlineBinary" is not a string');
     }
     const values = attribute.Value;
     if (values === undefined) return;
     if (!Array.isArray(values)) {
-      return this.add(where, `"Value" is not an array (got ${excerpt(values, 40)}); DICOM JSON lists every value`);
+      return this.add(
+        at(path, key),
+        `"Value" is not an array (got ${excerpt(values, 40)}); DICOM JSON lists every value`,
+      );
     }
     if (binaryVrs.has(vr)) return;
-    values.forEach((value: unknown, index) => {
-      if (!this.full && value !== null) this.value(vr, value, `${where}[${index}]`, depth);
-    });
+    for (let index = 0; index < values.length; index++) {
+      const value: unknown = values[index];
+      if (value === undefined && !(index in values)) continue; // a hole, as forEach skips it
+      if (!this.full && value !== null) this.value(vr, value, path, key, index, depth);
+    }
   }
 
-  private value(vr: string, value: unknown, where: string, depth: number): void {
+  private value(vr: string, value: unknown, path: string, key: string, index: number, depth: number): void {
     if (vr === 'SQ') {
-      if (depth + 1 > maxSequenceDepth) return this.add(where, `sequences nest deeper than ${maxSequenceDepth} levels`);
-      if (!isPlainObject(value)) return this.add(where, 'a sequence item is not a DICOM JSON object');
-      return this.dataset(value, `${where}.`, depth + 1);
+      if (depth + 1 > maxSequenceDepth)
+        return this.add(itemAt(path, key, index), `sequences nest deeper than ${maxSequenceDepth} levels`);
+      if (!isPlainObject(value))
+        return this.add(itemAt(path, key, index), 'a sequence item is not a DICOM JSON object');
+      return this.dataset(value, `${itemAt(path, key, index)}.`, depth + 1);
     }
     if (vr === 'PN') {
-      if (!isPlainObject(value)) return this.add(where, `a person name is not an object (got ${excerpt(value, 40)})`);
-      for (const [group, text] of Object.entries(value)) {
-        if (!personNameGroups.has(group)) this.add(where, `person name group ${excerpt(group, 20)} is unknown`);
-        else if (typeof text !== 'string') this.add(where, `person name group ${group} is not a string`);
+      if (!isPlainObject(value))
+        return this.add(itemAt(path, key, index), `a person name is not an object (got ${excerpt(value, 40)})`);
+      for (const group of Object.keys(value)) {
+        const text = value[group];
+        if (!personNameGroups.has(group))
+          this.add(itemAt(path, key, index), `person name group ${excerpt(group, 20)} is unknown`);
+        else if (typeof text !== 'string')
+          this.add(itemAt(path, key, index), `person name group ${group} is not a string`);
       }
       return;
     }
     if (stringVrs.has(vr)) {
-      if (typeof value !== 'string') this.add(where, `${vr} value is not a string (got ${excerpt(value, 40)})`);
+      if (typeof value !== 'string')
+        this.add(itemAt(path, key, index), `${vr} value is not a string (got ${excerpt(value, 40)})`);
       return;
     }
     if (numberVrs.has(vr)) {
-      if (typeof value !== 'number' || !Number.isFinite(value)) this.add(where, `${vr} value is not a number`);
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        this.add(itemAt(path, key, index), `${vr} value is not a number`);
       return;
     }
     if (numericStringVrs.has(vr)) {
       if (!(typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)))) {
-        this.add(where, `${vr} value is neither a number nor a string`);
+        this.add(itemAt(path, key, index), `${vr} value is neither a number nor a string`);
       }
       return;
     }
     if (bigIntegerVrs.has(vr)) {
       if (!(Number.isSafeInteger(value) || (typeof value === 'string' && /^-?\d{1,20}$/.test(value)))) {
-        this.add(where, `${vr} value is not an integer`);
+        this.add(itemAt(path, key, index), `${vr} value is not an integer`);
       }
       return;
     }
     if (vr === 'AT') {
-      if (typeof value !== 'string' || !/^[0-9A-Fa-f]{8}$/.test(value)) this.add(where, 'AT value is not a tag');
+      if (typeof value !== 'string' || !tagKey.test(value)) this.add(itemAt(path, key, index), 'AT value is not a tag');
       return;
     }
-    this.add(where, `VR ${vr} is unknown`);
+    this.add(itemAt(path, key, index), `VR ${vr} is unknown`);
   }
 
   identity(dataset: Record<string, unknown>): void {
     for (const { tag, vr, uid } of identityTags) {
-      const key = Object.keys(dataset).find((candidate) => candidate.toUpperCase() === tag);
+      const key = this.upperCaseKeys
+        ? Object.hasOwn(dataset, tag)
+          ? tag
+          : undefined
+        : Object.keys(dataset).find((candidate) => candidate.toUpperCase() === tag);
       if (key === undefined) continue;
       const attribute = dataset[key] as { vr: string; Value?: unknown[] };
       const where = label(tag);
-      this.top = where;
+      this.topKey = tag;
       if (attribute.vr !== vr) {
         this.add(where, `VR is ${excerpt(attribute.vr, 4)}, not ${vr}`);
         continue;

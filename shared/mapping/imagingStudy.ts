@@ -89,7 +89,7 @@ export function toImagingStudy(
   if (series.length === 0) return result;
 
   const study: ImagingStudy = input.existing
-    ? structuredClone(input.existing)
+    ? structuredClone(withoutSeries(input.existing))
     : { resourceType: 'ImagingStudy', status: 'available', subject: {} };
   // A study another server wrote stays theirs: claiming it would let us delete their instances later.
   study.meta = { ...study.meta, source: study.meta?.source ?? ownSource(options.endpoint, input.partition) };
@@ -112,6 +112,12 @@ export function toImagingStudy(
 
   result.imagingStudy = compact(study);
   return result;
+}
+
+/** The study without its series, which are rebuilt (reconcileSeries): copying them first would be wasted. */
+function withoutSeries(study: ImagingStudy): ImagingStudy {
+  const { series: _rebuilt, ...rest } = study;
+  return rest;
 }
 
 /** Number ascending (unnumbered last), then uid: the order new series and instances are appended in. */
@@ -162,7 +168,8 @@ function reconcileSeries(
         kept.push(instance);
       }
     }
-    const series = buildSeries(structuredClone(existing), kept, current, placed, offset);
+    const { instance: _replaced, ...existingSeries } = existing;
+    const series = buildSeries(structuredClone(existingSeries), kept, current, placed, offset);
     if (series) built.push(series);
   }
 

@@ -1,5 +1,6 @@
 import { TableClient } from '@azure/data-tables';
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
+import { lazyCredential } from '../auth/lazyCredential.js';
 import type { StorageConnection } from '../config/storageConnection.js';
 import { RetryableError } from '../errors/errors.js';
 import { httpStatusOf } from '../lib/errorDetails.js';
@@ -9,13 +10,15 @@ const credentials = new Map<string, TokenCredential>();
 /**
  * The identity storage calls run as: the user-assigned identity when a client id is set
  * (AzureWebJobsStorage__clientId, as the Functions host reads it), otherwise DefaultAzureCredential.
- * One per process, so tokens are cached across calls.
+ * One per process, so tokens are cached across calls; @azure/identity is imported at the first token (lazyCredential).
  */
 export function storageCredential(clientId: string | undefined): TokenCredential {
   const key = clientId ?? '';
   let credential = credentials.get(key);
   if (!credential) {
-    credential = clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
+    credential = lazyCredential((identity) =>
+      clientId ? new identity.ManagedIdentityCredential({ clientId }) : new identity.DefaultAzureCredential(),
+    );
     credentials.set(key, credential);
   }
   return credential;

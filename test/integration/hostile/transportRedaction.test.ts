@@ -12,7 +12,7 @@ import { LocalFunctionsHost } from '../../../dev/functionsHost/localFunctionsHos
 import { startLocalStack, type LocalStack } from '../../../dev/localStack.js';
 import { makeInstanceFile, uid } from '../../../dev/samples/index.js';
 import { redactSecrets, scrubText } from '../../../shared/telemetry/redaction.js';
-import { installTelemetry, type InstalledTelemetry } from '../../../shared/telemetry/setup.js';
+import { installTelemetry, type InstalledTelemetry } from '../../../shared/telemetry/installTelemetry.js';
 import { listen, readBody } from '../../support/loopback.js';
 import { startOAuth2TestServer, type OAuth2TestServer } from '../../support/oauth2TestServer.js';
 import { recordingIo } from '../../support/opsSupport.js';

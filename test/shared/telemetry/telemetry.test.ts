@@ -16,7 +16,7 @@ import { startLocalStack, type LocalStack } from '../../../dev/localStack.js';
 import { makeInstanceFile, uid, type InstanceSpec } from '../../../dev/samples/index.js';
 import { getRuntime } from '../../../shared/runtime/runtime.js';
 import { Attr, MetricName, SpanName } from '../../../shared/telemetry/names.js';
-import { installTelemetry, type InstalledTelemetry } from '../../../shared/telemetry/setup.js';
+import { installTelemetry, type InstalledTelemetry } from '../../../shared/telemetry/installTelemetry.js';
 
 /**
  * Telemetry of a real sync on the local stack (Azurite, DICOM stand-in, FHIR server, the exported handlers),
