@@ -39,8 +39,8 @@ export function isImagingStudyOf(imagingStudy: ImagingStudy, studyUid: string, p
 
 export interface ImagingStudyInput {
   studyUid: string;
-  /** The study's current instances per the DICOM server. */
-  instances: StudyInstance[];
+  /** The study's current instances per the DICOM server; unused when toImagingStudy is given them read. */
+  instances?: StudyInstance[];
   /** The ImagingStudy as read from FHIR. */
   existing?: ImagingStudy;
   /** e.g. `Patient/123` or `urn:uuid:…` */
@@ -73,7 +73,7 @@ export interface ImagingStudyResult {
 export function toImagingStudy(
   input: ImagingStudyInput,
   options: MappingOptions,
-  read: StudyInstancesRead = readStudyInstances(input.studyUid, input.instances, options),
+  read: StudyInstancesRead = readStudyInstances(input.studyUid, input.instances ?? [], options),
 ): ImagingStudyResult {
   const { records, rejectedInstances } = read;
   const studyWinner = read.winner?.record;

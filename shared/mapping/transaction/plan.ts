@@ -29,11 +29,14 @@ export interface FhirStudyState {
 
 export interface StudyTransactionInput {
   study: string;
-  /** Every instance the DICOM server holds now for the study (WADO-RS study metadata). */
-  datasets: DicomJsonDataset[];
+  /** Every instance the DICOM server holds now for the study (WADO-RS study metadata); unset when `screened` is set. */
+  datasets?: DicomJsonDataset[];
   /** Highest change-feed sequence per SOP Instance UID: the instance stored last wins. */
   sequences?: ReadonlyMap<string, number>;
-  /** `datasets` as screenStudy screened them, when the caller already did (the writer, for the Patient search). */
+  /**
+   * The study's instances as screenStudy (or a StudyScreener, as they arrived) screened them, when the caller
+   * already did (the writer: for the Patient search, and so as never to hold the whole study's datasets).
+   */
   screened?: ScreenedStudy;
   state: FhirStudyState;
   /** Write birthDate (a new Patient, or an `update` change-feed action); used when `feedPosition` is unset. */
