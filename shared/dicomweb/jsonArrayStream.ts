@@ -32,6 +32,8 @@ export class JsonArraySplitter {
   /** A number or literal element is being read (it ends at a comma, a space or the closing bracket). */
   private inScalar = false;
   private escaped = false;
+  /** Between elements: what may come next (strict as JSON.parse: one comma between elements, none around them). */
+  private expect: 'first' | 'element' | 'separator' = 'first';
   private finished = false;
   private count = 0;
   /** The current element's text from earlier chunks. */
@@ -90,22 +92,29 @@ export class JsonArraySplitter {
       if (this.depth === 0) {
         if (c !== openBracket) this.fail('it is not a JSON array');
         this.depth = 1;
-      } else if (c === closeBracket) {
+        continue;
+      }
+      if (c === closeBracket) {
+        if (this.expect === 'element') this.fail('a comma before the end of the array');
         this.depth = 0;
         this.finished = true;
-      } else if (c === comma) {
         continue;
-      } else if (c === openBrace || (!this.objectsOnly && c === openBracket)) {
-        elementStart = i;
+      }
+      if (c === comma) {
+        if (this.expect !== 'separator') this.fail(`a comma where element ${this.count} should be`);
+        this.expect = 'element';
+        continue;
+      }
+      if (this.expect === 'separator') this.fail(`no comma before element ${this.count}`);
+      elementStart = i;
+      if (c === openBrace || (!this.objectsOnly && c === openBracket)) {
         this.depth = 2;
       } else if (this.objectsOnly) {
         this.fail(`element ${this.count} is not a JSON object`);
       } else if (c === quote) {
-        elementStart = i;
         this.inString = true;
         this.stringElement = true;
       } else {
-        elementStart = i;
         this.inScalar = true;
       }
     }
@@ -128,6 +137,7 @@ export class JsonArraySplitter {
     } catch (error) {
       this.fail(`element ${this.count} is not valid JSON (${errorMessage(error)})`);
     }
+    this.expect = 'separator';
     this.onElement(element, this.count++);
     return -1;
   }
