@@ -9,6 +9,7 @@ import { dicomWebPath, type DicomWebApiVersion } from './apiVersion.js';
 import type { DicomJsonDataset } from './dicomJson.js';
 import { JsonArraySplitter } from './jsonArrayStream.js';
 import { errorMessage } from '../lib/errorDetails.js';
+import { omitUndefined } from '../lib/omitUndefined.js';
 
 /** Reads what the DICOM server holds *now* for one study. */
 export interface StudyReader {
@@ -20,11 +21,13 @@ export interface StudyReader {
   /**
    * The same instances handed over one at a time as the response arrives (the writer uses it when present, so a
    * large study's metadata is never held whole); resolves to the count, 0 when the study does not exist (any more).
+   * With `series`, only that series' instances (WADO-RS series metadata).
    */
   forEachStudyInstance?(
     studyUid: string,
     partition: string | undefined,
     onInstance: (dataset: DicomJsonDataset) => void,
+    series?: string,
   ): Promise<number>;
 }
 
@@ -146,8 +149,9 @@ export function createStudyReader(
   const request = metadataRequest(requests, options);
   const stream = createMetadataStreamReader(http, apiVersion, requests, options);
   return {
-    forEachStudyInstance(studyUid, partition, onInstance) {
-      return stream.forEachInstance({ study: studyUid, ...(partition !== undefined ? { partition } : {}) }, onInstance);
+    forEachStudyInstance(studyUid, partition, onInstance, series) {
+      const scope = { study: studyUid, ...omitUndefined({ partition, series }) };
+      return stream.forEachInstance(scope, onInstance);
     },
     async readStudyMetadata(studyUid, partition) {
       const scope = { study: studyUid, ...(partition !== undefined ? { partition } : {}) };

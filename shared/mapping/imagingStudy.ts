@@ -53,6 +53,11 @@ export interface ImagingStudyInput {
    * removed only when their uid is listed. Unset (ours): whatever is not current is removed.
    */
   removeOnlyThese?: Set<string>;
+  /**
+   * Set when only these series' instances were read (the writer reads the series a change names): every other
+   * series of `existing` is kept as it is, its instances not being in `instances`.
+   */
+  readSeries?: ReadonlySet<string>;
 }
 
 export interface ImagingStudyResult {
@@ -150,6 +155,10 @@ function reconcileSeries(
   const built: BuiltSeries[] = [];
 
   for (const existing of input.existing?.series ?? []) {
+    if (input.readSeries && !input.readSeries.has(existing.uid)) {
+      built.push({ series: structuredClone(existing), issues: [] });
+      continue;
+    }
     const current = bySeries.get(existing.uid) ?? [];
     const currentBySop = new Map(current.map((record) => [record.sop, record]));
     const kept: ImagingStudySeriesInstance[] = [];

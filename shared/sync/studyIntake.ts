@@ -17,6 +17,8 @@ export interface StudyIntake {
   malformed: MalformedInstance[];
   /** The well-formed instances screened and read. */
   screened: ScreenedStudy;
+  /** Set when only these series were read (seriesReads.ts); unset: the whole study. */
+  series?: ReadonlySet<string>;
 }
 
 /** The SOP Instance UID of an item of any shape (undefined when it has none it can be named by). */
@@ -30,11 +32,11 @@ function sopOf(item: DicomJsonDataset): string | undefined {
 
 /**
  * Reads the study's current metadata into its intake: streamed when the reader can (forEachStudyInstance), else
- * read whole and taken in the same way. An exception the mapping did not mean to throw is bad data of the study.
+ * read whole and taken in the same way; only `series`, one request each, when given and the reader can. An exception the mapping did not mean to throw is bad data of the study.
  */
 export async function readStudyIntake(
   reader: StudyReader,
-  study: { study: string; partition?: string; sequences: ReadonlyMap<string, number> },
+  study: { study: string; partition?: string; sequences: ReadonlyMap<string, number>; series?: readonly string[] },
   mapping: MappingOptions,
 ): Promise<StudyIntake> {
   const present = new Set<string | undefined>();
@@ -46,6 +48,10 @@ export async function readStudyIntake(
     if (checked.malformed) malformed.push(checked.malformed);
     else mapped(study.study, () => screener.add(checked.dataset));
   };
+  if (study.series && reader.forEachStudyInstance) {
+    for (const series of study.series) await reader.forEachStudyInstance(study.study, study.partition, take, series);
+    return { present, malformed, screened: screener.result(), series: new Set(study.series) };
+  }
   if (reader.forEachStudyInstance) await reader.forEachStudyInstance(study.study, study.partition, take);
   else for (const item of await reader.readStudyMetadata(study.study, study.partition)) take(item);
   return { present, malformed, screened: screener.result() };

@@ -18,6 +18,7 @@ import { readCreatedCopies, readPatientCopies, readStudyAndEndpointCopies } from
 import { ConflictRetry } from './conflict.js';
 import { MetadataReuse } from './metadataReuse.js';
 import { removeStudy } from './removeStudy.js';
+import { defaultSeriesReadsFrom, seriesReadIsExact, seriesToRead } from './seriesReads.js';
 import { readStudyIntake, type StudyIntake } from './studyIntake.js';
 import { sendStudyTransaction } from './sendTransaction.js';
 import { DuplicateReport, settleCopies, type SettleContext } from './settleCopies.js';
@@ -120,9 +121,16 @@ async function syncOnce(
   // 2. What the DICOM server holds now (or, on a later pass fenced by the same ImagingStudy version, read then),
   // each instance screened and read into its record as it arrives.
   const sequences = instanceSequences(message);
-  const intake = await metadata.read(state.imagingStudy, () =>
-    readStudyIntake(deps.dicom, { study, ...omitUndefined({ partition: message.partition }), sequences }, mapping),
-  );
+  const where = { study, ...omitUndefined({ partition: message.partition }), sequences };
+  const series = seriesToRead(message, state.imagingStudy, mapping, options.seriesReadsFrom ?? defaultSeriesReadsFrom);
+  const intake = await metadata.read(state.imagingStudy, async () => {
+    // Only the series the change names, when that provably writes what the whole study would (seriesReads.ts).
+    if (series && state.imagingStudy) {
+      const part = await readStudyIntake(deps.dicom, { ...where, series }, mapping);
+      if (!part.series || seriesReadIsExact(part, message, state.imagingStudy, mapping)) return part;
+    }
+    return await readStudyIntake(deps.dicom, where, mapping);
+  });
   const { screened, malformed } = intake;
   const missing = await recordListedButMissing(message, intake.present, deps);
   await recordMalformed(malformed, message, deps);
@@ -155,6 +163,7 @@ async function syncOnce(
     applyDemographics: !state.patient || message.changes.some((change) => change.action === 'update'),
     feedPosition: feedPosition(message),
     changedInstances: message.changes.map((change) => change.sop),
+    ...omitUndefined({ readSeries: intake.series }),
     ...(deps.validate !== false ? { validate: deps.validate ?? (await loadR4Validator()) } : {}),
     maxBundleEntries: maxEntries,
   };

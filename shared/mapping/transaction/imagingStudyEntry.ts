@@ -57,6 +57,7 @@ export function mapStudy(
       patientReference: references.patient,
       endpointReference: references.endpoint,
       ...(removeOnlyThese ? { removeOnlyThese } : {}),
+      ...(input.readSeries ? { readSeries: input.readSeries } : {}),
     },
     options,
     screened.read,

@@ -48,6 +48,11 @@ export interface StudyTransactionInput {
   feedPosition?: { sequence?: number; updateSequence?: number };
   /** The study's data partition (undefined or `Microsoft.Default`: the default one); part of its identity. */
   partition?: string;
+  /**
+   * Set when the caller read only these series (sync/seriesReads.ts proved the rest unchanged): the other series are
+   * kept as the ImagingStudy FHIR holds them.
+   */
+  readSeries?: ReadonlySet<string>;
   /** SOP Instance UIDs the change-feed message names (a study that is not ours loses only those). */
   changedInstances?: readonly string[];
   /** Checks each resource before it goes into the Bundle; no check when unset. */
