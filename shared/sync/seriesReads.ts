@@ -1,5 +1,6 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
 import type { MappingOptions } from '../mapping/index.js';
+import { needsObservationSearch } from '../mapping/transaction/doseObservationEntries.js';
 import { isOwnedBy, ownSource } from '../mapping/ownership.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
 import type { StudyIntake } from './studyIntake.js';
@@ -10,14 +11,16 @@ import type { StudyIntake } from './studyIntake.js';
  *
  * Before the read (seriesToRead): FHIR holds our ImagingStudy, versioned (the write is fenced by that version, as
  * always), with at least `fromInstances` instances (a smaller study is one request either way); the message lists
- * every change, or the series of those it left out (`omittedSeries`); no dose Observations are written (their deletions need every SR of the study); some
+ * every change, or the series of those it left out (`omittedSeries`); with GenerateObservations, FHIR holds no SR
+ * instance of the study (the Observations are planned from every dose SR of the study); some
  * series FHIR holds is not named (else the whole study is what is read); and no instance the message names is held
  * under a series the message does not name.
  *
  * After the read (seriesReadIsExact): every instance the feed lists as current was returned; the winner (the instance
  * stored last, whose data decides the Patient and the study's attributes) is one the message names, so it has the
  * highest change-feed sequence of the study, and every instance with a sequence was read: the whole study's winner is
- * the same; and the series kept were written with the winner's time zone offset (their `started`).
+ * the same; no dose SR was read (with GenerateObservations); the series kept were written with the winner's time zone offset (their `started`); and no instance read
+ * is held under a series kept.
  */
 export const defaultSeriesReadsFrom = 1000;
 
@@ -31,7 +34,8 @@ export function seriesToRead(
   if (!existing?.meta?.versionId || message.changes.length === 0) return;
   // A trimmed message says which series its left-out changes are in, or the whole study is read.
   if (message.omittedChanges !== undefined && message.omittedSeries === undefined) return;
-  if (mapping.generateObservations) return;
+  // Dose Observations are planned from every dose SR of the study: a study FHIR holds an SR of is read whole.
+  if (needsObservationSearch(existing, false, mapping)) return;
   if (!isOwnedBy(existing, ownSource(mapping.endpoint, message.partition))) return;
   const held = existing.series ?? [];
   const instances = held.reduce((total, series) => total + (series.instance?.length ?? 0), 0);
@@ -57,10 +61,14 @@ export function seriesReadIsExact(
   if (!read) return false;
   const listed = message.changes.filter((change) => change.state === 'current' && change.action !== 'delete');
   if (listed.some((change) => !intake.present.has(change.sop))) return false;
+  // Nor when a dose SR was read: whole and part would then plan the Observations from different SRs.
+  if (needsObservationSearch(existing, intake.screened.hasDoseReport, mapping)) return false;
   const winner = intake.screened.read.winner?.record;
   if (winner?.sequence === undefined) return false;
   const offset = winner.study.offset ?? mapping.defaultTimezoneOffset;
-  return (existing.series ?? []).every(
-    (series) => read.has(series.uid) || !series.started?.includes('T') || series.started.endsWith(offset),
-  );
+  const kept = (existing.series ?? []).filter((series) => !read.has(series.uid));
+  if (kept.some((series) => series.started?.includes('T') && !series.started.endsWith(offset))) return false;
+  // An instance read that FHIR holds in a series kept would be held twice (a whole read moves it).
+  const records = intake.screened.read.records;
+  return !kept.some((series) => (series.instance ?? []).some((instance) => records.has(instance.uid)));
 }

@@ -10,6 +10,7 @@ import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js
 import type { InstanceChange, StudyMessage } from '../../../shared/queue/studyMessage.js';
 import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
+import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
 import { listen } from '../../support/loopback.js';
 import { attr, instance, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
@@ -72,7 +73,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
       changes,
       ...extra,
     });
-    const sync = async (msg: StudyMessage, seriesReadsFrom: number) => {
+    const sync = async (msg: StudyMessage, seriesReadsFrom: number, settings = mapping) => {
       reads.length = 0;
       const reader = createStudyReader(
         createServerHttpClient({ baseUrl: dicom.origin, authorization: noAuthorization }),
@@ -81,12 +82,12 @@ for (const profile of FHIR_PROFILE_NAMES) {
         { retry: { fallbackBudgetMs: 0, maxAttempts: 1 } },
       );
       const deps = { dicom: reader, fhir, recordFailure: () => Promise.resolve(), validate: false as const };
-      const result = await syncStudy(msg, deps, { mapping, seriesReadsFrom });
+      const result = await syncStudy(msg, deps, { mapping: settings, seriesReadsFrom });
       return { result, reads: [...reads] };
     };
     /** What a whole-study read makes of the same message: nothing to change when the series read wrote it all. */
-    const wholeReadFindsNothingToChange = async (msg: StudyMessage) => {
-      const whole = await sync(msg, Number.POSITIVE_INFINITY);
+    const wholeReadFindsNothingToChange = async (msg: StudyMessage, settings = mapping) => {
+      const whole = await sync(msg, Number.POSITIVE_INFINITY, settings);
       assert.deepEqual(whole.reads, ['study']);
       assert.equal(whole.result.outcome, 'unchanged', 'a whole-study read writes nothing more');
     };
@@ -115,6 +116,34 @@ for (const profile of FHIR_PROFILE_NAMES) {
       assert.deepEqual(await patientName(), ['Name']);
       assert.equal((await server.all<Patient>('Patient'))[0]?.name?.[0]?.given?.[0], 'B3');
       await wholeReadFindsNothingToChange(msg);
+    });
+
+    it('with dose Observations on: the series read while no SR is read or held; a dose SR read: the whole study', async () => {
+      const observations = { ...mapping, generateObservations: true };
+      held.push(stored('B', 3));
+      const first = message([change('B', 3, 20)]);
+      assert.deepEqual((await sync(first, 1, observations)).reads, [`series ${series('B')}`]);
+      await wholeReadFindsNothingToChange(first, observations);
+
+      held.push(
+        srDataset({
+          studyUid,
+          seriesUid: series('C'),
+          sopUid: sopOf('C', 9),
+          patientId: 'PID-1',
+          title: C.xRayDoseReport,
+          content: ctDoseContent([{ uid: `${sopOf('C', 9)}.1`, ctdiVol: 5, dlp: 100 }], 100),
+          extra: { [Tag.TimezoneOffsetFromUTC]: attr('SH', '+0100') },
+        }),
+      );
+      const withReport = message([change('C', 9, 30)]);
+      const { reads: made, result } = await sync(withReport, 1, observations);
+      assert.deepEqual(made, [`series ${series('C')}`, 'study']);
+      assert.equal(result.observations?.created, 2, 'the summary and the irradiation event');
+      await wholeReadFindsNothingToChange(withReport, observations);
+      // FHIR now holds an SR: the study is read whole.
+      held.push(stored('A', 3));
+      assert.deepEqual((await sync(message([change('A', 3, 31)]), 1, observations)).reads, ['study']);
     });
 
     it('not below seriesReadsFrom instances: the whole study is read', async () => {
@@ -178,6 +207,20 @@ for (const profile of FHIR_PROFILE_NAMES) {
       const msg = message([gone, change('C', 3, 41)]);
       const { reads: made } = await sync(msg, 1);
       assert.deepEqual(made, ['study']);
+      await wholeReadFindsNothingToChange(msg);
+    });
+
+    it('an instance read that FHIR holds under a series kept: the whole study is read', async () => {
+      // B1 now says it is in series C (a UID reused): a whole read moves it; keeping B as held would hold it twice.
+      held = held.map((dataset) =>
+        dataset[Tag.SOPInstanceUID]?.Value?.[0] === sopOf('B', 1)
+          ? { ...dataset, [Tag.SeriesInstanceUID]: attr('UI', series('C')) }
+          : dataset,
+      );
+      held.push(stored('C', 3));
+      const msg = message([change('C', 3, 40)]);
+      const { reads: made } = await sync(msg, 1);
+      assert.deepEqual(made, [`series ${series('C')}`, 'study']);
       await wholeReadFindsNothingToChange(msg);
     });
 
