@@ -1,5 +1,5 @@
-// The reader side of the large-study targets, measured on its own (the writer does not use it yet): a study's
-// metadata read whole (as the writer reads it today) against streamed one instance at a time, and the bytes that
+// The reader side of the large-study targets, measured on its own: a study's metadata read whole (as the writer read
+// it before it streamed) against streamed one instance at a time (as the writer reads it now), and the bytes that
 // reading only the series each poll changed would have read.
 import { noAuthorization } from '../shared/auth/index.js';
 import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJson.js';

@@ -243,39 +243,47 @@ export function screenDicomJson(datasets: readonly unknown[]): {
 } {
   const usable: DicomJsonDataset[] = [];
   const malformed: MalformedInstance[] = [];
-  for (const dataset of datasets) {
-    let problems: ShapeProblem[];
-    try {
-      problems = dicomJsonProblems(dataset);
-    } catch (error) {
-      // Not from JSON.parse (which cannot throw on reading back), but a reader may hand over anything.
-      problems = [
-        { tag: '(dataset)', reason: `could not be read (${error instanceof Error ? error.message : 'error'})` },
-      ];
-    }
-    if (problems.length === 0) {
-      usable.push(dataset as DicomJsonDataset);
-      continue;
-    }
-    const [first] = problems as [ShapeProblem, ...ShapeProblem[]];
-    const located = isPlainObject(dataset) ? (dataset as DicomJsonDataset) : {};
-    const series = locationUid(located, Tag.SeriesInstanceUID);
-    const instance = locationUid(located, Tag.SOPInstanceUID);
-    const more =
-      problems.length > 1
-        ? `; ${problems
-            .slice(1)
-            .map((p) => `${p.tag} ${p.reason}`)
-            .join('; ')}`
-        : '';
-    malformed.push({
+  for (const item of datasets) {
+    const screened = screenDicomJsonItem(item);
+    if ('dataset' in screened) usable.push(screened.dataset);
+    else malformed.push(screened.malformed);
+  }
+  return { datasets: usable, malformed };
+}
+
+/** One instance of screenDicomJson (for metadata screened as it arrives): the dataset, or why it is left out. */
+export function screenDicomJsonItem(
+  dataset: unknown,
+): { dataset: DicomJsonDataset; malformed?: undefined } | { malformed: MalformedInstance } {
+  let problems: ShapeProblem[];
+  try {
+    problems = dicomJsonProblems(dataset);
+  } catch (error) {
+    // Not from JSON.parse (which cannot throw on reading back), but a reader may hand over anything.
+    problems = [
+      { tag: '(dataset)', reason: `could not be read (${error instanceof Error ? error.message : 'error'})` },
+    ];
+  }
+  if (problems.length === 0) return { dataset: dataset as DicomJsonDataset };
+  const [first] = problems as [ShapeProblem, ...ShapeProblem[]];
+  const located = isPlainObject(dataset) ? (dataset as DicomJsonDataset) : {};
+  const series = locationUid(located, Tag.SeriesInstanceUID);
+  const instance = locationUid(located, Tag.SOPInstanceUID);
+  const more =
+    problems.length > 1
+      ? `; ${problems
+          .slice(1)
+          .map((p) => `${p.tag} ${p.reason}`)
+          .join('; ')}`
+      : '';
+  return {
+    malformed: {
       ...(series ? { series } : {}),
       ...(instance ? { instance } : {}),
       tag: first.tag,
       reason: `Malformed DICOM JSON: ${first.tag} ${first.reason}${more}; the instance is left out`,
-    });
-  }
-  return { datasets: usable, malformed };
+    },
+  };
 }
 
 /** A UID to name a rejected instance by; a value that is not a UID is not repeated as a location. */

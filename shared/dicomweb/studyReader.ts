@@ -7,13 +7,28 @@ import { sendWithRetries, type RetryPolicy } from '../http/transientRetry.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
 import { dicomWebPath, type DicomWebApiVersion } from './apiVersion.js';
 import type { DicomJsonDataset } from './dicomJson.js';
-import { JsonObjectArraySplitter } from './jsonArrayStream.js';
+import { JsonArraySplitter } from './jsonArrayStream.js';
 import { errorMessage } from '../lib/errorDetails.js';
+import { omitUndefined } from '../lib/omitUndefined.js';
 
 /** Reads what the DICOM server holds *now* for one study. */
 export interface StudyReader {
-  /** Every current instance's metadata; an empty array when the study does not exist (any more). */
+  /**
+   * Every current instance's metadata; an empty array when the study does not exist (any more). Each item's shape
+   * is the caller's to check (dicomJsonShape.ts): one that is not even an object costs only that instance.
+   */
   readStudyMetadata(studyUid: string, partition?: string): Promise<DicomJsonDataset[]>;
+  /**
+   * The same instances handed over one at a time as the response arrives (the writer uses it when present, so a
+   * large study's metadata is never held whole); resolves to the count, 0 when the study does not exist (any more).
+   * With `series`, only that series' instances (WADO-RS series metadata).
+   */
+  forEachStudyInstance?(
+    studyUid: string,
+    partition: string | undefined,
+    onInstance: (dataset: DicomJsonDataset) => void,
+    series?: string,
+  ): Promise<number>;
 }
 
 /** A study, or one series of it, whose metadata is read. */
@@ -31,7 +46,9 @@ export interface MetadataScope {
 export interface MetadataStreamReader {
   /**
    * Calls `onInstance` for each current instance of the scope, in the server's order; resolves to the count
-   * (0 when the study or series does not exist any more).
+   * (0 when the study or series does not exist any more). An item that is not a JSON object is handed over as it
+   * is (its shape is the caller's to check, as with readStudyMetadata); a body that is not a JSON array, or over
+   * DicomWeb:MaxMetadataBytes, fails the whole read, located.
    */
   forEachInstance(scope: MetadataScope, onInstance: (dataset: DicomJsonDataset) => void): Promise<number>;
 }
@@ -130,7 +147,12 @@ export function createStudyReader(
   options: StudyReaderOptions = {},
 ): StudyReader {
   const request = metadataRequest(requests, options);
+  const stream = createMetadataStreamReader(http, apiVersion, requests, options);
   return {
+    forEachStudyInstance(studyUid, partition, onInstance, series) {
+      const scope = { study: studyUid, ...omitUndefined({ partition, series }) };
+      return stream.forEachInstance(scope, onInstance);
+    },
     async readStudyMetadata(studyUid, partition) {
       const scope = { study: studyUid, ...(partition !== undefined ? { partition } : {}) };
       const path = metadataPath(apiVersion, scope);
@@ -170,7 +192,7 @@ export function createMetadataStreamReader(
       }
       // What the caller's callback throws is the caller's, not a read fault: it goes out unchanged.
       let callerError: unknown;
-      const splitter = new JsonObjectArraySplitter(
+      const splitter = new JsonArraySplitter(
         (element) => {
           try {
             onInstance(element as DicomJsonDataset);
@@ -183,13 +205,27 @@ export function createMetadataStreamReader(
         location,
       );
       const decoder = new StrictUtf8StreamDecoder({ request: `DICOM GET ${path}`, location });
+      // axios' own cap on a stream depends on its version and fails as a network error: counted here.
+      const { maxBytes, setting } = request.responseLimit;
+      const tooLarge = () =>
+        new NonRetryableError(
+          `DICOM GET ${path} failed: the response body exceeds ${maxBytes} bytes (${setting}); it was not read further`,
+          'bad-dicom-data',
+          { ...location, setting },
+        );
+      let bytes = 0;
       try {
-        for await (const chunk of body) splitter.push(decoder.push(chunk as Buffer));
+        for await (const chunk of body) {
+          bytes += (chunk as Buffer).length;
+          if (bytes > maxBytes) throw tooLarge();
+          splitter.push(decoder.push(chunk as Buffer));
+        }
         splitter.push(decoder.end());
       } catch (error) {
         body.destroy();
         if (error === callerError || error instanceof NonRetryableError) throw error;
         const reason = errorMessage(error);
+        if (/maxContentLength/.test(reason)) throw tooLarge();
         throw new RetryableError(`DICOM GET ${path} failed while reading: ${reason}`, 'transient', location);
       }
       splitter.end();

@@ -39,8 +39,8 @@ export function isImagingStudyOf(imagingStudy: ImagingStudy, studyUid: string, p
 
 export interface ImagingStudyInput {
   studyUid: string;
-  /** The study's current instances per the DICOM server. */
-  instances: StudyInstance[];
+  /** The study's current instances per the DICOM server; unused when toImagingStudy is given them read. */
+  instances?: StudyInstance[];
   /** The ImagingStudy as read from FHIR. */
   existing?: ImagingStudy;
   /** e.g. `Patient/123` or `urn:uuid:…` */
@@ -53,6 +53,11 @@ export interface ImagingStudyInput {
    * removed only when their uid is listed. Unset (ours): whatever is not current is removed.
    */
   removeOnlyThese?: Set<string>;
+  /**
+   * Set when only these series' instances were read (the writer reads the series a change names): every other
+   * series of `existing` is kept as it is, its instances not being in `instances`.
+   */
+  readSeries?: ReadonlySet<string>;
 }
 
 export interface ImagingStudyResult {
@@ -73,7 +78,7 @@ export interface ImagingStudyResult {
 export function toImagingStudy(
   input: ImagingStudyInput,
   options: MappingOptions,
-  read: StudyInstancesRead = readStudyInstances(input.studyUid, input.instances, options),
+  read: StudyInstancesRead = readStudyInstances(input.studyUid, input.instances ?? [], options),
 ): ImagingStudyResult {
   const { records, rejectedInstances } = read;
   const studyWinner = read.winner?.record;
@@ -156,6 +161,10 @@ function reconcileSeries(
   const built: BuiltSeries[] = [];
 
   for (const existing of input.existing?.series ?? []) {
+    if (input.readSeries && !input.readSeries.has(existing.uid)) {
+      built.push({ series: structuredClone(existing), issues: [] });
+      continue;
+    }
     const current = bySeries.get(existing.uid) ?? [];
     const currentBySop = new Map(current.map((record) => [record.sop, record]));
     const kept: ImagingStudySeriesInstance[] = [];

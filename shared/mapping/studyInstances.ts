@@ -20,23 +20,45 @@ export function readStudyInstances(
   instances: readonly StudyInstance[],
   options: MappingOptions,
 ): StudyInstancesRead {
-  const records = new Map<string, InstanceRecord>();
-  const sources = new Map<InstanceRecord, StudyInstance>();
-  const rejectedInstances: RejectedInstance[] = [];
-  for (const instance of instances) {
-    const read = readInstance(instance, studyUid, options);
+  const reader = new StudyInstancesReader(studyUid, options);
+  for (const instance of instances) reader.add(instance);
+  return reader.result();
+}
+
+/**
+ * readStudyInstances one instance at a time, as a study's metadata arrives: keeps each instance's record and the
+ * winner's dataset (the Patient is built from it), never the other datasets. The same instances in the same order
+ * give what readStudyInstances gives.
+ */
+export class StudyInstancesReader {
+  private readonly records = new Map<string, InstanceRecord>();
+  private readonly rejected: RejectedInstance[] = [];
+  private winner: { record: InstanceRecord; instance: StudyInstance } | undefined;
+
+  constructor(
+    private readonly studyUid: string,
+    private readonly options: MappingOptions,
+  ) {}
+
+  /** Reads the instance; returns its record, or undefined when it is rejected. */
+  add(instance: StudyInstance): InstanceRecord | undefined {
+    const read = readInstance(instance, this.studyUid, this.options);
     if (read.rejected) {
-      rejectedInstances.push(read.rejected);
-      continue;
+      this.rejected.push(read.rejected);
+      return undefined;
     }
-    sources.set(read.record, instance);
-    const previous = records.get(read.record.sop);
-    if (!previous || latest([read.record, previous]) === read.record) records.set(read.record.sop, read.record);
+    const { record } = read;
+    const previous = this.records.get(record.sop);
+    if (!previous || latest([record, previous]) === record) this.records.set(record.sop, record);
+    // As the map above, the later of two equal records replaces the earlier (equal records share their SOP).
+    if (!this.winner || latest([record, this.winner.record]) === record) this.winner = { record, instance };
+    return record;
   }
-  rejectedInstances.sort((a, b) => compareText(a.sop, b.sop));
-  const record = latest([...records.values()]);
-  const instance = record && sources.get(record);
-  return { records, rejectedInstances, ...(record && instance ? { winner: { record, instance } } : {}) };
+
+  result(): StudyInstancesRead {
+    const rejectedInstances = [...this.rejected].sort((a, b) => compareText(a.sop, b.sop));
+    return { records: this.records, rejectedInstances, ...(this.winner ? { winner: this.winner } : {}) };
+  }
 }
 
 /**

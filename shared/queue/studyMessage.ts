@@ -25,6 +25,11 @@ export interface StudyMessage {
    * The writer reconciles the whole study from the DICOM server either way.
    */
   omittedChanges?: number;
+  /**
+   * With `omittedChanges`: every series the left-out changes name (unset when even that does not fit), so the writer
+   * can still read only the series that changed (shared/sync/seriesReads.ts); unset, it reads the whole study.
+   */
+  omittedSeries?: string[];
   /** W3C trace context of the poll that produced the message. */
   traceparent?: string;
 }

@@ -44,7 +44,8 @@ function byImportance(changes: readonly InstanceChange[]): InstanceChange[] {
  */
 export function encodeStudyMessage(message: StudyMessage): string {
   if (jsonBytes(toEnvelope(message)) <= maxJsonBytes) return encode(message);
-  const overhead = jsonBytes(toEnvelope({ ...message, changes: [], omittedChanges: Number.MAX_SAFE_INTEGER }));
+  const trimmed = { ...message, changes: [], omittedChanges: Number.MAX_SAFE_INTEGER };
+  const overhead = jsonBytes(toEnvelope(trimmed));
   if (overhead > maxJsonBytes) {
     // Only fields of absurd length get here (the poller checks UIDs and partition names first); the queue would
     // answer 413 on every run, so it is refused here, once, as bad data.
@@ -54,8 +55,12 @@ export function encodeStudyMessage(message: StudyMessage): string {
       { study: excerpt(message.study, 64) },
     );
   }
+  // The series of the left-out changes go along when all the study's series fit (an upper bound of them).
+  const allSeries = [...new Set(message.changes.map((change) => change.series))];
+  const withSeries = jsonBytes(toEnvelope({ ...trimmed, omittedSeries: allSeries }));
+  const seriesFit = withSeries <= maxJsonBytes;
   const kept: InstanceChange[] = [];
-  let size = overhead;
+  let size = seriesFit ? withSeries : overhead;
   for (const change of byImportance(message.changes)) {
     const cost = jsonBytes(change) + 1; // the comma
     if (size + cost > maxJsonBytes) break;
@@ -63,7 +68,14 @@ export function encodeStudyMessage(message: StudyMessage): string {
     size += cost;
   }
   kept.sort((a, b) => a.sequence - b.sequence);
-  return encode({ ...message, changes: kept, omittedChanges: message.changes.length - kept.length });
+  const left = new Set(kept);
+  const omittedSeries = [...new Set(message.changes.filter((change) => !left.has(change)).map((c) => c.series))];
+  return encode({
+    ...message,
+    changes: kept,
+    omittedChanges: message.changes.length - kept.length,
+    ...(seriesFit ? { omittedSeries } : {}),
+  });
 }
 
 /** Messages are checked as strictly as change-feed rows: a hand-made or replayed one names no `..` study either. */
@@ -93,6 +105,7 @@ const studyMessageSchema = z.object({
   changes: z.array(instanceChangeSchema),
   maxSequence: sequence,
   omittedChanges: z.number().int().positive().exactOptional(),
+  omittedSeries: z.array(uid).exactOptional(),
   traceparent: z.string().exactOptional(),
 });
 

@@ -2,7 +2,8 @@ import type { ImagingStudy } from '@medplum/fhirtypes';
 import type { DicomJsonDataset } from '../dicomweb/dicomJson.js';
 
 /**
- * The study metadata one sync of a message read, kept for that sync's later passes (a restart after merging
+ * What one sync of a message read of the study's metadata (the writer keeps its StudyIntake: the instances' records,
+ * not the metadata), kept for that sync's later passes (a restart after merging
  * copies, a conflict that left the ImagingStudy as it was) so they do not read the DICOM server again.
  *
  * Safe only while the ImagingStudy is exactly as it was when the metadata was read: the writer's guarantee is that
@@ -10,14 +11,11 @@ import type { DicomJsonDataset } from '../dicomweb/dicomJson.js';
  * the same version (or still none) is fenced by the very version the kept metadata was read after, so it writes
  * what a first pass would have; once anyone wrote the ImagingStudy, the pass reads the DICOM server again.
  */
-export class MetadataReuse {
-  private kept: { fence: string; metadata: DicomJsonDataset[] } | undefined;
+export class MetadataReuse<T = DicomJsonDataset[]> {
+  private kept: { fence: string; metadata: T } | undefined;
 
   /** The metadata kept for this fence, or what `read` returns (then kept for it). */
-  async read(
-    imagingStudy: ImagingStudy | undefined,
-    read: () => Promise<DicomJsonDataset[]>,
-  ): Promise<DicomJsonDataset[]> {
+  async read(imagingStudy: ImagingStudy | undefined, read: () => Promise<T>): Promise<T> {
     const fence = fenceOf(imagingStudy);
     if (this.kept?.fence === fence) return this.kept.metadata;
     this.kept = undefined;

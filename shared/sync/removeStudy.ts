@@ -1,6 +1,7 @@
 import type { FhirStudyState, StudyRemovalPlan } from '../mapping/transaction/plan.js';
 import { omitUndefined } from '../lib/omitUndefined.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
+import { countStudyInstances } from './studyIntake.js';
 import type { StudySyncDeps, SyncPass } from './studySyncTypes.js';
 
 /**
@@ -31,8 +32,8 @@ export async function removeStudy(
     case 'delete': {
       const { before, fenced } = removal.transaction;
       for (const part of [...before, fenced]) await deps.fhir.transaction(part.bundle);
-      const now = await deps.dicom.readStudyMetadata(message.study, message.partition);
-      if (now.length > 0) return { restart: 'the study was stored again while it was being removed' };
+      const now = await countStudyInstances(deps.dicom, message.study, message.partition);
+      if (now > 0) return { restart: 'the study was stored again while it was being removed' };
       return {
         ...base,
         outcome: 'deleted',

@@ -33,6 +33,11 @@ export interface StudySyncOptions {
   maxAttempts?: number;
   /** `Fhir:MaxBundleEntries`: no Bundle sent has more entries (default 500, the AHDS limit). */
   maxBundleEntries?: number;
+  /**
+   * Read only the series a change names when FHIR's ImagingStudy holds at least this many instances (default 1000;
+   * smaller studies are one request either way); seriesReads.ts says when it is done and when the whole study is read.
+   */
+  seriesReadsFrom?: number;
 }
 
 export type StudySyncOutcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';

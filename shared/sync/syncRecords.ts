@@ -1,5 +1,4 @@
-import { getString, Tag, type DicomJsonDataset } from '../dicomweb/dicomJson.js';
-import type { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
+import type { MalformedInstance } from '../dicomweb/dicomJsonShape.js';
 import { NonRetryableError } from '../errors/errors.js';
 import type { StudyPlan } from '../mapping/transaction/plan.js';
 import type { StudyMessage } from '../queue/studyMessage.js';
@@ -36,10 +35,9 @@ export function invalidResourceError(plan: StudyPlan, study: string): NonRetryab
  */
 export async function recordListedButMissing(
   message: StudyMessage,
-  datasets: DicomJsonDataset[],
+  present: ReadonlySet<string | undefined>,
   deps: StudySyncDeps,
 ): Promise<number> {
-  const present = new Set(datasets.map((dataset) => getString(dataset, Tag.SOPInstanceUID)));
   const missing = message.changes.filter(
     (change) => change.state === 'current' && change.action !== 'delete' && !present.has(change.sop),
   );
@@ -68,7 +66,7 @@ export function instanceSequences(message: StudyMessage): Map<string, number> {
 
 /** Instances whose DICOM JSON is malformed are left out of the study, each recorded where it is wrong. */
 export async function recordMalformed(
-  malformed: ReturnType<typeof screenDicomJson>['malformed'],
+  malformed: readonly MalformedInstance[],
   message: StudyMessage,
   deps: StudySyncDeps,
 ): Promise<void> {

@@ -1,5 +1,4 @@
 import type { Observation } from '@medplum/fhirtypes';
-import { screenDicomJson } from '../dicomweb/dicomJsonShape.js';
 import { RetryableError } from '../errors/errors.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
 import { transactionOf } from '../fhir/bundleEntries.js';
@@ -8,7 +7,7 @@ import type { MappingOptions } from '../mapping/index.js';
 import { needsObservationSearch, observationSearchParams } from '../mapping/transaction/doseObservationEntries.js';
 import { endpointCreate } from '../mapping/transaction/endpointEntry.js';
 import type { FhirStudyState, PlannedTransaction, StudyTransactionInput } from '../mapping/transaction/plan.js';
-import { screenStudy, studyPatientIdentity } from '../mapping/transaction/screen.js';
+import { studyPatientIdentity } from '../mapping/transaction/screen.js';
 import { buildStudyTransaction } from '../mapping/transaction/studyTransaction.js';
 import { mapped } from '../mapping/unexpectedError.js';
 import type { PatientIdentifier } from '../mapping/patient.js';
@@ -19,6 +18,8 @@ import { readCreatedCopies, readPatientCopies, readStudyAndEndpointCopies } from
 import { ConflictRetry } from './conflict.js';
 import { MetadataReuse } from './metadataReuse.js';
 import { removeStudy } from './removeStudy.js';
+import { defaultSeriesReadsFrom, seriesReadIsExact, seriesToRead } from './seriesReads.js';
+import { readStudyIntake, type StudyIntake } from './studyIntake.js';
 import { sendStudyTransaction } from './sendTransaction.js';
 import { DuplicateReport, settleCopies, type SettleContext } from './settleCopies.js';
 import {
@@ -49,7 +50,7 @@ export async function syncStudy(
   const maxAttempts = options.maxAttempts ?? 10;
   const sleep = deps.sleep ?? defaultSleep;
   const duplicates = new DuplicateReport();
-  const metadata = new MetadataReuse();
+  const metadata = new MetadataReuse<StudyIntake>();
   let lastConflict: unknown;
   let restarts = 0;
   for (let attempt = 1; attempt <= maxAttempts;) {
@@ -94,7 +95,7 @@ async function syncOnce(
   deps: StudySyncDeps,
   options: StudySyncOptions,
   duplicates: DuplicateReport,
-  metadata: MetadataReuse,
+  metadata: MetadataReuse<StudyIntake>,
 ): Promise<SyncPass> {
   const { fhir } = deps;
   const mapping = options.mapping;
@@ -117,14 +118,23 @@ async function syncOnce(
   }
   state.endpoint = endpointCopies.kept;
 
-  // 2. What the DICOM server holds now (or, on a later pass fenced by the same ImagingStudy version, read then).
-  const returned = await metadata.read(state.imagingStudy, () =>
-    deps.dicom.readStudyMetadata(study, message.partition),
-  );
-  const missing = await recordListedButMissing(message, returned, deps);
-  const { datasets, malformed } = screenDicomJson(returned);
+  // 2. What the DICOM server holds now (or, on a later pass fenced by the same ImagingStudy version, read then),
+  // each instance screened and read into its record as it arrives.
+  const sequences = instanceSequences(message);
+  const where = { study, ...omitUndefined({ partition: message.partition }), sequences };
+  const series = seriesToRead(message, state.imagingStudy, mapping, options.seriesReadsFrom ?? defaultSeriesReadsFrom);
+  const intake = await metadata.read(state.imagingStudy, async () => {
+    // Only the series the change names, when that provably writes what the whole study would (seriesReads.ts).
+    if (series && state.imagingStudy) {
+      const part = await readStudyIntake(deps.dicom, { ...where, series }, mapping);
+      if (!part.series || seriesReadIsExact(part, message, state.imagingStudy, mapping)) return part;
+    }
+    return await readStudyIntake(deps.dicom, where, mapping);
+  });
+  const { screened, malformed } = intake;
+  const missing = await recordListedButMissing(message, intake.present, deps);
   await recordMalformed(malformed, message, deps);
-  if (datasets.length === 0 && malformed.length > 0) {
+  if (screened.returned === 0 && malformed.length > 0) {
     // Nothing readable is not the same as nothing left: keep FHIR as it is.
     return { study, outcome: 'unchanged', instances: 0, series: 0, warnings: [], rejectedInstances: malformed.length };
   }
@@ -132,8 +142,6 @@ async function syncOnce(
   // 3. The rest of what the transaction depends on: the Patient the data names, and the dose Observations
   // already written for the study. Both are read after DICOM, which is safe: every write carries the
   // ImagingStudy's If-Match, so anything written since step 1 turns our write into a retry.
-  const sequences = instanceSequences(message);
-  const screened = mapped(study, () => screenStudy({ study, datasets, sequences }, mapping));
   const identity = studyPatientIdentity(screened, mapping);
   if (identity) {
     const patientCopies = await readPatientCopies(fhir, identity, mapping);
@@ -142,13 +150,12 @@ async function syncOnce(
     plainCreate.patient = patientCopies.searchIsLoose;
   }
   if (plainCreate.patient || plainCreate.imagingStudy) state.plainCreate = plainCreate;
-  if (state.imagingStudy && needsObservationSearch(state.imagingStudy, datasets, mapping)) {
+  if (state.imagingStudy && needsObservationSearch(state.imagingStudy, screened.hasDoseReport, mapping)) {
     state.observations = await fhir.search<Observation>('Observation', observationSearchParams(state.imagingStudy));
   }
 
   const input: StudyTransactionInput = {
     study,
-    datasets,
     sequences,
     screened,
     state,
@@ -156,6 +163,7 @@ async function syncOnce(
     applyDemographics: !state.patient || message.changes.some((change) => change.action === 'update'),
     feedPosition: feedPosition(message),
     changedInstances: message.changes.map((change) => change.sop),
+    ...omitUndefined({ readSeries: intake.series }),
     ...(deps.validate !== false ? { validate: deps.validate ?? (await loadR4Validator()) } : {}),
     maxBundleEntries: maxEntries,
   };
@@ -176,7 +184,7 @@ async function syncOnce(
       // Every instance is unusable: leave FHIR as it is rather than deleting a study that does exist.
       return { ...result, outcome: 'unchanged', ...omitUndefined({ imagingStudyId: state.imagingStudy?.id }) };
     case 'remove':
-      if (datasets.length === 0 && missing > 0) {
+      if (screened.returned === 0 && missing > 0) {
         // The feed said these instances were current, the server says the study is gone: the delete rows of a
         // later poll will say which is true. Deleting on a 404 alone could wipe a study over a server glitch.
         return { ...result, outcome: 'unchanged', ...omitUndefined({ imagingStudyId: state.imagingStudy?.id }) };

@@ -23,15 +23,16 @@ const srSopClassPrefix = '1.2.840.10008.5.1.4.1.1.88.';
 /**
  * Whether the caller must read the Observations that are part of the existing ImagingStudy
  * (`Observation?part-of=ImagingStudy/<id>`): only with GenerateObservations on, for a study FHIR already
- * holds, that has or had an SR instance. Other studies cost no extra request.
+ * holds, that has or had an SR instance. Other studies cost no extra request. `current`: the study's instances, or
+ * whether one of them is a dose report (ScreenedStudy.hasDoseReport, when they were screened as they arrived).
  */
 export function needsObservationSearch(
   imagingStudy: ImagingStudy | undefined,
-  datasets: DicomJsonDataset[],
+  current: readonly DicomJsonDataset[] | boolean,
   options: MappingOptions,
 ): boolean {
   if (!options.generateObservations || !imagingStudy?.id) return false;
-  if (datasets.some(isDoseReport)) return true;
+  if (typeof current === 'boolean' ? current : current.some(isDoseReport)) return true;
   return (imagingStudy.series ?? []).some((series) =>
     (series.instance ?? []).some((instance) =>
       (instance.sopClass.code ?? '').replace(/^urn:oid:/, '').startsWith(srSopClassPrefix),
@@ -137,8 +138,8 @@ function wantedObservations(context: PlanContext): { wanted: Map<string, Observa
   let complete = screened.failures.length === 0 && rejectedSops.size === 0;
   const sopOf = (dataset: DicomJsonDataset) => getString(dataset, Tag.SOPInstanceUID);
   // Stored-last instances are read last, so an irradiation event listed by two SRs takes the newer content.
-  const reports = screened.instances
-    .filter((instance) => isDoseReport(instance.dataset) && !rejectedSops.has(sopOf(instance.dataset) ?? ''))
+  const reports = screened.doseReports
+    .filter((instance) => !rejectedSops.has(sopOf(instance.dataset) ?? ''))
     .sort(
       (a, b) =>
         (a.sequence ?? -Infinity) - (b.sequence ?? -Infinity) ||

@@ -1,6 +1,5 @@
 import { getReferenceString } from '@medplum/core';
 import type { ImagingStudy } from '@medplum/fhirtypes';
-import { Tag, getString } from '../../dicomweb/dicomJson.js';
 import { conditionalCreate, versionedUpdate } from '../../fhir/bundleEntries.js';
 import { sameContent } from '../../fhir/resourceEquality.js';
 import { omitUndefined } from '../../lib/omitUndefined.js';
@@ -48,7 +47,7 @@ export function mapStudy(
     imagingStudy: (state.imagingStudy && getReferenceString(state.imagingStudy)) ?? localFullUrl('ImagingStudy', study),
   };
 
-  const present = new Set(screened.instances.map((instance) => getString(instance.dataset, Tag.SOPInstanceUID)));
+  const present = new Set(screened.instances.map((instance) => instance.sop));
   const removeOnlyThese =
     owned || !state.imagingStudy
       ? undefined
@@ -56,12 +55,12 @@ export function mapStudy(
   const mapped = toImagingStudy(
     {
       studyUid: study,
-      instances: screened.instances,
       ...(state.imagingStudy ? { existing: state.imagingStudy } : {}),
       ...(input.partition !== undefined ? { partition: input.partition } : {}),
       patientReference: references.patient,
       endpointReference: references.endpoint,
       ...(removeOnlyThese ? { removeOnlyThese } : {}),
+      ...(input.readSeries ? { readSeries: input.readSeries } : {}),
     },
     options,
     screened.read,

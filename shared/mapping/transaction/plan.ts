@@ -29,11 +29,14 @@ export interface FhirStudyState {
 
 export interface StudyTransactionInput {
   study: string;
-  /** Every instance the DICOM server holds now for the study (WADO-RS study metadata). */
-  datasets: DicomJsonDataset[];
+  /** Every instance the DICOM server holds now for the study (WADO-RS study metadata); unset when `screened` is set. */
+  datasets?: DicomJsonDataset[];
   /** Highest change-feed sequence per SOP Instance UID: the instance stored last wins. */
   sequences?: ReadonlyMap<string, number>;
-  /** `datasets` as screenStudy screened them, when the caller already did (the writer, for the Patient search). */
+  /**
+   * The study's instances as screenStudy (or a StudyScreener, as they arrived) screened them, when the caller
+   * already did (the writer: for the Patient search, and so as never to hold the whole study's datasets).
+   */
   screened?: ScreenedStudy;
   state: FhirStudyState;
   /** Write birthDate (a new Patient, or an `update` change-feed action); used when `feedPosition` is unset. */
@@ -45,6 +48,11 @@ export interface StudyTransactionInput {
   feedPosition?: { sequence?: number; updateSequence?: number };
   /** The study's data partition (undefined or `Microsoft.Default`: the default one); part of its identity. */
   partition?: string;
+  /**
+   * Set when the caller read only these series (sync/seriesReads.ts proved the rest unchanged): the other series are
+   * kept as the ImagingStudy FHIR holds them.
+   */
+  readSeries?: ReadonlySet<string>;
   /** SOP Instance UIDs the change-feed message names (a study that is not ours loses only those). */
   changedInstances?: readonly string[];
   /** Checks each resource before it goes into the Bundle; no check when unset. */

@@ -34,7 +34,7 @@ const planners: readonly EntryPlanner[] = [planEndpoint, planPatient, planDoseOb
 
 export function buildStudyTransaction(input: StudyTransactionInput, options: MappingOptions): StudyPlan {
   const report = emptyReport();
-  const screened = input.screened ?? screenStudy(input, options);
+  const screened = input.screened ?? screenStudy({ ...input, datasets: input.datasets ?? [] }, options);
   report.failures.push(...screened.failures);
   if (screened.instances.length === 0) {
     report.rejectedInstances = screened.failures.length;

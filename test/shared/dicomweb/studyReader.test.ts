@@ -10,6 +10,7 @@ import { JsonObjectArraySplitter } from '../../../shared/dicomweb/jsonArrayStrea
 import { createMetadataStreamReader, createStudyReader } from '../../../shared/dicomweb/studyReader.js';
 import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
+import { listen } from '../../support/loopback.js';
 
 function split(text: string, chunkSize: number): Record<string, unknown>[] {
   const elements: Record<string, unknown>[] = [];
@@ -200,6 +201,115 @@ describe('metadata stream decoded as strict UTF-8 (loopback server sending craft
       );
       assert.equal(requests, 1, `${label}: read once, not retried`);
       assert.deepEqual(seen, intact.slice(0, handedOn), `${label}: no instance with a changed value was handed on`);
+    }
+  });
+});
+
+/**
+ * The rules the whole-body read keeps, kept by the stream the writer reads a study through (createStudyReader's
+ * forEachStudyInstance): the DicomWeb:MaxMetadataBytes cap (axios does not cap a stream as it caps a body), an item
+ * that is not an object handed over as it is (the writer records it as that instance's failure), a body that is not a
+ * JSON array refused whole with the study named, a study that is gone read as none.
+ */
+describe('study metadata streamed: the whole-body read rules (loopback server)', () => {
+  let body: () => Iterable<string> = () => [];
+  let status = 200;
+  let sent = 0;
+  let server: Awaited<ReturnType<typeof listen>>;
+  before(async () => {
+    server = await listen((_request, response) => {
+      response.writeHead(status, { 'content-type': 'application/dicom+json' });
+      const pieces = body()[Symbol.iterator]();
+      // Written as the client reads, so an endless body stops when the client stops reading.
+      const next = (): void => {
+        const piece = pieces.next();
+        if (piece.done || response.destroyed) {
+          response.end();
+          return;
+        }
+        sent += Buffer.byteLength(piece.value);
+        if (response.write(piece.value)) setImmediate(next);
+        else response.once('drain', next);
+      };
+      response.on('close', () => undefined);
+      next();
+    });
+  });
+  after(() => server.close());
+
+  const study = '1.2.840.5.1';
+  const reader = (maxMetadataBytes?: number) =>
+    createStudyReader(
+      createServerHttpClient({ baseUrl: server.origin, authorization: noAuthorization }),
+      'v2',
+      undefined,
+      {
+        retry: { fallbackBudgetMs: 0, maxAttempts: 1 },
+        ...(maxMetadataBytes !== undefined ? { maxMetadataBytes } : {}),
+      },
+    );
+  const read = async (maxMetadataBytes?: number) => {
+    const items: unknown[] = [];
+    const count = await reader(maxMetadataBytes).forEachStudyInstance!(study, undefined, (item) => items.push(item));
+    return { count, items };
+  };
+  const instanceJson = (n: number) => JSON.stringify({ [Tag.SOPInstanceUID]: { vr: 'UI', Value: [`${study}.${n}`] } });
+
+  it('stops reading past DicomWeb:MaxMetadataBytes: located bad data naming the setting, not retried', async () => {
+    status = 200;
+    sent = 0;
+    // An endless array: only the cap ends it.
+    body = function* () {
+      yield '[';
+      for (let n = 0; ; n++) yield `${n === 0 ? '' : ','}${instanceJson(n)}`;
+    };
+    const items: unknown[] = [];
+    await assert.rejects(
+      reader(64 * 1024).forEachStudyInstance!(study, undefined, (item) => items.push(item)),
+      (error: unknown) => {
+        assert.ok(error instanceof NonRetryableError, String(error));
+        assert.equal(error.category, 'bad-dicom-data');
+        assert.deepEqual(error.location, { study, setting: 'DicomWeb:MaxMetadataBytes' });
+        assert.match(
+          error.message,
+          /^DICOM GET v2\/studies\/1\.2\.840\.5\.1\/metadata failed: the response body exceeds 65536 bytes \(DicomWeb:MaxMetadataBytes\)/,
+        );
+        return true;
+      },
+    );
+    assert.ok(items.length > 0 && items.length < 65536 / 40, `${items.length} instances handed over before the cap`);
+    assert.ok(sent < 16 * 1024 * 1024, `the server wrote ${sent} bytes before the reader stopped`);
+  });
+
+  it('hands over an item that is not an object as it is, and the instances around it', async () => {
+    status = 200;
+    const items = [JSON.parse(instanceJson(1)), null, 'instance', 7, [], JSON.parse(instanceJson(2))] as unknown[];
+    const text = JSON.stringify(items);
+    body = function* () {
+      for (let start = 0; start < text.length; start += 7) yield text.slice(start, start + 7);
+    };
+    assert.deepEqual(await read(), { count: 6, items });
+  });
+
+  it('refuses a body that is not a JSON array of JSON values, naming the request and the study', async () => {
+    status = 200;
+    for (const text of [`[${instanceJson(1)},{"00080018":tru}]`, '{"not":"an array"}', `[${instanceJson(1)}`, '']) {
+      body = () => [text];
+      await assert.rejects(read(), (error: unknown) => {
+        assert.ok(error instanceof NonRetryableError, `${text}: ${String(error)}`);
+        assert.equal(error.category, 'bad-dicom-data');
+        assert.equal(error.location.study, study);
+        assert.match(error.message, /^DICOM GET v2\/studies\/1\.2\.840\.5\.1\/metadata returned metadata that is not/);
+        return true;
+      });
+    }
+  });
+
+  it('reads a study that is gone (404, 204) as no instance', async () => {
+    for (const gone of [404, 204]) {
+      status = gone;
+      body = () => [];
+      assert.deepEqual(await read(), { count: 0, items: [] });
     }
   });
 });

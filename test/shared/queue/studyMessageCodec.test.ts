@@ -180,3 +180,44 @@ describe('decodeStudyMessage: what a hand-made or replayed message is checked fo
     assert.equal(error.location.study, long.slice(0, 128));
   });
 });
+
+describe('encodeStudyMessage: the series of the changes it leaves out', () => {
+  const changesIn = (seriesCount: number, perSeries: number, uidOf: (s: number) => string): InstanceChange[] =>
+    Array.from({ length: seriesCount * perSeries }, (_, i) => ({
+      series: uidOf(Math.floor(i / perSeries)),
+      sop: `${uidOf(Math.floor(i / perSeries))}.${i}`,
+      action: 'create' as const,
+      sequence: 1_000 + i,
+      state: 'current' as const,
+    }));
+
+  it('names every series a left-out change is in, and only those (the writer then reads just those series)', () => {
+    // Series 0 and 1 are the oldest: their changes go first.
+    const changes = changesIn(4, 300, (s) => `${study}.${s}`);
+    const decoded = decodeStudyMessage(encodeStudyMessage({ study, maxSequence: 2_199, changes }));
+    assert.ok((decoded.omittedChanges ?? 0) > 0);
+    const kept = new Set(decoded.changes.map((change) => change.sop));
+    const leftOut = new Set(changes.filter((change) => !kept.has(change.sop)).map((change) => change.series));
+    assert.deepEqual(decoded.omittedSeries, [...leftOut]);
+    assert.ok(leftOut.size >= 1);
+  });
+
+  it('leaves them out when they do not fit, and stays under the limit', () => {
+    // 1000 series of 60-character UIDs are more than the message holds.
+    const long = (s: number) => `${study}.${String(s).padStart(60 - study.length - 1, '9')}`;
+    const changes = changesIn(1000, 1, long);
+    const text = encodeStudyMessage({ study, maxSequence: 1_999, changes });
+    assert.ok(text.length <= maxEncodedMessageChars);
+    const decoded = decodeStudyMessage(text);
+    assert.ok((decoded.omittedChanges ?? 0) > 0);
+    assert.equal(decoded.omittedSeries, undefined);
+  });
+
+  it('a small message has none', () => {
+    const changes = changesIn(2, 2, (s) => `${study}.${s}`);
+    assert.equal(
+      decodeStudyMessage(encodeStudyMessage({ study, maxSequence: 1_003, changes })).omittedSeries,
+      undefined,
+    );
+  });
+});

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { noAuthorization } from '../../../shared/auth/index.js';
+import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
+import { createStudyReader, type StudyReader } from '../../../shared/dicomweb/studyReader.js';
+import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
+import { readStudyIntake, type StudyIntake } from '../../../shared/sync/studyIntake.js';
+import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
+import { listen } from '../../support/loopback.js';
+import { attr, instance, options, pn, studyUid } from '../../support/mappingFixtures.js';
+
+/**
+ * The writer's intake of a study's metadata, read as it streams in over HTTP: what it keeps is what reading the whole
+ * array gives, and of the datasets only those the mapping reads later (the winner's, the dose reports').
+ */
+describe('readStudyIntake', () => {
+  const mapping = { ...options, generateObservations: true };
+  const series = '1.2.3.1';
+  const ct = (n: number, name: string) => instance(series, `${series}.${n}`, { [Tag.PatientName]: pn(name) });
+  const dose = srDataset({
+    studyUid,
+    seriesUid: '1.2.3.9',
+    sopUid: '1.2.3.9.1',
+    patientId: 'PID-1',
+    title: C.xRayDoseReport,
+    content: ctDoseContent([{ uid: '1.2.3.9.1.1', ctdiVol: 5, dlp: 100 }], 100),
+  });
+  const items: unknown[] = [
+    ct(1, 'First^Stored'),
+    null,
+    ct(3, 'Last^Stored'),
+    dose,
+    { ...ct(4, 'Bad^Shape'), [Tag.SeriesNumber]: { vr: 'IS', Value: 'not an array' } },
+    ct(2, 'Middle^Stored'),
+    instance(series, `${series}.5`, { [Tag.PatientID]: null }),
+    'not an instance',
+  ];
+  const sequences = new Map([
+    [`${series}.1`, 10],
+    [`${series}.2`, 20],
+    [`${series}.3`, 30],
+    ['1.2.3.9.1', 15],
+  ]);
+
+  let server: Awaited<ReturnType<typeof listen>>;
+  let streamed: StudyReader;
+  before(async () => {
+    const text = JSON.stringify(items);
+    server = await listen((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/dicom+json' });
+      // Small writes, so instances arrive cut across chunks.
+      for (let start = 0; start < text.length; start += 100) response.write(text.slice(start, start + 100));
+      response.end();
+    });
+    streamed = createStudyReader(
+      createServerHttpClient({ baseUrl: server.origin, authorization: noAuthorization }),
+      'v2',
+    );
+  });
+  after(() => server.close());
+
+  const intakeOf = (reader: StudyReader) => readStudyIntake(reader, { study: studyUid, sequences }, mapping);
+  const whole: StudyReader = { readStudyMetadata: () => Promise.resolve(structuredClone(items) as DicomJsonDataset[]) };
+
+  it('streamed, keeps what reading the whole array keeps', async () => {
+    const fromStream = await intakeOf(streamed);
+    const fromWhole = await intakeOf(whole);
+    assert.deepEqual(fromStream, fromWhole);
+  });
+
+  it('records each malformed item as its own, lists every SOP returned, and screens the rest', async () => {
+    const intake = await intakeOf(streamed);
+    assert.deepEqual(
+      intake.malformed.map((item) => [
+        item.instance,
+        item.tag,
+        /not a DICOM JSON object|not an array/.test(item.reason),
+      ]),
+      [
+        [undefined, '(dataset)', true],
+        [`${series}.4`, '(0020,0011)', true],
+        [undefined, '(dataset)', true],
+      ],
+    );
+    assert.deepEqual(
+      [...intake.present].sort(),
+      [`${series}.1`, `${series}.2`, `${series}.3`, `${series}.4`, `${series}.5`, '1.2.3.9.1', undefined].sort(),
+    );
+    const { screened } = intake;
+    assert.equal(screened.returned, 5);
+    assert.deepEqual(
+      screened.instances.map((kept) => kept.sop),
+      [`${series}.1`, `${series}.3`, '1.2.3.9.1', `${series}.2`],
+    );
+    assert.deepEqual(
+      screened.failures.map((failure) => failure.instance),
+      [`${series}.5`],
+    );
+    assert.equal(screened.read.winner?.record.sop, `${series}.3`, 'the instance stored last wins');
+    assert.deepEqual(screened.read.winner?.instance.dataset[Tag.PatientName], pn('Last^Stored'));
+    assert.equal(screened.hasDoseReport, true);
+    assert.deepEqual(
+      screened.doseReports.map((report) => report.dataset[Tag.SOPInstanceUID]),
+      [attr('UI', '1.2.3.9.1')],
+    );
+  });
+
+  it('holds no dataset but the winner’s and the dose report’s', async () => {
+    const intake = await intakeOf(streamed);
+    assert.deepEqual(datasetsHeld(intake).sort(), [`${series}.3`, '1.2.3.9.1']);
+  });
+});
+
+/** The SOP Instance UIDs of the DICOM JSON datasets anywhere in the intake's object graph. */
+function datasetsHeld(intake: StudyIntake): string[] {
+  const seen = new Set<object>();
+  const sops: string[] = [];
+  const visit = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || seen.has(value)) return;
+    seen.add(value);
+    const sop = (value as Record<string, { Value?: unknown[] }>)[Tag.SOPInstanceUID]?.Value?.[0];
+    if (typeof sop === 'string') sops.push(sop);
+    const children = value instanceof Map || value instanceof Set ? [...value.values()] : Object.values(value);
+    for (const child of children) visit(child);
+  };
+  visit(intake);
+  return sops;
+}
