@@ -108,6 +108,31 @@ describe('searchAll: a batch answer that is not a whole searchset never hides a 
     );
   });
 
+  it('a searchset entry with a next link among its other links (self, first) is searched alone with its pages', async () => {
+    const firstPage: Bundle = {
+      ...page('batch a, page 1'),
+      link: [
+        { relation: 'self', url: 'Patient?identifier=urn%3Atest%7Ca' },
+        { relation: 'next', url: 'Patient?identifier=urn%3Atest%7Ca&page=2' },
+        { relation: 'first', url: 'Patient?identifier=urn%3Atest%7Ca' },
+      ],
+    };
+    await withScriptedServer(
+      batchResponse([
+        { resource: firstPage, response: { status: '200 OK' } },
+        {
+          resource: { ...page('batch b'), link: [{ relation: 'self', url: 'Patient' }] },
+          response: { status: '200 OK' },
+        },
+      ]),
+      async (client, seen) => {
+        const found = await searchAll(client, [byIdentifier('a'), byIdentifier('b')]);
+        assert.deepEqual(families(found), [['alone a'], ['batch b']]);
+        assert.deepEqual(seen.sort(), ['GET urn:test|a', 'POST /fhir/']);
+      },
+    );
+  });
+
   it('a batch-response without entries: every search is sent alone', async () => {
     await withScriptedServer(batchResponse(), async (client, seen) => {
       const found = await searchAll(client, [byIdentifier('a'), byIdentifier('b')]);
