@@ -559,12 +559,13 @@ for (const profile of FHIR_PROFILE_NAMES) {
       });
     }
 
-    it('instances returned but none mappable, another listed one missing: no glitch guard, nothing to remove', async () => {
-      // The read is not empty, so this is not the empty-or-404 read the guard keeps a study through.
+    it('instances returned but none mappable, another listed one missing: no glitch guard, nothing written', async () => {
+      // The read is not empty, so this is not the empty-or-404 read the guard keeps a study through. Instances the
+      // mapping rejects leave FHIR as it is (`keep`: unchanged), as instances the screen rejects do.
       const msg = message(change(1, 1), change(2, 2));
       const { result, recorder } = sync(msg, [ct(1, { [Tag.Modality]: null })]);
       const synced = await result;
-      assert.equal(synced.outcome, 'absent');
+      assert.equal(synced.outcome, 'unchanged');
       assert.deepEqual(recorder.failures.map((f) => [f.category, f.instance]).sort(), [
         ['bad-dicom-data', sop(1)],
         ['dicom-not-found', sop(2)],
