@@ -64,6 +64,7 @@ describe('checkTransactionResponse', () => {
     ] as const) {
       const error = thrown(() => checkTransactionResponse(request, response));
       assert.ok(error instanceof RetryableError);
+      assert.equal(error.category, 'transient');
       assert.equal(error.message, message);
     }
   });
@@ -73,9 +74,12 @@ describe('checkTransactionResponse', () => {
       ['OK', '201'],
       [undefined, '201'],
       ['', '201'],
+      // A status that does not start with its code is not read as one (here the code of the protocol's line).
+      ['HTTP/1.1 201 Created', '201'],
     ]) {
       const error = thrown(() => checkTransactionResponse(request, answered(...statuses)));
       assert.ok(error instanceof RetryableError);
+      assert.equal(error.category, 'transient');
       assert.equal(
         error.message,
         'FHIR transaction entry 0 (POST Patient) has no response status; not taken as a success',
@@ -85,6 +89,13 @@ describe('checkTransactionResponse', () => {
       checkTransactionResponse({ resourceType: 'Bundle', type: 'transaction', entry: [{}] }, answered('x')),
     );
     assert.equal(bare.message, 'FHIR transaction entry 0 (? ?) has no response status; not taken as a success');
+    const noUrl = thrown(() =>
+      checkTransactionResponse(
+        { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE' } as never }] },
+        answered('x'),
+      ),
+    );
+    assert.equal(noUrl.message, 'FHIR transaction entry 0 (DELETE ?) has no response status; not taken as a success');
   });
 
   it('an entry refused: the error its status stands for, with the entry named and its outcome described', () => {

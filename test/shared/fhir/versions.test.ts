@@ -27,4 +27,13 @@ describe('writtenVersion: the id and version a write entry answered', () => {
     assert.equal(writtenVersion({ status: '201', location: 'Patient/p/_history/1' }, 'ImagingStudy'), undefined);
     assert.equal(writtenVersion(undefined, 'ImagingStudy'), undefined);
   });
+
+  it('reads a strong or weak ETag whole; an ETag with anything around its quoted version names none', () => {
+    const at = (etag: string) => writtenVersion({ status: '200', location: 'ImagingStudy/c3', etag }, 'ImagingStudy');
+    assert.deepEqual(at('"12"'), { id: 'c3', versionId: '12' });
+    assert.deepEqual(at('W/"12"'), { id: 'c3', versionId: '12' });
+    assert.equal(at('W/"12"x'), undefined);
+    assert.equal(at('xW/"12"'), undefined);
+    assert.equal(at('W/""'), undefined);
+  });
 });
