@@ -4,7 +4,7 @@ import { noAuthorization } from '../../../shared/auth/index.js';
 import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
 import { createStudyReader, type StudyReader } from '../../../shared/dicomweb/studyReader.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
-import { readStudyIntake, type StudyIntake } from '../../../shared/sync/studyIntake.js';
+import { countStudyInstances, readStudyIntake, type StudyIntake } from '../../../shared/sync/studyIntake.js';
 import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
 import { listen } from '../../support/loopback.js';
 import { attr, instance, options, pn, studyUid } from '../../support/mappingFixtures.js';
@@ -126,3 +126,91 @@ function datasetsHeld(intake: StudyIntake): string[] {
   visit(intake);
   return sops;
 }
+
+/**
+ * Which requests the intake makes: only the series named, one request each, when the reader streams; the whole study
+ * otherwise; a reader that streams is never asked for the whole array (the study's parsed metadata is never held).
+ */
+describe('readStudyIntake and countStudyInstances: what is read', () => {
+  const seriesUid = (n: number) => `1.2.3.${n}`;
+  const stored = [1, 2, 3].flatMap((s) => [1, 2].map((n) => instance(seriesUid(s), `${seriesUid(s)}.${n}`)));
+  const sequences = new Map([[`${seriesUid(2)}.2`, 7]]);
+  const requests: string[] = [];
+  let server: Awaited<ReturnType<typeof listen>>;
+  let reader: StudyReader;
+  before(async () => {
+    server = await listen((request, response) => {
+      const series = /\/series\/([^/]+)\/metadata$/.exec(request.url ?? '')?.[1];
+      requests.push(series === undefined ? 'study' : `series ${decodeURIComponent(series)}`);
+      const body = stored.filter(
+        (dataset) => series === undefined || dataset[Tag.SeriesInstanceUID]?.Value?.[0] === series,
+      );
+      response.writeHead(200, { 'content-type': 'application/dicom+json' }).end(JSON.stringify(body));
+    });
+    reader = createStudyReader(
+      createServerHttpClient({ baseUrl: server.origin, authorization: noAuthorization }),
+      'v2',
+    );
+  });
+  after(() => server.close());
+  const made = async <T>(read: () => Promise<T>) => {
+    requests.length = 0;
+    const result = await read();
+    return { result, requests: [...requests] };
+  };
+  const sopsOf = (intake: StudyIntake) => [...intake.present].sort();
+  /** The same server, read only as a whole array. */
+  const wholeOnly = (): StudyReader => ({
+    readStudyMetadata: (study, partition) => reader.readStudyMetadata(study, partition),
+  });
+  /** The same server, streamed only: asking for the whole array fails. */
+  const streamedOnly = (): StudyReader => ({
+    readStudyMetadata: () => Promise.reject(new Error('a reader that streams is not asked for the whole array')),
+    forEachStudyInstance: (study, partition, onInstance, series) =>
+      reader.forEachStudyInstance!(study, partition, onInstance, series),
+  });
+
+  it('with series and a reader that streams: each series named, one request each, and only they are kept', async () => {
+    const named = [seriesUid(2), seriesUid(3)];
+    const { result: intake, requests: sent } = await made(() =>
+      readStudyIntake(streamedOnly(), { study: studyUid, sequences, series: named }, options),
+    );
+    assert.deepEqual(sent, [`series ${seriesUid(2)}`, `series ${seriesUid(3)}`]);
+    assert.deepEqual(intake.series, new Set(named));
+    assert.deepEqual(sopsOf(intake), [
+      `${seriesUid(2)}.1`,
+      `${seriesUid(2)}.2`,
+      `${seriesUid(3)}.1`,
+      `${seriesUid(3)}.2`,
+    ]);
+    assert.equal(intake.screened.returned, 4);
+    assert.equal(intake.screened.read.winner?.record.sop, `${seriesUid(2)}.2`);
+  });
+
+  it('with series and a reader that cannot stream: the whole study, read as such (no series recorded)', async () => {
+    const { result: intake, requests: sent } = await made(() =>
+      readStudyIntake(wholeOnly(), { study: studyUid, sequences, series: [seriesUid(2)] }, options),
+    );
+    assert.deepEqual(sent, ['study']);
+    assert.equal(intake.series, undefined);
+    assert.equal(intake.screened.returned, 6);
+  });
+
+  it('without series: the whole study, streamed when the reader can', async () => {
+    const { result: intake, requests: sent } = await made(() =>
+      readStudyIntake(streamedOnly(), { study: studyUid, sequences }, options),
+    );
+    assert.deepEqual(sent, ['study']);
+    assert.equal(intake.series, undefined);
+    assert.equal(intake.present.size, 6);
+    assert.equal(intake.screened.returned, 6);
+  });
+
+  it('counts the study’s instances, streamed (never held) or from the whole array', async () => {
+    assert.deepEqual(await made(() => countStudyInstances(streamedOnly(), studyUid)), {
+      result: 6,
+      requests: ['study'],
+    });
+    assert.deepEqual(await made(() => countStudyInstances(wholeOnly(), studyUid)), { result: 6, requests: ['study'] });
+  });
+});
