@@ -236,22 +236,7 @@ export interface MalformedInstance {
   reason: string;
 }
 
-/** Splits a study's instances into those the mapping may read and those it must not (with why). */
-export function screenDicomJson(datasets: readonly unknown[]): {
-  datasets: DicomJsonDataset[];
-  malformed: MalformedInstance[];
-} {
-  const usable: DicomJsonDataset[] = [];
-  const malformed: MalformedInstance[] = [];
-  for (const item of datasets) {
-    const screened = screenDicomJsonItem(item);
-    if ('dataset' in screened) usable.push(screened.dataset);
-    else malformed.push(screened.malformed);
-  }
-  return { datasets: usable, malformed };
-}
-
-/** One instance of screenDicomJson (for metadata screened as it arrives): the dataset, or why it is left out. */
+/** One instance of a study's metadata, screened as it arrives: the dataset the mapping may read, or why it is left out. */
 export function screenDicomJsonItem(
   dataset: unknown,
 ): { dataset: DicomJsonDataset; malformed?: undefined } | { malformed: MalformedInstance } {

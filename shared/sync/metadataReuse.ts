@@ -1,5 +1,4 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
-import type { DicomJsonDataset } from '../dicomweb/dicomJson.js';
 
 /**
  * What one sync of a message read of the study's metadata (the writer keeps its StudyIntake: the instances' records,
@@ -11,7 +10,7 @@ import type { DicomJsonDataset } from '../dicomweb/dicomJson.js';
  * the same version (or still none) is fenced by the very version the kept metadata was read after, so it writes
  * what a first pass would have; once anyone wrote the ImagingStudy, the pass reads the DICOM server again.
  */
-export class MetadataReuse<T = DicomJsonDataset[]> {
+export class MetadataReuse<T> {
   private kept: { fence: string; metadata: T } | undefined;
 
   /** The metadata kept for this fence, or what `read` returns (then kept for it). */
