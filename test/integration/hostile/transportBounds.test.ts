@@ -94,6 +94,22 @@ describe('transport: bounded I/O against hostile servers', () => {
     assert.ok(seconds < 4, `held ${seconds} s`);
   });
 
+  it('the streamed metadata read (the writer’s) of a body trickling a byte a second also fails at the deadline, located and retryable', async () => {
+    const server = await serve(trickle(1_000));
+    const reader = createStudyReader(dicomHttp(server), 'v2', undefined, { retry: noRetries });
+    const streamed = async () => {
+      if (!reader.forEachStudyInstance) throw new Error('the reader does not stream');
+      return await reader.forEachStudyInstance('1.2.3', undefined, () => undefined);
+    };
+    const { result: error, seconds } = await peakRssGrowth(() => rejectionOf(streamed));
+    assert.ok(error instanceof RetryableError);
+    assert.match(
+      error.message,
+      /^DICOM GET v2\/studies\/1\.2\.3\/metadata failed while reading: .+ \(study 1\.2\.3\)$/,
+    );
+    assert.ok(seconds < 4, `held ${seconds} s`);
+  });
+
   it('an endless chunked metadata body is cut off at DicomWeb:MaxMetadataBytes: a located failure, memory bounded', async () => {
     const chunk = Buffer.alloc(64 * 1024, ' ');
     const server = await serve((_request, response) => {
