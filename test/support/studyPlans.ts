@@ -14,8 +14,6 @@ export function fencedPositions(plan: StudyPlan): EntryPositions {
 
 /**
  * The FHIR state after the server carried out the Bundle of an empty server (ids assigned, references resolved).
- * (studyTransaction.test.ts still has its own copy: changing that file makes the transaction mutation group re-test
- * every mutant it kills; switch it to this one with the next change that re-tests them anyway.)
  */
 export function stateAfter(entries: BundleEntry[]): FhirStudyState {
   const ids = new Map<string, string>();

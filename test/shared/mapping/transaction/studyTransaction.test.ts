@@ -19,7 +19,7 @@ import type { MappingOptions } from '../../../../shared/mapping/types.js';
 import { validateR4 } from '../../../../shared/validation/index.js';
 import { C, XRayRadiationDoseSrStorage, ctDoseContent, srDataset, type CtEvent } from '../../../support/doseReports.js';
 import { attr, instance, options as baseOptions, studyUid } from '../../../support/mappingFixtures.js';
-import { bundleOf, fencedPositions } from '../../../support/studyPlans.js';
+import { bundleOf, fencedPositions, stateAfter } from '../../../support/studyPlans.js';
 
 const options: MappingOptions = { ...baseOptions, generateObservations: true };
 const studyRef = 'ImagingStudy/s1';
@@ -51,30 +51,6 @@ const methods = (entries: BundleEntry[] | undefined) =>
   (entries ?? []).map(
     (entry) => `${entry.request?.method ?? ''} ${entry.resource?.resourceType ?? entry.request?.url ?? ''}`,
   );
-
-/** The FHIR state after the server carried out the Bundle of an empty server (ids assigned, references resolved). */
-function stateAfter(entries: BundleEntry[]): FhirStudyState {
-  const ids = new Map<string, string>();
-  entries.forEach((entry, index) => {
-    if (entry.fullUrl && entry.resource) ids.set(entry.fullUrl, `${entry.resource.resourceType}/id${index}`);
-  });
-  const resolve = <T extends Resource>(resource: T, index: number): T => {
-    let text = JSON.stringify(resource);
-    for (const [fullUrl, reference] of ids) text = text.replaceAll(fullUrl, reference);
-    return { ...(JSON.parse(text) as T), id: `id${index}`, meta: { ...resource.meta, versionId: '1' } };
-  };
-  const state: FhirStudyState = { observations: [] };
-  entries.forEach((entry, index) => {
-    const resource = entry.resource;
-    if (!resource) return;
-    const stored = resolve(resource, index);
-    if (stored.resourceType === 'ImagingStudy') state.imagingStudy = stored;
-    if (stored.resourceType === 'Patient') state.patient = stored;
-    if (stored.resourceType === 'Endpoint') state.endpoint = stored;
-    if (stored.resourceType === 'Observation') state.observations?.push(stored);
-  });
-  return state;
-}
 
 describe('buildStudyTransaction: an empty FHIR server', () => {
   const plan = build([ct('1.2.3.1.1'), doseSr(events)]);
