@@ -31,7 +31,21 @@ export class BundleProcessor {
     this.profile = interactions.profile;
   }
 
-  async process(bundle: Bundle, requestId: string): Promise<Bundle> {
+  /**
+   * `returnMinimal` (the request's `Prefer: return=minimal`): the write entries' responses carry no resource, only
+   * `Bundle.entry.response` ("In the case of transactions this means returning a Bundle with just the
+   * Bundle.entry.response populated for each entry", http://hl7.org/fhir/R4/http.html#ops). Reads keep theirs.
+   */
+  async process(bundle: Bundle, requestId: string, returnMinimal = false): Promise<Bundle> {
+    const answer = await this.processAll(bundle, requestId);
+    if (!returnMinimal) return answer;
+    const entry = answer.entry?.map((one, index) =>
+      bundle.entry?.[index]?.request?.method === 'GET' ? one : omitResource(one),
+    );
+    return { ...answer, ...omitUndefined({ entry }) };
+  }
+
+  private async processAll(bundle: Bundle, requestId: string): Promise<Bundle> {
     const limit = this.profile.maxBundleEntries;
     if (limit !== undefined && (bundle.entry?.length ?? 0) > limit) {
       throw badRequest(
@@ -284,6 +298,11 @@ export class BundleProcessor {
   private fullUrl(resource: Resource): string {
     return `${this.baseUrl}/${resource.resourceType}/${resource.id}`;
   }
+}
+
+function omitResource(entry: BundleEntry): BundleEntry {
+  const { resource: _omitted, ...rest } = entry;
+  return rest;
 }
 
 function versionOf(resource: Resource): Pick<BundleEntryResponse, 'etag' | 'lastModified'> {

@@ -133,7 +133,10 @@ export class FhirHttpHandler {
         return { status: 200, body: capabilityStatement(baseUrl, interactions.profile) };
       case 'transaction':
       case 'batch':
-        return { status: 200, body: await bundles.process(requireBody(request) as Bundle, request.id) };
+        return {
+          status: 200,
+          body: await bundles.process(requireBody(request) as Bundle, request.id, prefer.includes('return=minimal')),
+        };
       case 'search-type': {
         const query = new URLSearchParams(path.query);
         if (method === 'POST') {

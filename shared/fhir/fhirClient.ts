@@ -74,6 +74,11 @@ export interface FhirClientOptions {
 }
 
 const fhirJson = 'application/fhir+json';
+/**
+ * The writer reads only each entry's response (status, location, etag) of a transaction, never the resources: without
+ * them a large ImagingStudy is not sent back and parsed again. A server that ignores it costs the bytes, nothing else.
+ */
+const returnMinimal = 'return=minimal';
 
 /** Entries asked for per search page (`_count`): the largest the AHDS FHIR service serves. */
 export const searchPageSize = 1000;
@@ -213,7 +218,7 @@ export function createFhirClient(options: FhirClientOptions): FhirClient & FhirP
         () =>
           limiter.run(() =>
             observed('transaction', undefined, () =>
-              http.post('', bundle, { headers: { Accept: fhirJson, 'Content-Type': fhirJson } }),
+              http.post('', bundle, { headers: { Accept: fhirJson, 'Content-Type': fhirJson, Prefer: returnMinimal } }),
             ),
           ),
         policy,

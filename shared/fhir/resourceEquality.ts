@@ -1,26 +1,50 @@
 import type { Resource } from '@medplum/fhirtypes';
 
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const child = (value as Record<string, unknown>)[key];
-      if (child !== undefined) out[key] = canonical(child);
-    }
-    return out;
-  }
-  return value;
-}
-
-/** The resource without the server-managed parts of `meta`, in a key order that does not matter. */
-function comparable(resource: Resource): string {
-  const { meta, ...rest } = resource;
-  const keptMeta = meta ? { ...meta, versionId: undefined, lastUpdated: undefined } : undefined;
-  return JSON.stringify(canonical({ ...rest, meta: keptMeta }));
-}
-
-/** True when writing `next` over `current` would change nothing a reader could see. */
+/**
+ * True when writing `next` over `current` would change nothing a reader could see: equal as JSON, whatever the key
+ * order, with undefined properties left out and the server-managed parts of `meta` (versionId, lastUpdated) ignored.
+ *
+ * Compared in place, without copying or serializing either side: the writer compares a large study's ImagingStudy
+ * (tens of thousands of instance elements) on every change, and the series it kept as FHIR holds them are the very
+ * objects it read, so they compare by identity at no cost.
+ */
 export function sameContent(current: Resource, next: Resource): boolean {
-  return comparable(current) === comparable(next);
+  const { meta: currentMeta, ...currentRest } = current;
+  const { meta: nextMeta, ...nextRest } = next;
+  if (!sameObject(currentRest, nextRest)) return false;
+  if (currentMeta === undefined || nextMeta === undefined) return currentMeta === nextMeta;
+  const { versionId: _cv, lastUpdated: _cl, ...currentKept } = currentMeta;
+  const { versionId: _nv, lastUpdated: _nl, ...nextKept } = nextMeta;
+  return sameObject(currentKept, nextKept);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && sameArray(a, b);
+  if (isObject(a) && isObject(b)) return sameObject(a, b);
+  return false;
+}
+
+/** JSON writes an undefined array item as null. */
+function sameArray(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (!sameValue(a[i] ?? null, b[i] ?? null)) return false;
+  }
+  return true;
+}
+
+function sameObject(a: object, b: object): boolean {
+  let defined = 0;
+  for (const [key, value] of Object.entries(a)) {
+    if (value === undefined) continue;
+    defined++;
+    if (!sameValue(value, (b as Record<string, unknown>)[key])) return false;
+  }
+  for (const value of Object.values(b)) if (value !== undefined) defined--;
+  return defined === 0;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
 }

@@ -26,6 +26,7 @@ export {
   type DoseObservationsResult,
 } from './doseObservations.js';
 export { buildStudyTransaction } from './transaction/studyTransaction.js';
+export type { ResourceValidator } from './transaction/plan.js';
 export { buildStudyRemoval } from './transaction/removal.js';
 export { needsObservationSearch, observationSearchParams } from './transaction/doseObservationEntries.js';
 export { screenStudy, studyPatientIdentity, type ScreenedStudy } from './transaction/screen.js';

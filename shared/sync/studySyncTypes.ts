@@ -3,7 +3,7 @@ import type { StudyReader } from '../dicomweb/studyReader.js';
 import type { Failure, ResourceProblem } from '../errors/errors.js';
 import type { SearchingClient } from '../fhir/searchBatch.js';
 import type { Log } from '../logging/log.js';
-import type { MappingOptions, TagIssue } from '../mapping/index.js';
+import type { MappingOptions, ResourceValidator, TagIssue } from '../mapping/index.js';
 
 // The writer's contract: what syncStudy needs, what it may be told, and what it answers.
 
@@ -23,7 +23,7 @@ export interface StudySyncDeps {
    * ('invalid-resource') instead of being sent. Default: shared/validation's validateR4 (imported when first
    * needed); `false`: no check.
    */
-  validate?: ((resource: Resource) => ResourceProblem[]) | false;
+  validate?: ResourceValidator | false;
 }
 
 export interface StudySyncOptions {

@@ -11,6 +11,8 @@ import type { ResourceProblem } from '../errors/errors.js';
 export function validateInParts(
   resource: Resource,
   check: (resource: Resource) => ResourceProblem[],
+  /** Series FHIR holds as they are (see ResourceValidator): skipped, not even hashed for the cache. */
+  heldParts?: ReadonlySet<object>,
 ): ResourceProblem[] {
   if (resource.resourceType !== 'ImagingStudy' || !resource.series || resource.series.length === 0) {
     return check(resource);
@@ -18,6 +20,7 @@ export function validateInParts(
   const { series, ...study } = resource;
   const problems = check(study);
   series.forEach((one, index) => {
+    if (heldParts?.has(one)) return;
     for (const problem of check(seriesHolder(one))) problems.push({ ...problem, path: moved(problem.path, index) });
   });
   return problems;

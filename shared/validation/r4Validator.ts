@@ -85,8 +85,8 @@ const validateCached = (resource: Resource): ResourceProblem[] =>
  * Validates with the process's validator (see getR4Validator). A resource validated before costs a hash; an
  * ImagingStudy is validated series by series (see validateInParts), so only the series that changed cost more.
  */
-export function validateR4(resource: Resource): ResourceProblem[] {
-  return validateInParts(resource, validateCached);
+export function validateR4(resource: Resource, heldParts?: ReadonlySet<object>): ResourceProblem[] {
+  return validateInParts(resource, validateCached, heldParts);
 }
 
 function toProblem(issue: OperationOutcomeIssue): ResourceProblem {

@@ -56,10 +56,16 @@ export interface StudyTransactionInput {
   /** SOP Instance UIDs the change-feed message names (a study that is not ours loses only those). */
   changedInstances?: readonly string[];
   /** Checks each resource before it goes into the Bundle; no check when unset. */
-  validate?: (resource: Resource) => ResourceProblem[];
+  validate?: ResourceValidator;
   /** `Fhir:MaxBundleEntries`: no Bundle has more entries; unset, the transaction is one Bundle. */
   maxBundleEntries?: number;
 }
+
+/**
+ * A resource's problems (none: valid). `heldParts`: parts of the resource that are objects FHIR holds as they are
+ * (an ImagingStudy's series kept as read), which the validator may skip: the server accepted them.
+ */
+export type ResourceValidator = (resource: Resource, heldParts?: ReadonlySet<object>) => ResourceProblem[];
 
 /** The study's own resources: the ImagingStudy and what it references. Their writes are read back by this name. */
 export type StudyRole = 'endpoint' | 'patient' | 'imagingStudy';
@@ -144,8 +150,13 @@ export interface PlanContext {
   /** fullUrls the entries reference each other by: the existing resource's reference, else a local `urn:uuid:`. */
   references: { patient: string; endpoint: string; imagingStudy: string };
   report: PlanReport;
-  /** Validates a resource; a problem is recorded as an invalid-resource failure and false returned. */
-  check: (resource: Resource, label: string) => boolean;
+  /** Series of `imagingStudy` kept as FHIR holds them (ImagingStudyResult.seriesKeptAsHeld). */
+  seriesKeptAsHeld?: ReadonlySet<object>;
+  /**
+   * Validates a resource; a problem is recorded as an invalid-resource failure and false returned. `heldParts`: see
+   * ResourceValidator.
+   */
+  check: (resource: Resource, label: string, heldParts?: ReadonlySet<object>) => boolean;
 }
 
 /** A planner of one resource kind: its entries, or `invalid` when a resource the study needs fails validation. */
@@ -184,8 +195,8 @@ export function issueFailure(issue: TagIssue, sequence: number | undefined): Fai
 
 /** The check every planner uses: `validate`'s problems become an invalid-resource failure naming the resource. */
 export function resourceCheck(input: StudyTransactionInput, report: PlanReport): PlanContext['check'] {
-  return (resource, label) => {
-    const problems = input.validate?.(resource) ?? [];
+  return (resource, label, heldParts) => {
+    const problems = input.validate?.(resource, heldParts) ?? [];
     if (problems.length === 0) return true;
     report.failures.push({
       category: 'invalid-resource',
