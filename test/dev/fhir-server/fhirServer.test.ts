@@ -399,6 +399,38 @@ void describe('local FHIR server', () => {
     assert.equal(minimal.status, 201);
     assert.equal(await minimal.text(), '');
     assert.match(minimal.headers.get('location') ?? '', /\/Patient\/[^/]+\/_history\/1$/);
+
+    // In a Bundle: each write entry's response only (R4 http.html#ops); a read keeps its resource.
+    const bundle = transaction([
+      { resource: patient('PID-14'), request: { method: 'POST', url: 'Patient' } },
+      {
+        resource: { ...patient('PID-10'), gender: 'male' },
+        request: { method: 'PUT', url: 'Patient?identifier=|PID-10' },
+      },
+      { request: { method: 'GET', url: 'Patient?identifier=PID-11' } },
+    ]);
+    const post = (prefer?: string) =>
+      fetch(server.url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/fhir+json', ...(prefer ? { Prefer: prefer } : {}) },
+        body: JSON.stringify(bundle),
+      }).then(async (response) => (await response.json()) as Bundle);
+    const lean = await post('return=minimal');
+    assert.deepEqual(
+      lean.entry?.map((e) => [e.response?.status, e.resource?.resourceType]),
+      [
+        ['201 Created', undefined],
+        ['201 Created', undefined],
+        ['200 OK', 'Bundle'],
+      ],
+    );
+    assert.match(lean.entry?.[0]?.response?.location ?? '', /^Patient\/[^/]+\/_history\/1$/);
+    assert.equal(lean.entry?.[1]?.response?.etag, 'W/"1"');
+    const full = await post();
+    assert.deepEqual(
+      full.entry?.map((e) => e.resource?.resourceType),
+      ['Patient', 'Patient', 'Bundle'],
+    );
   });
 
   void it('injects faults and enforces authorization', async () => {

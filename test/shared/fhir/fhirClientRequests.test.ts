@@ -69,6 +69,11 @@ describe('FHIR client requests and refusals (scripted FHIR server)', () => {
         ['application/fhir+json', 'application/fhir+json'],
       ],
     );
+    // The writer reads no resource back from a transaction; reads (search, batch of GETs) need theirs.
+    assert.deepEqual(
+      headers.map((h) => h.prefer),
+      [undefined, undefined, undefined, 'return=minimal'],
+    );
   });
 
   it('a 200 whose body is empty is refused as an answer without a Bundle (search, searchPage, batch)', async () => {

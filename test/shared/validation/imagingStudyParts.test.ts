@@ -60,6 +60,23 @@ describe('validateInParts: an ImagingStudy validated series by series', () => {
     );
   });
 
+  it('skips the series FHIR holds as they are (heldParts), and only those', () => {
+    const held = series(1);
+    const heldBad = series(2);
+    heldBad.instance![0]!.number = 1.5;
+    const changedBad = series(3);
+    changedBad.instance![0]!.number = 2.5;
+    const validated: Resource[] = [];
+    const check = (resource: Resource) => {
+      validated.push(resource);
+      return whole(resource);
+    };
+    const problems = sorted(validateInParts(study(held, heldBad, changedBad), check, new Set([held, heldBad])));
+    assert.equal(validated.length, 2, 'the study without series, then the one series not held');
+    assert.equal(problems.length, 1);
+    assert.ok(problems[0]?.startsWith('ImagingStudy.series[2].instance[0].number'));
+  });
+
   it('validates any other resource, and a study without series, whole', () => {
     const validated: Resource[] = [];
     const check = (resource: Resource) => {
