@@ -1,6 +1,5 @@
-import type { Resource } from '@medplum/fhirtypes';
 import type { StudyReader } from '../dicomweb/studyReader.js';
-import type { Failure, ResourceProblem } from '../errors/errors.js';
+import type { Failure } from '../errors/errors.js';
 import type { SearchingClient } from '../fhir/searchBatch.js';
 import type { Log } from '../logging/log.js';
 import type { MappingOptions, ResourceValidator, TagIssue } from '../mapping/index.js';
