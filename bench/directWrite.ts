@@ -13,7 +13,7 @@ export interface FinalResources {
 }
 
 /** A resource as a client would send it: no server-assigned id or meta. */
-function asNew<T extends Resource>(resource: T): T {
+export function asNew<T extends Resource>(resource: T): T {
   const { id: _id, meta: _meta, ...rest } = resource;
   return rest as T;
 }
