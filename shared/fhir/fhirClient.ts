@@ -191,12 +191,7 @@ export function createFhirClient(options: FhirClientOptions): FhirClient & FhirP
       return { matches, included, ...(next ? { next } : {}) };
     },
 
-    /**
-     * Resending a transaction whose response was lost is safe: its creates are conditional (If-None-Exist) and its
-     * updates and deletes carry If-Match, so a copy that did commit makes the resend answer 200 for the creates
-     * (taken by the writer as "someone else created it": it reads again) or 412 for the rest (a conflict: it reads
-     * again). Either way the writer re-plans from what FHIR holds; nothing is written twice.
-     */
+    /** Reads only: resending a batch of GETs whose response was lost is harmless. */
     async batch(bundle: Bundle): Promise<Bundle> {
       const response = await sendWithRetries(
         () =>
@@ -213,6 +208,12 @@ export function createFhirClient(options: FhirClientOptions): FhirClient & FhirP
       return answer;
     },
 
+    /**
+     * Resending a transaction whose response was lost is safe: its creates are conditional (If-None-Exist) and its
+     * updates and deletes carry If-Match, so a copy that did commit makes the resend answer 200 for the creates
+     * (taken by the writer as "someone else created it": it reads again) or 412 for the rest (a conflict: it reads
+     * again). Either way the writer re-plans from what FHIR holds; nothing is written twice.
+     */
     async transaction(bundle: Bundle): Promise<Bundle> {
       const response = await sendWithRetries(
         () =>
