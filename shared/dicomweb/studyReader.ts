@@ -1,4 +1,4 @@
-import type { AxiosInstance, AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { NonRetryableError, RetryableError, type ErrorLocation } from '../errors/errors.js';
 import { ResponseTooLargeError, ServerRequestError, type ResponseLimit } from '../http/serverHttpClient.js';
@@ -147,26 +147,13 @@ export function createMetadataStreamReader(
         });
       const observed = () =>
         requests ? requests.observe('dicom', 'metadata', get, { ofResult: (result) => result.status }) : get();
-      let count = 0;
-      // One attempt is the request and, when it is answered 200, its whole body: a transient failure of either is
-      // retried by sendWithRetries as long as no instance was handed over (a repeat would hand it over twice).
-      const attempt = async () => {
-        read.readingBody = false;
-        const response = await observed().catch((error: unknown) => {
-          throw read.requestFailure(error);
-        });
-        if (response.status !== 200) return response;
-        read.readingBody = true;
-        count = await read.instancesOf(response.data, onInstance);
-        return response;
-      };
       let response: AxiosResponse<Readable>;
       try {
-        response = await sendWithRetries(attempt, policy);
+        response = await sendWithRetries(() => read.attempt(observed, onInstance), policy);
       } catch (error) {
         throw read.located(error);
       }
-      if (response.status === 200) return count;
+      if (response.status === 200) return read.instances;
       discard(response.data);
       assertGone(response.status, path, read.location);
       return 0;
@@ -176,8 +163,10 @@ export function createMetadataStreamReader(
 
 /** One metadata read: its body split into instances, its failures located and worded alike. */
 class MetadataRead {
-  /** The last attempt got its answer and was reading the body when it failed. */
-  readingBody = false;
+  /** Instances handed over by the attempt that read the whole body. */
+  instances = 0;
+  /** The last attempt got its answer and was reading the body (when it failed). */
+  private readingBody = false;
 
   constructor(
     /** `DICOM GET <path>`: names the read in every error. */
@@ -187,11 +176,29 @@ class MetadataRead {
   ) {}
 
   /**
+   * One attempt: the request and, when it is answered 200, its whole body. A transient failure of either is left to
+   * sendWithRetries to repeat as long as no instance was handed over (a repeat would hand it over twice).
+   */
+  async attempt(
+    send: () => Promise<AxiosResponse<Readable>>,
+    onInstance: (dataset: DicomJsonDataset) => void,
+  ): Promise<AxiosResponse<Readable>> {
+    this.readingBody = false;
+    const response = await send().catch((error: unknown) => {
+      throw this.requestFailure(error);
+    });
+    if (response.status !== 200) return response;
+    this.readingBody = true;
+    this.instances = await this.instancesOf(response.data, onInstance);
+    return response;
+  }
+
+  /**
    * Hands each instance of `body` to `onInstance` as it arrives; the count. An error `onInstance` throws is the
    * caller's and goes out unchanged; a transient failure before the first instance stays a ServerRequestError, so
    * the request may be repeated.
    */
-  async instancesOf(body: Readable, onInstance: (dataset: DicomJsonDataset) => void): Promise<number> {
+  private async instancesOf(body: Readable, onInstance: (dataset: DicomJsonDataset) => void): Promise<number> {
     let callerError: unknown;
     const splitter = new JsonArraySplitter(
       (element) => {
@@ -222,7 +229,7 @@ class MetadataRead {
   }
 
   /** What a request that got no answer fails with: a ServerRequestError as is, for sendWithRetries to retry. */
-  requestFailure(error: unknown): unknown {
+  private requestFailure(error: unknown): unknown {
     if (error instanceof ServerRequestError) return error;
     // An auth failure keeps its kind (a refused client is configuration, not a network error) and its cause.
     if (error instanceof NonRetryableError) {
@@ -238,11 +245,16 @@ class MetadataRead {
     return error instanceof ServerRequestError ? this.transient(error) : error;
   }
 
+  /** Located and retryable; axios' own error is never kept as the cause (its config holds the Authorization header). */
   private transient(error: unknown): RetryableError {
     const when = this.readingBody ? ' while reading' : '';
-    return new RetryableError(`${this.request} failed${when}: ${errorMessage(error)}`, 'transient', this.location, {
-      cause: error,
-    });
+    const cause = axios.isAxiosError(error) ? {} : { cause: error };
+    return new RetryableError(
+      `${this.request} failed${when}: ${errorMessage(error)}`,
+      'transient',
+      this.location,
+      cause,
+    );
   }
 
   private tooLarge(): NonRetryableError {

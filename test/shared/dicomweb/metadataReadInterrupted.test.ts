@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import axios from 'axios';
 import type { ServerResponse } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AuthorizationProvider } from '../../../shared/auth/index.js';
@@ -121,5 +122,22 @@ describe('study metadata cut off while it is read (loopback server)', () => {
       assertNoToken(error);
       return true;
     });
+  });
+
+  it("given a client that is not the server client, axios' own error (config and headers) is not kept in the error", async () => {
+    answer = (response) => response.end(text);
+    const plain = axios.create({
+      baseURL: `${server.origin}/`,
+      headers: { Authorization: token },
+      maxContentLength: 10,
+    });
+    const read = createStudyReader(plain, 'v2', undefined, { retry: { fallbackBudgetMs: 0 } });
+    await assert.rejects(read.readStudyMetadata(study), (error: unknown) => {
+      assert.ok(error instanceof RetryableError, String(error));
+      assert.match(error.message, /metadata failed while reading: maxContentLength size of 10 exceeded/);
+      assertNoToken(error);
+      return true;
+    });
+    assert.deepEqual(authorizations, [token]);
   });
 });
