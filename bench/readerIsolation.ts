@@ -1,6 +1,7 @@
-// The reader side of the large-study targets, measured on its own: a study's metadata read whole (as the writer read
-// it before it streamed) against streamed one instance at a time (as the writer reads it now), and the bytes that
-// reading only the series each poll changed would have read.
+// The reader side of the large-study targets, measured on its own: a study's metadata held whole (readStudyMetadata,
+// every dataset kept, as the writer kept them before it streamed) against streamed one instance at a time with only a
+// summary kept (as the writer reads it now), and the bytes that reading only the series each poll changed would have
+// read. Both go through the one streamed read; they differ in what is kept.
 import { noAuthorization } from '../shared/auth/index.js';
 import { getString, Tag, type DicomJsonDataset } from '../shared/dicomweb/dicomJson.js';
 import { createMetadataStreamReader, createStudyReader } from '../shared/dicomweb/studyReader.js';

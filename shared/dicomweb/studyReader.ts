@@ -1,8 +1,8 @@
-import type { AxiosInstance, AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { NonRetryableError, RetryableError, type ErrorLocation } from '../errors/errors.js';
-import { ResponseTooLargeError, type ResponseLimit } from '../http/serverHttpClient.js';
-import { parseStrictJson, StrictUtf8StreamDecoder } from '../http/strictJson.js';
+import { ResponseTooLargeError, ServerRequestError, type ResponseLimit } from '../http/serverHttpClient.js';
+import { StrictUtf8StreamDecoder } from '../http/strictJson.js';
 import { sendWithRetries, type RetryPolicy } from '../http/transientRetry.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
 import { dicomWebPath, type DicomWebApiVersion } from './apiVersion.js';
@@ -82,71 +82,31 @@ export interface StudyReaderOptions {
 
 export const defaultMaxMetadataBytes = 64 * 1024 * 1024;
 
-interface MetadataRequest {
-  policy: RetryPolicy;
-  responseLimit: ResponseLimit;
-  requests: RequestObserver | undefined;
-}
-
-function metadataRequest(requests: RequestObserver | undefined, options: StudyReaderOptions): MetadataRequest {
-  return {
-    policy: options.retry ?? { fallbackBudgetMs: 120_000 },
-    responseLimit: {
-      maxBytes: options.maxMetadataBytes ?? defaultMaxMetadataBytes,
-      setting: 'DicomWeb:MaxMetadataBytes',
-      category: 'bad-dicom-data',
-    },
-    requests,
-  };
-}
-
-/**
- * GET with the request observed and transient failures retried; a request that got no answer is transient.
- * The body comes as bytes or a byte stream, decoded strictly by the caller (axios would turn bytes that are not
- * UTF-8 into U+FFFD without a word).
- */
-async function getMetadata<T>(
-  http: AxiosInstance,
-  path: string,
-  responseType: 'arraybuffer' | 'stream',
-  location: ErrorLocation,
-  { policy, responseLimit, requests }: MetadataRequest,
-): Promise<AxiosResponse<T>> {
-  const call = () => http.get<T>(path, { headers: { Accept: 'application/dicom+json' }, responseType, responseLimit });
-  const observed = () =>
-    requests ? requests.observe('dicom', 'metadata', call, { ofResult: (result) => result.status }) : call();
-  try {
-    return await sendWithRetries(observed, policy);
-  } catch (error) {
-    const reason = errorMessage(error);
-    if (error instanceof ResponseTooLargeError) {
-      throw new NonRetryableError(reason, 'bad-dicom-data', { ...location, setting: responseLimit.setting });
-    }
-    // An auth failure keeps its kind (a refused client is configuration, not a network error) and its cause.
-    if (error instanceof NonRetryableError) {
-      throw new NonRetryableError(`DICOM GET ${path}: ${reason}`, error.category, location, { cause: error });
-    }
-    throw new RetryableError(`DICOM GET ${path} failed: ${reason}`, 'transient', location, { cause: error });
-  }
-}
-
-/** False for "gone" (404, 204); throws for what must be retried or recorded; true for a 200. */
-function hasMetadata(status: number, path: string, location: ErrorLocation): boolean {
-  if (status === 404 || status === 204) return false;
+/** Returns for "gone" (404, 204); throws for any other status but 200: to be retried, or recorded. */
+function assertGone(status: number, path: string, location: ErrorLocation): void {
+  if (status === 404 || status === 204) return;
   if (status === 429 || status >= 500 || status === 401) {
     throw new RetryableError(`DICOM GET ${path} answered ${status}`, 'transient', location);
   }
-  if (status !== 200) throw new NonRetryableError(`DICOM GET ${path} answered ${status}`, 'dicom-not-found', location);
-  return true;
+  throw new NonRetryableError(`DICOM GET ${path} answered ${status}`, 'dicom-not-found', location);
 }
 
+/** A body not read: drained so its connection is reused, whatever it fails with later. */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.resume();
+}
+
+/**
+ * The one read of metadata, streamed. The whole-array read (readStudyMetadata) collects what this hands over, so
+ * both keep the same rules: the request, its retries, the byte cap, the deadline, the error wording.
+ */
 export function createStudyReader(
   http: AxiosInstance,
   apiVersion: DicomWebApiVersion,
   requests?: RequestObserver,
   options: StudyReaderOptions = {},
 ): StudyReader {
-  const request = metadataRequest(requests, options);
   const stream = createMetadataStreamReader(http, apiVersion, requests, options);
   return {
     forEachStudyInstance(studyUid, partition, onInstance, series) {
@@ -154,21 +114,11 @@ export function createStudyReader(
       return stream.forEachInstance(scope, onInstance);
     },
     async readStudyMetadata(studyUid, partition) {
-      const scope = { study: studyUid, ...(partition !== undefined ? { partition } : {}) };
-      const path = metadataPath(apiVersion, scope);
-      const location = locationOf(scope);
-      const response = await getMetadata<Uint8Array>(http, path, 'arraybuffer', location, request);
-      if (!hasMetadata(response.status, path, location)) return [];
-      const body = parseStrictJson(response.data, { request: `DICOM GET ${path}`, location });
-      // Each item's shape is checked by the writer (dicomJsonShape.ts), so one malformed instance costs only itself.
-      if (!Array.isArray(body)) {
-        throw new NonRetryableError(
-          `DICOM GET ${path} returned metadata that is not an array of DICOM JSON objects`,
-          'bad-dicom-data',
-          location,
-        );
-      }
-      return body as DicomJsonDataset[];
+      const instances: DicomJsonDataset[] = [];
+      await stream.forEachInstance({ study: studyUid, ...omitUndefined({ partition }) }, (dataset) => {
+        instances.push(dataset);
+      });
+      return instances;
     },
   };
 }
@@ -179,57 +129,140 @@ export function createMetadataStreamReader(
   requests?: RequestObserver,
   options: StudyReaderOptions = {},
 ): MetadataStreamReader {
-  const request = metadataRequest(requests, options);
+  const policy = options.retry ?? { fallbackBudgetMs: 120_000 };
+  const responseLimit: ResponseLimit = {
+    maxBytes: options.maxMetadataBytes ?? defaultMaxMetadataBytes,
+    setting: 'DicomWeb:MaxMetadataBytes',
+    category: 'bad-dicom-data',
+  };
   return {
     async forEachInstance(scope, onInstance) {
       const path = metadataPath(apiVersion, scope);
-      const location = locationOf(scope);
-      const response = await getMetadata<Readable>(http, path, 'stream', location, request);
-      const body = response.data;
-      if (!hasMetadata(response.status, path, location)) {
-        body.resume();
-        return 0;
-      }
-      // What the caller's callback throws is the caller's, not a read fault: it goes out unchanged.
-      let callerError: unknown;
-      const splitter = new JsonArraySplitter(
-        (element) => {
-          try {
-            onInstance(element as DicomJsonDataset);
-          } catch (error) {
-            callerError = error;
-            throw error;
-          }
-        },
-        `DICOM GET ${path}`,
-        location,
-      );
-      const decoder = new StrictUtf8StreamDecoder({ request: `DICOM GET ${path}`, location });
-      // axios' own cap on a stream depends on its version and fails as a network error: counted here.
-      const { maxBytes, setting } = request.responseLimit;
-      const tooLarge = () =>
-        new NonRetryableError(
-          `DICOM GET ${path} failed: the response body exceeds ${maxBytes} bytes (${setting}); it was not read further`,
-          'bad-dicom-data',
-          { ...location, setting },
-        );
-      let bytes = 0;
+      const read = new MetadataRead(`DICOM GET ${path}`, locationOf(scope), responseLimit);
+      const get = () =>
+        http.get<Readable>(path, {
+          headers: { Accept: 'application/dicom+json' },
+          responseType: 'stream',
+          responseLimit,
+        });
+      const observed = () =>
+        requests ? requests.observe('dicom', 'metadata', get, { ofResult: (result) => result.status }) : get();
+      let response: AxiosResponse<Readable>;
       try {
-        for await (const chunk of body) {
-          bytes += (chunk as Buffer).length;
-          if (bytes > maxBytes) throw tooLarge();
-          splitter.push(decoder.push(chunk as Buffer));
-        }
-        splitter.push(decoder.end());
+        response = await sendWithRetries(() => read.attempt(observed, onInstance), policy);
       } catch (error) {
-        body.destroy();
-        if (error === callerError || error instanceof NonRetryableError) throw error;
-        const reason = errorMessage(error);
-        if (/maxContentLength/.test(reason)) throw tooLarge();
-        throw new RetryableError(`DICOM GET ${path} failed while reading: ${reason}`, 'transient', location);
+        throw read.located(error);
       }
-      splitter.end();
-      return splitter.elements;
+      if (response.status === 200) return read.instances;
+      discard(response.data);
+      assertGone(response.status, path, read.location);
+      return 0;
     },
   };
+}
+
+/** One metadata read: its body split into instances, its failures located and worded alike. */
+class MetadataRead {
+  /** Instances handed over by the attempt that read the whole body. */
+  instances = 0;
+  /** The last attempt got its answer and was reading the body (when it failed). */
+  private readingBody = false;
+
+  constructor(
+    /** `DICOM GET <path>`: names the read in every error. */
+    private readonly request: string,
+    readonly location: ErrorLocation,
+    private readonly limit: ResponseLimit,
+  ) {}
+
+  /**
+   * One attempt: the request and, when it is answered 200, its whole body. A transient failure of either is left to
+   * sendWithRetries to repeat as long as no instance was handed over (a repeat would hand it over twice).
+   */
+  async attempt(
+    send: () => Promise<AxiosResponse<Readable>>,
+    onInstance: (dataset: DicomJsonDataset) => void,
+  ): Promise<AxiosResponse<Readable>> {
+    this.readingBody = false;
+    const response = await send().catch((error: unknown) => {
+      throw this.requestFailure(error);
+    });
+    if (response.status !== 200) return response;
+    this.readingBody = true;
+    this.instances = await this.instancesOf(response.data, onInstance);
+    return response;
+  }
+
+  /**
+   * Hands each instance of `body` to `onInstance` as it arrives; the count. An error `onInstance` throws is the
+   * caller's and goes out unchanged; a transient failure before the first instance stays a ServerRequestError, so
+   * the request may be repeated.
+   */
+  private async instancesOf(body: Readable, onInstance: (dataset: DicomJsonDataset) => void): Promise<number> {
+    let callerError: unknown;
+    const splitter = new JsonArraySplitter(
+      (element) => {
+        try {
+          onInstance(element as DicomJsonDataset);
+        } catch (error) {
+          callerError = error;
+          throw error;
+        }
+      },
+      this.request,
+      this.location,
+    );
+    const decoder = new StrictUtf8StreamDecoder({ request: this.request, location: this.location });
+    try {
+      for await (const chunk of body) splitter.push(decoder.push(chunk as Buffer));
+      splitter.push(decoder.end());
+    } catch (error) {
+      body.destroy();
+      if (error === callerError) throw error;
+      if (error instanceof ResponseTooLargeError) throw this.tooLarge();
+      if (error instanceof NonRetryableError) throw error;
+      if (error instanceof ServerRequestError && splitter.elements === 0) throw error;
+      throw this.transient(error);
+    }
+    splitter.end();
+    return splitter.elements;
+  }
+
+  /** What a request that got no answer fails with: a ServerRequestError as is, for sendWithRetries to retry. */
+  private requestFailure(error: unknown): unknown {
+    if (error instanceof ServerRequestError) return error;
+    // An auth failure keeps its kind (a refused client is configuration, not a network error) and its cause.
+    if (error instanceof NonRetryableError) {
+      return new NonRetryableError(`${this.request}: ${errorMessage(error)}`, error.category, this.location, {
+        cause: error,
+      });
+    }
+    return this.transient(error);
+  }
+
+  /** The error a read ends with: a transient failure whose retries are spent is located here, the rest already is. */
+  located(error: unknown): unknown {
+    return error instanceof ServerRequestError ? this.transient(error) : error;
+  }
+
+  /** Located and retryable; axios' own error is never kept as the cause (its config holds the Authorization header). */
+  private transient(error: unknown): RetryableError {
+    const when = this.readingBody ? ' while reading' : '';
+    const cause = axios.isAxiosError(error) ? {} : { cause: error };
+    return new RetryableError(
+      `${this.request} failed${when}: ${errorMessage(error)}`,
+      'transient',
+      this.location,
+      cause,
+    );
+  }
+
+  private tooLarge(): NonRetryableError {
+    const { maxBytes, setting } = this.limit;
+    return new NonRetryableError(
+      `${this.request} failed: the response body exceeds ${maxBytes} bytes (${setting}); it was not read further`,
+      'bad-dicom-data',
+      { ...this.location, setting },
+    );
+  }
 }

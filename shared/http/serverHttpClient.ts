@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { PassThrough, type Readable } from 'node:stream';
 import axios, { AxiosHeaders, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import type { AuthorizationProvider } from '../auth/authorizationProvider.js';
 import { NonRetryableError, RetryableError, type ErrorCategory } from '../errors/errors.js';
@@ -103,6 +104,31 @@ export function createServerHttpClient(options: ServerHttpClientOptions): AxiosI
     config.signal = config.signal ? AbortSignal.any([config.signal as AbortSignal, config.deadline]) : config.deadline;
     return config;
   });
+  /**
+   * What a request that got no (complete) response fails with: a timed-out one names the deadline's setting, one
+   * over its byte limit names that setting, anything else carries its network code. Never axios' own error, whose
+   * config and request carry the Authorization header.
+   */
+  const failureOf = (error: unknown, config: RetriableConfig | undefined): Error => {
+    const request = `${(config?.method ?? 'request').toUpperCase()} ${describeUrl(client, config)}`;
+    if (config?.deadline?.aborted) {
+      const setting = options.limitSettings?.timeout ? `, ${options.limitSettings.timeout}` : '';
+      return new ServerRequestError(
+        `${request} failed: timed out (no complete response within ${timeoutMs / 1000} s${setting})`,
+        'ETIMEDOUT',
+      );
+    }
+    const limit = config?.responseLimit;
+    if (limit && error instanceof Error && /maxContentLength/.test(error.message)) {
+      return new ResponseTooLargeError(
+        `${request} failed: the response body exceeds ${limit.maxBytes} bytes (${limit.setting}); it was not read further`,
+        limit.category,
+      );
+    }
+    const code = networkCodeOf(error);
+    const reason = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? `timed out (${code})` : code;
+    return new ServerRequestError(`${request} failed: ${reason}`, code);
+  };
   client.interceptors.response.use(
     async (response) => {
       const config = response.config as RetriableConfig;
@@ -114,32 +140,34 @@ export function createServerHttpClient(options: ServerHttpClientOptions): AxiosI
         const { signal: _previous, ...retry } = config;
         return client.request(retry);
       }
+      // A body read as a stream fails after this point: with the same errors as a body read whole.
+      if (config.responseType === 'stream') {
+        response.data = failingAs(response.data as Readable, (error) => failureOf(error, config));
+      }
       return response;
     },
     (error: unknown) => {
       if (!axios.isAxiosError(error)) throw error;
-      const config = error.config as RetriableConfig | undefined;
-      const request = `${(config?.method ?? 'request').toUpperCase()} ${describeUrl(client, config)}`;
-      if (config?.deadline?.aborted) {
-        const setting = options.limitSettings?.timeout ? `, ${options.limitSettings.timeout}` : '';
-        throw new ServerRequestError(
-          `${request} failed: timed out (no complete response within ${timeoutMs / 1000} s${setting})`,
-          'ETIMEDOUT',
-        );
-      }
-      const limit = config?.responseLimit;
-      if (limit && /maxContentLength/.test(error.message)) {
-        throw new ResponseTooLargeError(
-          `${request} failed: the response body exceeds ${limit.maxBytes} bytes (${limit.setting}); it was not read further`,
-          limit.category,
-        );
-      }
-      const code = error.code ?? 'network error';
-      const reason = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? `timed out (${code})` : code;
-      throw new ServerRequestError(`${request} failed: ${reason}`, code);
+      throw failureOf(error, error.config as RetriableConfig | undefined);
     },
   );
   return client;
+}
+
+function networkCodeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : 'network error';
+}
+
+/**
+ * `body` with its errors replaced by `failureOf`'s (axios fails a stream with its own error, config and headers
+ * included, or with "canceled" at the deadline). Destroying the copy releases the connection at once.
+ */
+function failingAs(body: Readable, failureOf: (error: unknown) => Error): Readable {
+  const copy = new PassThrough();
+  body.on('error', (error) => copy.destroy(failureOf(error)));
+  copy.on('close', () => body.destroy());
+  return body.pipe(copy);
 }
 
 export function describeUrl(client: AxiosInstance, config: InternalAxiosRequestConfig | undefined): string {

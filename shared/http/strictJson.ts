@@ -22,29 +22,6 @@ function notUtf8(source: ResponseSource): NonRetryableError {
   );
 }
 
-/** The body's text; throws a located 'bad-dicom-data' error when it is not valid UTF-8. */
-export function decodeStrictUtf8(body: Uint8Array, source: ResponseSource): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(body);
-  } catch {
-    throw notUtf8(source);
-  }
-}
-
-/**
- * The body as JSON: undefined when it is blank, the text itself when it is not JSON (the caller says which shape it
- * expected); throws a located 'bad-dicom-data' error when it is not valid UTF-8.
- */
-export function parseStrictJson(body: Uint8Array, source: ResponseSource): unknown {
-  const text = decodeStrictUtf8(body, source);
-  if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
 /**
  * Decodes a body that arrives in chunks: a character split across chunks is held until its last byte arrives.
  * `push` gives the text decoded so far, `end` what remains; both throw a located 'bad-dicom-data' error on bytes

@@ -103,9 +103,11 @@ describe('transport: bounded I/O against hostile servers', () => {
     };
     const { result: error, seconds } = await peakRssGrowth(() => rejectionOf(streamed));
     assert.ok(error instanceof RetryableError);
+    assert.equal(error.category, 'transient');
+    assert.deepEqual(error.location, { study: '1.2.3' });
     assert.match(
       error.message,
-      /^DICOM GET v2\/studies\/1\.2\.3\/metadata failed while reading: .+ \(study 1\.2\.3\)$/,
+      /^DICOM GET v2\/studies\/1\.2\.3\/metadata failed while reading: GET http:\/\/127\.0\.0\.1:\d+\/v2\/studies\/1\.2\.3\/metadata failed: timed out \(no complete response within 2 s, DicomCast:RequestTimeoutSeconds\) \(study 1\.2\.3\)$/,
     );
     assert.ok(seconds < 4, `held ${seconds} s`);
   });
