@@ -85,6 +85,59 @@ describe('duplicate copies', () => {
     ]);
     assert.equal(repointReferrer(study, 'Patient/unrelated', 'Patient/kept'), undefined);
   });
+
+  it('versioned references to the extra copy, relative or absolute, move to the kept copy; no other reference does', () => {
+    const study: ImagingStudy = {
+      resourceType: 'ImagingStudy',
+      id: 's',
+      status: 'available',
+      subject: { reference: 'Patient/old/_history/2', display: 'Dora' },
+      endpoint: [
+        { reference: 'https://fhir.example/Endpoint/old/_history/3' },
+        { reference: 'Endpoint/old/_history/1' },
+        { reference: 'Endpoint/old1/_history/1' },
+      ],
+    };
+    const moved = repointReferrer(study, 'Patient/old', 'Patient/kept') as ImagingStudy;
+    assert.deepEqual(moved.subject, { reference: 'Patient/kept', display: 'Dora' });
+    assert.deepEqual(moved.endpoint, study.endpoint, 'only the subject named the Patient');
+    assert.deepEqual((repointReferrer(study, 'Endpoint/old', 'Endpoint/kept') as ImagingStudy).endpoint, [
+      { reference: 'Endpoint/kept' },
+      { reference: 'Endpoint/old1/_history/1' },
+    ]);
+    const alreadyKept = {
+      ...study,
+      endpoint: [{ reference: 'Endpoint/old/_history/1' }, { reference: 'Endpoint/kept/_history/7' }],
+    };
+    assert.deepEqual((repointReferrer(alreadyKept, 'Endpoint/old', 'Endpoint/kept') as ImagingStudy).endpoint, [
+      { reference: 'Endpoint/kept/_history/7' },
+    ]);
+    const observation: Observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: {},
+      subject: { reference: 'Patient/old1/_history/2' },
+      partOf: [
+        { reference: 'https://other.example/fhir/ImagingStudy/old/_history/9' },
+        { reference: 'ImagingStudy/older' },
+      ],
+    };
+    assert.deepEqual((repointReferrer(observation, 'ImagingStudy/old', 'ImagingStudy/k') as Observation).partOf, [
+      { reference: 'ImagingStudy/k' },
+      { reference: 'ImagingStudy/older' },
+    ]);
+    for (const [from, unrelated] of [
+      ['Patient/old', 'Patient/old1/_history/2'],
+      ['Patient/ol', 'Patient/old/_history/2'],
+      ['Patient/old', 'Patient/old/_history'],
+      ['Patient/old', 'Patient/old/_history/2/x'],
+      ['Patient/old', 'XPatient/old/_history/2'],
+      ['Patient/2', 'Patient/old/_history/2'],
+    ] as const) {
+      const referrer: Observation = { ...observation, subject: { reference: unrelated }, partOf: [] };
+      assert.equal(repointReferrer(referrer, from, 'Patient/kept'), undefined, `${unrelated} is not ${from}`);
+    }
+  });
 });
 
 describe('splitting a transaction within Fhir:MaxBundleEntries', () => {
