@@ -71,16 +71,24 @@ function repointList(references: Reference[] | undefined, from: string, to: stri
   return out;
 }
 
-/** The reference fields of ImagingStudy (subject, endpoint) and Observation (subject, partOf). */
-interface Referrer {
-  subject?: Reference;
+/** Holders of reference lists: the referrer itself (endpoint, partOf) and an ImagingStudy's series (endpoint). */
+interface ReferenceLists {
   endpoint?: Reference[];
   partOf?: Reference[];
 }
 
 /**
- * The referrer with its references to `from` (subject, endpoint, partOf; versioned ones too) moved to `to`, the
- * plain `Type/id` the writer writes everywhere; undefined if it has none.
+ * The reference fields the referrer searches match: ImagingStudy `subject`, `endpoint` (the search parameter is
+ * `ImagingStudy.endpoint | ImagingStudy.series.endpoint`), Observation `subject`, `partOf`.
+ */
+interface Referrer extends ReferenceLists {
+  subject?: Reference;
+  series?: ReferenceLists[];
+}
+
+/**
+ * The referrer with its references to `from` (subject, endpoint, series endpoint, partOf; versioned ones too) moved
+ * to `to`, the plain `Type/id` the writer writes everywhere; undefined if it has none.
  */
 export function repointReferrer(referrer: Resource, from: string, to: string): Resource | undefined {
   const moved = structuredClone(referrer);
@@ -90,12 +98,14 @@ export function repointReferrer(referrer: Resource, from: string, to: string): R
     fields.subject = { ...fields.subject, reference: to };
     changed = true;
   }
-  for (const key of ['endpoint', 'partOf'] as const) {
-    const list = fields[key];
-    const next = repointList(list, from, to);
-    if (next !== list && next) {
-      fields[key] = next;
-      changed = true;
+  for (const holder of [fields, ...(fields.series ?? [])]) {
+    for (const key of ['endpoint', 'partOf'] as const) {
+      const list = holder[key];
+      const next = repointList(list, from, to);
+      if (next !== list && next) {
+        holder[key] = next;
+        changed = true;
+      }
     }
   }
   return changed ? moved : undefined;
