@@ -34,6 +34,16 @@ for (const profile of FHIR_PROFILE_NAMES) {
       assert.ok(response.ok, `seeding ${resource.resourceType}/${resource.id ?? ''}: ${response.status}`);
     }
 
+    /** A person's Observation about `subject`, part of `study`. */
+    const note = (id: string, subject: string, study: string): Observation => ({
+      resourceType: 'Observation',
+      id,
+      status: 'final',
+      code: { text: 'note' },
+      subject: { reference: subject },
+      partOf: [{ reference: study }],
+    });
+
     it('keeps one Endpoint, Patient and ImagingStudy of ours, moves references, reports the others', async () => {
       const dicomUrl = stack.dicomUrl;
       const ours = { source: dicomUrl };
@@ -68,14 +78,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
       await put(study('st-2', dicomUrl, 'Patient/pt-3', 'Endpoint/ep-3'));
       await put(study('st-3', dicomUrl, 'Patient/pt-2', 'Endpoint/ep-2'));
       // A person's Observation about our duplicate Patient and study: its references must follow the merge.
-      await put({
-        resourceType: 'Observation',
-        id: 'ob-1',
-        status: 'final',
-        code: { text: 'note' },
-        subject: { reference: 'Patient/pt-3' },
-        partOf: [{ reference: 'ImagingStudy/st-3' }],
-      });
+      await put(note('ob-1', 'Patient/pt-3', 'ImagingStudy/st-3'));
 
       for (const [index, uidOfStudy] of [studyUid, otherStudyUid].entries()) {
         const seriesUid = uid('duplicates', uidOfStudy, 'series');
@@ -155,14 +158,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
       });
       await put(study('sv-1', 'Patient/pv-1', 'Endpoint/ev-6/_history/1'));
       await put(study('sv-2', 'Patient/pv-2/_history/1', 'Endpoint/ev-6/_history/1'));
-      await put({
-        resourceType: 'Observation',
-        id: 'ov-1',
-        status: 'final',
-        code: { text: 'note' },
-        subject: { reference: 'Patient/pv-2/_history/1' },
-        partOf: [{ reference: 'ImagingStudy/sv-2/_history/1' }],
-      });
+      await put(note('ov-1', 'Patient/pv-2/_history/1', 'ImagingStudy/sv-2/_history/1'));
       await stack.dicom!.storeFiles([
         makeInstanceFile({
           studyUid,
