@@ -1,4 +1,4 @@
-import { matchesSearchRequest, Operator, type Filter, type SearchRequest } from '@medplum/core';
+import { getSearchParameter, matchesSearchRequest, Operator, type Filter, type SearchRequest } from '@medplum/core';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { Resource } from '@medplum/fhirtypes';
 import { IdentifierIndex } from './identifierIndex.js';
@@ -34,6 +34,8 @@ export class ResourceStore {
   private readonly identifiers = new IdentifierIndex();
   private readonly deletedVersions = new Map<string, number>();
   private readonly types = new Set<string>();
+  /** Types that have held a reference naming a version since the last clear: only their searches need a scan. */
+  private readonly typesWithVersionedReferences = new Set<string>();
   private journal: Map<string, JournalEntry> | undefined;
 
   /** @param latencyMs - simulated storage latency per read/write/search, so concurrent requests really interleave */
@@ -79,8 +81,13 @@ export class ResourceStore {
 
   async search(request: SearchRequest): Promise<SearchResult> {
     await this.storageLatency();
-    const indexed = this.indexedFilter(request);
-    if (!indexed || request.sortRules?.length || request.include || request.revInclude) {
+    const plain = !request.sortRules?.length && !request.include && !request.revInclude;
+    const indexed = plain ? this.indexedFilter(request) : undefined;
+    const byReference =
+      plain &&
+      this.typesWithVersionedReferences.has(request.resourceType) &&
+      (request.filters ?? []).some((filter) => isReferenceFilter(request.resourceType, filter));
+    if (!indexed && !byReference) {
       const bundle = await this.repo.search(request);
       return {
         total: bundle.total ?? 0,
@@ -90,11 +97,13 @@ export class ResourceStore {
         })),
       };
     }
-    const rest: SearchRequest = { ...request, filters: (request.filters ?? []).filter((f) => f !== indexed.filter) };
+    const rest: SearchRequest = { ...request, filters: (request.filters ?? []).filter((f) => f !== indexed?.filter) };
+    const candidates: (Resource | undefined)[] = indexed ? [] : await this.all(request.resourceType);
+    for (const id of indexed?.ids ?? []) candidates.push(await this.read(request.resourceType, id));
     const matches: Resource[] = [];
-    for (const id of indexed.ids) {
-      const resource = await this.read(request.resourceType, id);
-      if (resource && (!rest.filters?.length || matchesSearchRequest(resource, rest))) {
+    for (const resource of candidates) {
+      // Matched as AHDS and HAPI index a reference: `Type/id/_history/2` is `Type/id` (Medplum compares strings).
+      if (resource && (!rest.filters?.length || matchesSearchRequest(withoutReferenceVersions(resource), rest))) {
         matches.push(resource);
       }
     }
@@ -121,6 +130,7 @@ export class ResourceStore {
 
   clear(): void {
     this.types.clear();
+    this.typesWithVersionedReferences.clear();
     this.repo.clear();
     this.identifiers.clear();
     this.deletedVersions.clear();
@@ -183,6 +193,7 @@ export class ResourceStore {
     const stored = await this.repo.withSeeding(() => this.repo.createResource(next));
     this.identifiers.add(stored);
     this.types.add(stored.resourceType);
+    if (withoutReferenceVersions(stored) !== stored) this.typesWithVersionedReferences.add(stored.resourceType);
     return stored;
   }
 
@@ -204,9 +215,36 @@ export class ResourceStore {
 function referencesAny(value: unknown, targets: ReadonlySet<string>, baseUrl: string): boolean {
   if (Array.isArray(value)) return value.some((item) => referencesAny(item, targets, baseUrl));
   if (value === null || typeof value !== 'object') return false;
-  return Object.entries(value).some(([key, child]) =>
-    key === 'reference' && typeof child === 'string'
-      ? targets.has(child.startsWith(`${baseUrl}/`) ? child.slice(baseUrl.length + 1) : child)
-      : referencesAny(child, targets, baseUrl),
-  );
+  return Object.entries(value).some(([key, child]) => {
+    if (key !== 'reference' || typeof child !== 'string') return referencesAny(child, targets, baseUrl);
+    const target = versionless(child);
+    return targets.has(target.startsWith(`${baseUrl}/`) ? target.slice(baseUrl.length + 1) : target);
+  });
+}
+
+/** `Type/id/_history/2` → `Type/id` (relative or absolute): the resource a versioned reference names. */
+function versionless(reference: string): string {
+  return reference.replace(/\/_history\/[^/]+$/, '');
+}
+
+/** `value` with its references naming no version, to match a reference search against; unchanged parts shared. */
+function withoutReferenceVersions<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  let changed = false;
+  const next = entries.map(([key, child]) => {
+    const plain =
+      key === 'reference' && typeof child === 'string'
+        ? versionless(child)
+        : withoutReferenceVersions(child as unknown);
+    changed ||= plain !== child;
+    return plain;
+  });
+  if (!changed) return value;
+  if (Array.isArray(value)) return next as T;
+  return Object.fromEntries(entries.map(([key], index) => [key, next[index]])) as T;
+}
+
+function isReferenceFilter(resourceType: string, filter: Filter): boolean {
+  return getSearchParameter(resourceType, filter.code)?.type === 'reference';
 }

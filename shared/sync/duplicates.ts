@@ -40,30 +40,56 @@ const referrers = {
 
 type ReferencedType = keyof typeof referrers;
 
+/** A version pinned on a reference (`Type/id/_history/2`): AHDS and HAPI index and search it as `Type/id`. */
+const versionSuffix = /\/_history\/[^/]+$/;
+
+/**
+ * Whether `reference` names `target` (`Type/id`): relative or absolute at any base, as AHDS's search for
+ * `Type/id` also matches it at any base; with or without a version, as both AHDS's and HAPI's searches do. A
+ * referrer the search returns but this misses would keep pointing at a copy that is then deleted.
+ */
 function pointsAt(reference: Reference | undefined, target: string): boolean {
-  const value = reference?.reference ?? '';
+  const value = (reference?.reference ?? '').replace(versionSuffix, '');
   return value === target || value.endsWith(`/${target}`);
 }
 
-/** `references` with every reference to `from` pointing at `to`, without listing `to` twice. */
+/**
+ * `references` with every reference to `from` (any version) pointing at `to`, without listing `to` twice: a moved
+ * reference is dropped when the list already names `to`. References to anything else stay as they are.
+ */
 function repointList(references: Reference[] | undefined, from: string, to: string): Reference[] | undefined {
   if (!references?.some((reference) => pointsAt(reference, from))) return references;
+  let namesTo = references.some((reference) => pointsAt(reference, to));
   const out: Reference[] = [];
   for (const reference of references) {
-    const next = pointsAt(reference, from) ? { ...reference, reference: to } : reference;
-    if (!out.some((kept) => pointsAt(kept, to) && pointsAt(next, to))) out.push(next);
+    if (!pointsAt(reference, from)) out.push(reference);
+    else if (!namesTo) {
+      out.push({ ...reference, reference: to });
+      namesTo = true;
+    }
   }
   return out;
 }
 
-/** The reference fields of ImagingStudy (subject, endpoint) and Observation (subject, partOf). */
-interface Referrer {
-  subject?: Reference;
+/** Holders of reference lists: the referrer itself (endpoint, partOf) and an ImagingStudy's series (endpoint). */
+interface ReferenceLists {
   endpoint?: Reference[];
   partOf?: Reference[];
 }
 
-/** The referrer with its references to `from` (subject, endpoint, partOf) moved to `to`; undefined if none. */
+/**
+ * The reference fields the referrer searches match: ImagingStudy `subject`, `endpoint` (the search parameter is
+ * `ImagingStudy.endpoint | ImagingStudy.series.endpoint`), Observation `subject`, `partOf`.
+ */
+interface Referrer extends ReferenceLists {
+  subject?: Reference;
+  series?: ReferenceLists[];
+}
+
+/**
+ * The referrer with its references to `from` (subject, endpoint, series endpoint, partOf; versioned ones too) moved
+ * to `to`, the plain `Type/id` the writer writes everywhere; undefined if it has none.
+ */
 export function repointReferrer(referrer: Resource, from: string, to: string): Resource | undefined {
   const moved = structuredClone(referrer);
   const fields = moved as Referrer;
@@ -72,12 +98,14 @@ export function repointReferrer(referrer: Resource, from: string, to: string): R
     fields.subject = { ...fields.subject, reference: to };
     changed = true;
   }
-  for (const key of ['endpoint', 'partOf'] as const) {
-    const list = fields[key];
-    const next = repointList(list, from, to);
-    if (next !== list && next) {
-      fields[key] = next;
-      changed = true;
+  for (const holder of [fields, ...(fields.series ?? [])]) {
+    for (const key of ['endpoint', 'partOf'] as const) {
+      const list = holder[key];
+      const next = repointList(list, from, to);
+      if (next !== list && next) {
+        holder[key] = next;
+        changed = true;
+      }
     }
   }
   return changed ? moved : undefined;

@@ -6,6 +6,7 @@ import { startLocalStack, type LocalStack } from '../../dev/localStack.js';
 import { FHIR_PROFILE_NAMES } from '../../dev/fhir-server/profiles.js';
 import { makeInstanceFile, uid } from '../../dev/samples/index.js';
 import { toEndpoint } from '../../shared/mapping/endpoint.js';
+import { isOwnedBy } from '../../shared/mapping/ownership.js';
 import { options } from '../support/mappingFixtures.js';
 
 /**
@@ -32,6 +33,16 @@ for (const profile of FHIR_PROFILE_NAMES) {
       });
       assert.ok(response.ok, `seeding ${resource.resourceType}/${resource.id ?? ''}: ${response.status}`);
     }
+
+    /** A person's Observation about `subject`, part of `study`. */
+    const note = (id: string, subject: string, study: string): Observation => ({
+      resourceType: 'Observation',
+      id,
+      status: 'final',
+      code: { text: 'note' },
+      subject: { reference: subject },
+      partOf: [{ reference: study }],
+    });
 
     it('keeps one Endpoint, Patient and ImagingStudy of ours, moves references, reports the others', async () => {
       const dicomUrl = stack.dicomUrl;
@@ -67,14 +78,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
       await put(study('st-2', dicomUrl, 'Patient/pt-3', 'Endpoint/ep-3'));
       await put(study('st-3', dicomUrl, 'Patient/pt-2', 'Endpoint/ep-2'));
       // A person's Observation about our duplicate Patient and study: its references must follow the merge.
-      await put({
-        resourceType: 'Observation',
-        id: 'ob-1',
-        status: 'final',
-        code: { text: 'note' },
-        subject: { reference: 'Patient/pt-3' },
-        partOf: [{ reference: 'ImagingStudy/st-3' }],
-      });
+      await put(note('ob-1', 'Patient/pt-3', 'ImagingStudy/st-3'));
 
       for (const [index, uidOfStudy] of [studyUid, otherStudyUid].entries()) {
         const seriesUid = uid('duplicates', uidOfStudy, 'series');
@@ -128,6 +132,69 @@ for (const profile of FHIR_PROFILE_NAMES) {
         );
       }
       assert.ok(!(await stack.fhir!.all<Patient>('Patient')).some((p) => p.id === 'pt-3'));
+    });
+
+    it('references naming a version of an extra copy of ours follow the merge, then the copy is deleted', async () => {
+      // AHDS's and HAPI's reference searches return such referrers; left unmoved, they would dangle (AHDS) or make
+      // HAPI refuse the delete on every retry.
+      const dicomUrl = stack.dicomUrl;
+      const ours = { source: dicomUrl };
+      const studyUid = uid('duplicates-versioned', profile, 'study');
+      const identifier = [{ system: 'urn:dicom:uid', value: `urn:oid:${studyUid}` }];
+      const patientIdentifier = [{ value: 'P-VER' }];
+      const ourEndpoint = toEndpoint({ ...options, endpoint: dicomUrl });
+      await put({ ...ourEndpoint, id: 'ev-5', meta: ours });
+      await put({ ...ourEndpoint, id: 'ev-6', meta: ours });
+      await put({ resourceType: 'Patient', id: 'pv-1', identifier: patientIdentifier, meta: ours });
+      await put({ resourceType: 'Patient', id: 'pv-2', identifier: patientIdentifier, meta: ours });
+      const study = (id: string, subject: string, endpoint: string): ImagingStudy => ({
+        resourceType: 'ImagingStudy',
+        id,
+        meta: ours,
+        identifier,
+        status: 'available',
+        subject: { reference: subject },
+        endpoint: [{ reference: endpoint }],
+      });
+      await put(study('sv-1', 'Patient/pv-1', 'Endpoint/ev-6/_history/1'));
+      await put(study('sv-2', 'Patient/pv-2/_history/1', 'Endpoint/ev-6/_history/1'));
+      await put(note('ov-1', 'Patient/pv-2/_history/1', 'ImagingStudy/sv-2/_history/1'));
+      await stack.dicom!.storeFiles([
+        makeInstanceFile({
+          studyUid,
+          seriesUid: uid('duplicates-versioned', studyUid, 'series'),
+          sopUid: uid('duplicates-versioned', studyUid, 'sop'),
+          patientId: 'P-VER',
+          patientName: 'Ver^Vera',
+          modality: 'CT',
+          instanceNumber: 1,
+        }),
+      ]);
+      await new LocalFunctionsHost({ settings: stack.settings, log: () => undefined }).runOnce();
+
+      const patients = await stack.fhir!.all<Patient>('Patient');
+      const endpoints = await stack.fhir!.all<Endpoint>('Endpoint');
+      const studies = await stack.fhir!.all<ImagingStudy>('ImagingStudy');
+      assert.deepEqual(
+        patients.filter((p) => p.identifier?.[0]?.value === 'P-VER').map((p) => p.id),
+        ['pv-1'],
+        'the extra Patient is deleted',
+      );
+      assert.ok(!endpoints.some((e) => e.id === 'ev-6'), 'the extra Endpoint is deleted');
+      const oursLeft = endpoints.filter((e) => isOwnedBy(e, dicomUrl)).map((e) => e.id);
+      assert.equal(oursLeft.length, 1, `one Endpoint of ours: ${oursLeft.join(', ')}`);
+      const keptEndpoint = oursLeft[0];
+      assert.deepEqual(
+        studies.filter((s) => s.identifier?.[0]?.value === `urn:oid:${studyUid}`).map((s) => s.id),
+        ['sv-1'],
+        'the extra ImagingStudy is deleted',
+      );
+      const kept = studies.find((s) => s.id === 'sv-1');
+      assert.equal(kept?.numberOfInstances, 1, 'the kept copy holds the DICOM data');
+      assert.deepEqual(kept?.endpoint, [{ reference: `Endpoint/${keptEndpoint}` }], 'its versioned Endpoint moved');
+      const observation = (await stack.fhir!.all<Observation>('Observation')).find((o) => o.id === 'ov-1');
+      assert.equal(observation?.subject?.reference, 'Patient/pv-1');
+      assert.deepEqual(observation?.partOf, [{ reference: 'ImagingStudy/sv-1' }]);
     });
   });
 }

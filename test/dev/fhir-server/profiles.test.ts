@@ -399,6 +399,29 @@ describe('local FHIR server profiles', () => {
     assert.equal((await request(medplum, 'DELETE', `/Patient/${q.id}`)).status, 204);
   });
 
+  it('every profile: a reference search for Type/id matches one naming a version; hapi: such a reference blocks a delete', async () => {
+    // AHDS indexes `Patient/1/_history/2` as Patient/1 (ReferenceSearchValueParser); HAPI links it to the Patient
+    // whatever the version (ResourceLink), for its search and for its referential integrity check on delete.
+    for (const server of Object.values(servers)) {
+      const p = await create(server, patient('PID-VER'));
+      const other = await create(server, patient('PID-VER-OTHER'));
+      const versioned = await create(server, study('6.1', `Patient/${p.id}/_history/1`));
+      const plain = await create(server, study('6.2', `Patient/${p.id}`));
+      await create(server, study('6.3', `Patient/${other.id}/_history/1`));
+      const found = await request<Bundle>(server, 'GET', `/ImagingStudy?subject=Patient/${p.id}`);
+      const ids = (found.body.entry ?? []).map((entry) => entry.resource?.id).sort();
+      assert.deepEqual(ids, [versioned.id, plain.id].sort(), server.profile.name);
+      assert.equal((await request(server, 'DELETE', `/ImagingStudy/${plain.id}`)).status, 204);
+      const deleted = await request<OperationOutcome>(server, 'DELETE', `/Patient/${p.id}`);
+      if (server === hapi) {
+        assert.equal(deleted.status, 409);
+        assert.match(diagnostics(deleted.body), new RegExp(`ImagingStudy/${versioned.id}`));
+      } else {
+        assert.equal(deleted.status, 204, server.profile.name);
+      }
+    }
+  });
+
   it('azure: two entries resolving to one resource are 400 (medplum: allowed)', async () => {
     for (const server of [azure, medplum]) {
       const p = await create(server, patient('PID-TWO'));

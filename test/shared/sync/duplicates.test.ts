@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BundleEntry, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import type { BundleEntry, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { FHIR_PROFILE_NAMES, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import { splitTransaction, transactionOf } from '../../../shared/fhir/bundleEntries.js';
 import type { FhirClient } from '../../../shared/fhir/fhirClient.js';
@@ -84,6 +84,79 @@ describe('duplicate copies', () => {
       { reference: 'ImagingStudy/k' },
     ]);
     assert.equal(repointReferrer(study, 'Patient/unrelated', 'Patient/kept'), undefined);
+  });
+
+  it("a series' endpoint naming the extra copy moves too: the endpoint search matches it", () => {
+    const modality = { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' };
+    const study: ImagingStudy = {
+      resourceType: 'ImagingStudy',
+      status: 'available',
+      subject: { reference: 'Patient/p' },
+      series: [
+        { uid: '1.2', modality, endpoint: [{ reference: 'Endpoint/old/_history/2' }] },
+        { uid: '1.3', modality, endpoint: [{ reference: 'Endpoint/other' }] },
+      ],
+    };
+    const moved = repointReferrer(study, 'Endpoint/old', 'Endpoint/kept') as ImagingStudy;
+    assert.deepEqual(
+      moved.series?.map((series) => series.endpoint),
+      [[{ reference: 'Endpoint/kept' }], [{ reference: 'Endpoint/other' }]],
+    );
+    assert.equal(moved.endpoint, undefined);
+    assert.equal(study.series?.[0]?.endpoint?.[0]?.reference, 'Endpoint/old/_history/2', 'the input is left as it was');
+  });
+
+  it('versioned references to the extra copy, relative or absolute, move to the kept copy; no other reference does', () => {
+    const study: ImagingStudy = {
+      resourceType: 'ImagingStudy',
+      id: 's',
+      status: 'available',
+      subject: { reference: 'Patient/old/_history/2', display: 'Dora' },
+      endpoint: [
+        { reference: 'https://fhir.example/Endpoint/old/_history/3' },
+        { reference: 'Endpoint/old/_history/1' },
+        { reference: 'Endpoint/old1/_history/1' },
+      ],
+    };
+    const moved = repointReferrer(study, 'Patient/old', 'Patient/kept') as ImagingStudy;
+    assert.deepEqual(moved.subject, { reference: 'Patient/kept', display: 'Dora' });
+    assert.deepEqual(moved.endpoint, study.endpoint, 'only the subject named the Patient');
+    assert.deepEqual((repointReferrer(study, 'Endpoint/old', 'Endpoint/kept') as ImagingStudy).endpoint, [
+      { reference: 'Endpoint/kept' },
+      { reference: 'Endpoint/old1/_history/1' },
+    ]);
+    const alreadyKept = {
+      ...study,
+      endpoint: [{ reference: 'Endpoint/old/_history/1' }, { reference: 'Endpoint/kept/_history/7' }],
+    };
+    assert.deepEqual((repointReferrer(alreadyKept, 'Endpoint/old', 'Endpoint/kept') as ImagingStudy).endpoint, [
+      { reference: 'Endpoint/kept/_history/7' },
+    ]);
+    const observation: Observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: {},
+      subject: { reference: 'Patient/old1/_history/2' },
+      partOf: [
+        { reference: 'https://other.example/fhir/ImagingStudy/old/_history/9' },
+        { reference: 'ImagingStudy/older' },
+      ],
+    };
+    assert.deepEqual((repointReferrer(observation, 'ImagingStudy/old', 'ImagingStudy/k') as Observation).partOf, [
+      { reference: 'ImagingStudy/k' },
+      { reference: 'ImagingStudy/older' },
+    ]);
+    for (const [from, unrelated] of [
+      ['Patient/old', 'Patient/old1/_history/2'],
+      ['Patient/ol', 'Patient/old/_history/2'],
+      ['Patient/old', 'Patient/old/_history'],
+      ['Patient/old', 'Patient/old/_history/2/x'],
+      ['Patient/old', 'XPatient/old/_history/2'],
+      ['Patient/2', 'Patient/old/_history/2'],
+    ] as const) {
+      const referrer: Observation = { ...observation, subject: { reference: unrelated }, partOf: [] };
+      assert.equal(repointReferrer(referrer, from, 'Patient/kept'), undefined, `${unrelated} is not ${from}`);
+    }
   });
 });
 
@@ -183,6 +256,43 @@ for (const profile of FHIR_PROFILE_NAMES) {
         (await server.all<ImagingStudy>('ImagingStudy')).map((study) => study.subject.reference),
         [`Patient/${kept.id}`, `Patient/${kept.id}`],
       );
+    });
+
+    it('a referrer naming a version of the extra copy is repointed to the kept copy before the copy is deleted', async () => {
+      const kept = await create<Patient>({ resourceType: 'Patient', meta: ours });
+      const extra = await create<Patient>({ resourceType: 'Patient', meta: ours });
+      const study = await create({ ...studyOf(extra), subject: { reference: `Patient/${extra.id}/_history/1` } });
+      assert.equal(await mergeCopies(fhir, 'Patient', { kept, ours: [extra], others: [] }, 2), 1);
+      assert.deepEqual(
+        (await server.all<Patient>('Patient')).map((found) => found.id),
+        [kept.id],
+      );
+      const [moved] = await server.all<ImagingStudy>('ImagingStudy');
+      assert.deepEqual([moved?.id, moved?.subject.reference], [study.id, `Patient/${kept.id}`]);
+    });
+
+    it('an ImagingStudy whose series names an extra Endpoint copy is repointed before the copy is deleted', async () => {
+      const endpoint = (): Endpoint => ({
+        resourceType: 'Endpoint',
+        meta: ours,
+        status: 'active',
+        connectionType: { code: 'dicom-wado-rs' },
+        payloadType: [{ text: 'DICOM' }],
+        address: 'https://dicom',
+      });
+      const kept = await create(endpoint());
+      const extra = await create(endpoint());
+      const patient = await create<Patient>({ resourceType: 'Patient', meta: ours });
+      const modality = { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' };
+      const series = [{ uid: '1.2', modality, endpoint: [{ reference: `Endpoint/${extra.id}/_history/1` }] }];
+      await create({ ...studyOf(patient), series });
+      assert.equal(await mergeCopies(fhir, 'Endpoint', { kept, ours: [extra], others: [] }, 2), 1);
+      assert.deepEqual(
+        (await server.all<Endpoint>('Endpoint')).map((found) => found.id),
+        [kept.id],
+      );
+      const [moved] = await server.all<ImagingStudy>('ImagingStudy');
+      assert.deepEqual(moved?.series?.[0]?.endpoint, [{ reference: `Endpoint/${kept.id}` }]);
     });
   });
 }
