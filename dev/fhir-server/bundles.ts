@@ -4,7 +4,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplu
 import type { FhirInteractions, WriteResult } from './interactions.js';
 import { badRequest, locateError, preconditionFailed, toFhirError } from './outcomes.js';
 import { EntryTargets, parseEntry, resolveReferences, type EntryOperation, type Method } from './entryOperations.js';
-import type { Mutex } from './mutex.js';
+import type { StorageLock } from './storageLock.js';
 import type { FhirServerProfile } from './profiles.js';
 import type { ResourceStore } from './store.js';
 import { omitUndefined } from '../../shared/lib/omitUndefined.js';
@@ -24,7 +24,7 @@ export class BundleProcessor {
     private readonly interactions: FhirInteractions,
     private readonly store: ResourceStore,
     private readonly baseUrl: string,
-    private readonly lock: Mutex,
+    private readonly lock: StorageLock,
     /** The time between a prepass search and the next step, where other transactions run. */
     private readonly raceWindowMs = 5,
   ) {
@@ -74,7 +74,7 @@ export class BundleProcessor {
     );
     const byMethod = (method: Method): EntryOperation[] => operations.filter((op) => op.method === method);
     const prepass = this.profile.conditionalCreate === 'prepass' ? await this.prepass(byMethod('POST')) : undefined;
-    return this.lock.run(async () => {
+    return this.lock.write(async () => {
       this.interactions.beginRequest(requestId);
       const responses: BundleEntry[] = [];
       await this.store.atomically(async () => {
@@ -152,7 +152,7 @@ export class BundleProcessor {
     for (const op of posts) {
       prepassTargets.set(
         op,
-        await this.lock.run(() => this.located(op, () => this.resolveCreate(op, pendingConditions))),
+        await this.lock.write(() => this.located(op, () => this.resolveCreate(op, pendingConditions))),
       );
     }
     await sleep(this.raceWindowMs);
@@ -165,7 +165,9 @@ export class BundleProcessor {
         });
         continue;
       }
-      const [lateMatch] = await this.lock.run(() => this.interactions.match(op.resourceType, op.ifNoneExist as string));
+      const [lateMatch] = await this.lock.write(() =>
+        this.interactions.match(op.resourceType, op.ifNoneExist as string),
+      );
       plan.set(op, { referencedId: target.id, atExecution: lateMatch ? { existing: lateMatch } : target });
     }
     await sleep(this.raceWindowMs);
@@ -179,14 +181,16 @@ export class BundleProcessor {
       try {
         const op = parseEntry(bundleEntry, index, this.baseUrl, this.profile.ifMatchSyntax);
         entry.push(
-          await this.lock.run(() => {
-            this.interactions.beginRequest(requestId);
-            return op.method === 'DELETE'
-              ? this.interactions
-                  .deleteOne(op.resourceType, op.id as string, op.ifMatch)
-                  .then(() => ({ response: { status: statusLine(204) } }))
-              : this.store.atomically(() => this.execute(op));
-          }),
+          op.method === 'GET'
+            ? await this.lock.read(() => this.execute(op))
+            : await this.lock.write(() => {
+                this.interactions.beginRequest(requestId);
+                return op.method === 'DELETE'
+                  ? this.interactions
+                      .deleteOne(op.resourceType, op.id as string, op.ifMatch)
+                      .then(() => ({ response: { status: statusLine(204) } }))
+                  : this.store.atomically(() => this.execute(op));
+              }),
         );
       } catch (error) {
         const failure = toFhirError(error);

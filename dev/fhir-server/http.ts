@@ -4,9 +4,9 @@ import type { BundleProcessor } from './bundles.js';
 import { capabilityStatement } from './capabilities.js';
 import type { FaultInjector, RequestCounter } from './controls.js';
 import type { FhirInteractions, WriteResult } from './interactions.js';
-import type { Mutex } from './mutex.js';
+import type { StorageLock } from './storageLock.js';
 import { fhirError, operationOutcome, toFhirError } from './outcomes.js';
-import { classify, header, isBundle, parseRequest, requireBody, type ParsedRequest } from './parsedRequest.js';
+import { classify, header, isBundle, isRead, parseRequest, requireBody, type ParsedRequest } from './parsedRequest.js';
 import { parseIfMatch } from './requestUrl.js';
 import type { TrafficShaper } from './traffic.js';
 
@@ -15,7 +15,7 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 export interface HttpHandlerOptions {
   interactions: FhirInteractions;
   bundles: BundleProcessor;
-  mutex: Mutex;
+  lock: StorageLock;
   counter: RequestCounter;
   faults: FaultInjector;
   traffic: TrafficShaper;
@@ -92,7 +92,7 @@ export class FhirHttpHandler {
     try {
       reply = isBundle(interaction)
         ? await this.dispatch(request)
-        : await this.options.mutex.run(() => {
+        : await this.options.lock[isRead(interaction) ? 'read' : 'write'](() => {
             this.options.interactions.beginRequest(request.id);
             return this.dispatch(request);
           });

@@ -5,7 +5,7 @@ import { FaultInjector, RequestCounter } from './controls.js';
 import { loadR4Definitions } from './definitions.js';
 import { FhirHttpHandler } from './http.js';
 import { FhirInteractions } from './interactions.js';
-import { Mutex } from './mutex.js';
+import { StorageLock } from './storageLock.js';
 import { fhirProfile, type FhirProfileName, type FhirServerProfile } from './profiles.js';
 import { ResourceStore } from './store.js';
 import { TrafficShaper, type TrafficOptions, type TrafficStats } from './traffic.js';
@@ -72,15 +72,16 @@ let sharedValidator: ResourceValidator | undefined;
 /**
  * Starts a FHIR R4 server on Medplum's engine: R4 structure and required-binding validation, Medplum's
  * search semantics, conditional create/update, If-Match versioning, all-or-nothing transactions.
- * Every interaction runs under one mutex, so conditional creates are atomic under concurrency, except where the
- * profile says otherwise (`azure`: the conditional-create pre-pass runs outside it).
+ * Every write runs alone under the storage lock (reads run together between writes), so conditional creates are
+ * atomic under concurrency, except where the profile says otherwise (`azure`: the conditional-create pre-pass runs
+ * outside it).
  */
 export async function startFhirServer(options: FhirServerOptions = {}): Promise<RunningFhirServer> {
   loadR4Definitions();
   sharedValidator ??= new ResourceValidator();
   const validator = sharedValidator;
   const store = new ResourceStore(options.storageLatencyMs);
-  const mutex = new Mutex();
+  const lock = new StorageLock();
   const counter = new RequestCounter();
   const faults = new FaultInjector();
   const profile: FhirServerProfile = { ...fhirProfile(options.profile ?? 'medplum'), ...options.profileOverrides };
@@ -92,8 +93,8 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
   const interactions = new FhirInteractions(store, validator, url, profile);
   const handler = new FhirHttpHandler({
     interactions,
-    bundles: new BundleProcessor(interactions, store, url, mutex, options.raceWindowMs),
-    mutex,
+    bundles: new BundleProcessor(interactions, store, url, lock, options.raceWindowMs),
+    lock,
     counter,
     faults,
     traffic,
@@ -110,11 +111,11 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
     requestCounts: () => counter.byInteraction(),
     resetRequestCount: () => counter.reset(),
     reset: () =>
-      mutex.run(async () => {
+      lock.write(async () => {
         store.clear();
         faults.clear();
       }),
-    all: <T>(resourceType: string) => mutex.run(async () => (await store.all(resourceType)) as T[]),
+    all: <T>(resourceType: string) => lock.read(async () => (await store.all(resourceType)) as T[]),
     failNext: (count: number, status: number) => faults.failNext(count, status),
     setTraffic: (trafficOptions) => traffic.set(trafficOptions),
     trafficStats: () => ({ ...traffic.stats }),

@@ -24,7 +24,7 @@ const MAX_PAGE_SIZE = 1000;
 
 /**
  * The FHIR RESTful interactions (read, search, create, update, delete, conditional variants) on the store.
- * Callers serialize access: every call runs under the server's mutex.
+ * Callers serialize writes: every write runs alone under the server's storage lock; reads run together.
  */
 export class FhirInteractions {
   private readonly pager: Pager;

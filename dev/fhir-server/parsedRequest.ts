@@ -76,6 +76,13 @@ export function classify({ method, path, body }: ParsedRequest): string {
   return 'unknown';
 }
 
+/** Interactions that change nothing: they run together under the storage lock. */
+export function isRead(interaction: string): boolean {
+  return (
+    interaction === 'read' || interaction === 'vread' || interaction === 'search-type' || interaction === 'capabilities'
+  );
+}
+
 export function isBundle(interaction: string): boolean {
   return interaction === 'transaction' || interaction === 'batch';
 }

@@ -27,7 +27,7 @@ interface JournalEntry {
  * - `identifier` searches use an index instead of MemoryRepository's linear scan;
  * - `atomically` journals the prior state of every resource it touches and restores it if the work
  *   throws, since MemoryRepository has no rollback.
- * Not safe for interleaved callers: the server runs every interaction under one mutex.
+ * Not safe for interleaved writers: the server runs every write alone under its storage lock (reads run together).
  */
 export class ResourceStore {
   private readonly repo = new MemoryRepository();
