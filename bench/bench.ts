@@ -3,23 +3,26 @@
  * `npm run bench`: the sync measured the way a user runs it (the local Functions host of `npm run local`, in this
  * process) against the DICOM service stand-in and the FHIR server in a separate process, and Azurite. Scenarios:
  * throughput against the physical limit (the same resources written straight into FHIR), requests per study,
- * memory, linearity, one large study arriving over many polls, many studies, and start-up. A benchmark, not a
- * test: it exits 0 once it has run, and prints failed targets loudly.
+ * memory, linearity, one large study arriving over many polls, many studies, start-up, and throughput against
+ * FHIR servers of several storage latencies (a fresh server process each). A benchmark, not a test: it exits 0
+ * once it has run, and prints failed targets loudly.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { makeSampleStudies } from '../dev/samples/index.js';
 import { loadAppConfig } from '../shared/config/appConfig.js';
+import { errorMessage } from '../shared/lib/errorDetails.js';
 import { mappingOptionsOf } from '../shared/runtime/runtime.js';
 import { BenchStack, progress } from './harness.js';
 import { formatSections, type Section } from './report.js';
+import { parseLatencySweep } from './latencySweep.js';
 import { runLargeStudy } from './scenarios/largeStudy.js';
+import { runLatencySweep } from './scenarios/latency.js';
 import { runLinearity } from './scenarios/linearity.js';
 import { runManyStudies } from './scenarios/manyStudies.js';
 import { runStartup } from './scenarios/startup.js';
 import { runThroughput } from './scenarios/throughput.js';
 
-const scenarioNames = ['throughput', 'linearity', 'large', 'many', 'startup'] as const;
+const scenarioNames = ['throughput', 'linearity', 'large', 'many', 'startup', 'latency'] as const;
 type ScenarioName = (typeof scenarioNames)[number];
 
 const usage = `Usage: npm run bench -- [options]
@@ -37,7 +40,9 @@ const usage = `Usage: npm run bench -- [options]
   --many-studies N          many studies: studies (default 500, 2 series x 10 instances each)
   --backlog-sizes A,B       many studies: change-feed backlogs the poller is timed over (default 10000,100000)
   --seed N                  workload seed (default 1)
-  --fhir-latency-ms N       the FHIR server's simulated storage latency per read, write and search (default 0)
+  --fhir-latency-ms N       the FHIR server's simulated storage latency per read, write and search (default 0;
+                            not the latency scenario's)
+  --latency-sweep A,B       latency scenario: FHIR storage latencies in ms, a fresh server each (default 0,2,5,10)
   --cpu-prof-dir DIR        write a CPU profile of each measured phase (sync and servers) there
   --json                    print the results as JSON (progress still goes to stderr)
   --help`;
@@ -59,6 +64,7 @@ const { values } = parseArgs({
     'backlog-sizes': { type: 'string', default: '10000,100000' },
     seed: { type: 'string', default: '1' },
     'fhir-latency-ms': { type: 'string', default: '0' },
+    'latency-sweep': { type: 'string', default: '0,2,5,10' },
     'cpu-prof-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -92,27 +98,30 @@ if (linearitySizes.length !== 2) {
   process.exit(2);
 }
 const seed = positiveInt('seed', values.seed);
+let latencySweep: number[];
+try {
+  latencySweep = parseLatencySweep(values['latency-sweep']);
+} catch (error) {
+  console.error(errorMessage(error));
+  process.exit(2);
+}
+const workloadShape = () => ({
+  studies: positiveInt('studies', values.studies),
+  series: positiveInt('series', values.series),
+  instances: positiveInt('instances', values.instances),
+  seed,
+});
 
 async function runAll(stack: BenchStack): Promise<Section[]> {
   const mapping = mappingOptionsOf(loadAppConfig(stack.settings));
-  // Warm-up (not measured): a small study through the whole pipeline, so neither side pays for first-use costs
-  // (JIT, the runtime's tables and queues, the validators).
-  await stack.store(
-    'warm-up',
-    makeSampleStudies({ studies: 1, seriesPerStudy: 2, instancesPerSeries: 5, seed: 999_999 }),
-  );
-  await stack.syncOnce();
-  await stack.servers.resetFhir();
+  await stack.warmUp();
 
   const sections: Section[] = [];
   const has = (name: ScenarioName) => scenarios.has(name);
   if (has('throughput')) {
     sections.push(
       await runThroughput(stack, mapping, {
-        studies: positiveInt('studies', values.studies),
-        series: positiveInt('series', values.series),
-        instances: positiveInt('instances', values.instances),
-        seed,
+        ...workloadShape(),
         baselineInstances: positiveInt('baseline-instances', values['baseline-instances']),
         baselinePage: positiveInt('baseline-page', values['baseline-page']),
       }),
@@ -168,25 +177,35 @@ function header(): string[] {
 
 let stack: BenchStack | undefined;
 try {
-  progress('starting the servers (own process) and Azurite');
-  const latency = values['fhir-latency-ms'];
-  stack = await BenchStack.start(latency === '0' ? 0 : positiveInt('fhir-latency-ms', latency));
-  stack.profileDir = values['cpu-prof-dir'];
-  const sections = await runAll(stack);
-  if (stack.logs.firstErrors.length > 0) {
-    sections.push({
-      title: 'Function errors logged (first ones)',
-      lines: stack.logs.firstErrors,
-      checks: [],
-      data: {},
-    });
+  const sections: Section[] = [];
+  // The latency scenario starts a stack per latency; the others share one, closed first (one host at a time).
+  if ([...scenarios].some((name) => name !== 'latency')) {
+    progress('starting the servers (own process) and Azurite');
+    const latency = values['fhir-latency-ms'];
+    stack = await BenchStack.start(latency === '0' ? 0 : positiveInt('fhir-latency-ms', latency));
+    stack.profileDir = values['cpu-prof-dir'];
+    sections.push(...(await runAll(stack)));
+    if (stack.logs.firstErrors.length > 0) {
+      sections.push({
+        title: 'Function errors logged (first ones)',
+        lines: stack.logs.firstErrors,
+        checks: [],
+        data: {},
+      });
+    }
+    await stack.close();
+    stack = undefined;
+  }
+  if (scenarios.has('latency')) {
+    sections.push(
+      await runLatencySweep({ ...workloadShape(), latencies: latencySweep, profileDir: values['cpu-prof-dir'] }),
+    );
   }
   console.log(
     values.json ? JSON.stringify({ header: header(), sections }, null, 2) : formatSections(header(), sections),
   );
   const failed = sections.flatMap((section) => section.checks).filter((check) => !check.pass).length;
   if (failed > 0) progress(`${failed} target(s) FAILED (a benchmark: exit code 0 all the same)`);
-  await stack.close();
   process.exit(0);
 } catch (error) {
   console.error('The bench could not run:', error);

@@ -1,13 +1,13 @@
 // The default workload through the sync (poller, queue, 16 writers), then the same final resources written
 // straight into the same FHIR server (the physical limit), then DICOM Cast's algorithm over a subset.
-import type { Endpoint, ImagingStudy, Patient } from '@medplum/fhirtypes';
 import { makeSampleStudies, uid, type InstanceSpec } from '../../dev/samples/index.js';
 import type { MappingOptions } from '../../shared/mapping/index.js';
 import { runDicomCastBaseline } from '../baselineDicomCast.js';
-import { studyTransactions, writeStraight } from '../directWrite.js';
 import { progress, type BenchStack, type Measured } from '../harness.js';
+import { limitRatios } from '../limitRatio.js';
+import { completenessCheck, figuresOf, straightRow, syncRow, type Row } from '../limitRuns.js';
 import { atLeast, atMost, fixed, interactions, table, type Check, type Section } from '../report.js';
-import { checkFhirComplete, latestSequence, type Completeness } from '../workload.js';
+import { checkFhirComplete, latestSequence } from '../workload.js';
 
 export interface ThroughputOptions {
   studies: number;
@@ -23,14 +23,6 @@ const FHIR_PER_STUDY_TARGET = 3;
 const WADO_PER_STUDY_TARGET = 1;
 const SYNC_MEMORY_TARGET_MB = 128;
 const SPEEDUP_TARGET = 10;
-
-interface Row {
-  name: string;
-  instances: number;
-  studies: number;
-  measured: Measured<unknown>;
-  completeness: Completeness;
-}
 
 const wado = (measured: Measured<unknown>) =>
   (measured.counts.dicomTraffic['metadata-study']?.requests ?? 0) +
@@ -52,47 +44,18 @@ export async function runThroughput(
   await stack.store('workload', specs);
 
   progress(`ours: syncing ${specs.length} instances (LocalFunctionsHost.runOnce, as npm run local -- --once)`);
-  const ours = await stack.measure('ours', () => stack.syncOnce());
-  const oursComplete = await checkFhirComplete(stack.servers, specs);
+  const oursRow = await syncRow(stack, 'ours (poller+queue+writers)', specs);
   // Steady state: every study changes once more (one new instance), so each FHIR resource exists already.
   const added = oneNewInstancePerStudy(specs);
   await stack.store('steady state: one new instance in each study', added);
   progress(`ours, steady state: syncing ${added.length} changed studies`);
-  const steady = await stack.measure('ours steady state', () => stack.syncOnce());
   const allSpecs = [...specs, ...added];
-  const rows: Row[] = [
-    {
-      name: 'ours (poller+queue+writers)',
-      instances: specs.length,
-      studies: options.studies,
-      measured: ours,
-      completeness: oursComplete,
-    },
-    {
-      name: 'ours, steady state (+1 instance/study)',
-      instances: added.length,
-      studies: added.length,
-      measured: steady,
-      completeness: await checkFhirComplete(stack.servers, allSpecs),
-    },
-  ];
+  const steadyRow = await syncRow(stack, 'ours, steady state (+1 instance/study)', added, allSpecs);
+  const ours = oursRow.measured;
+  const steady = steadyRow.measured;
 
   progress('physical limit: the same final resources, one transaction per study, 8 in parallel, no reads');
-  const [imagingStudies, patients, endpoints] = await Promise.all([
-    stack.servers.all<ImagingStudy>('ImagingStudy'),
-    stack.servers.all<Patient>('Patient'),
-    stack.servers.all<Endpoint>('Endpoint'),
-  ]);
-  const bundles = studyTransactions({ imagingStudies, patients, endpoints });
-  await stack.servers.resetFhir();
-  const direct = await stack.measure('straight into FHIR', () => writeStraight(stack.fhirUrl, bundles, 8));
-  rows.push({
-    name: 'straight into FHIR (limit)',
-    instances: allSpecs.length,
-    studies: bundles.length,
-    measured: direct,
-    completeness: await checkFhirComplete(stack.servers, allSpecs),
-  });
+  const rows: Row[] = [oursRow, steadyRow, await straightRow(stack, 'straight into FHIR (limit)', allSpecs)];
 
   await stack.servers.resetFhir();
   const baselineCount = Math.min(options.baselineInstances, specs.length);
@@ -119,13 +82,8 @@ export async function runThroughput(
   await stack.servers.resetFhir();
 
   const rate = (row: Row) => row.instances / (row.measured.ms / 1000);
-  // CPU seconds of both processes (this one: the sync or the direct writer; the servers'): a busy machine stretches
-  // wall time, not CPU time, so this ratio is the one to compare across runs. Azurite's process is not counted.
-  const cpuSeconds = (row: Row) => (row.measured.syncMemory.cpuMs + row.measured.serverMemory.cpuMs) / 1000;
-  const cpuRate = (row: Row) => row.instances / cpuSeconds(row);
-  const [oursRow, , directRow, baselineRow] = rows as [Row, Row, Row, Row];
-  const ratio = rate(oursRow) / rate(directRow);
-  const cpuRatio = cpuRate(oursRow) / cpuRate(directRow);
+  const [, , directRow, baselineRow] = rows as [Row, Row, Row, Row];
+  const { wallClock: ratio, perCpuSecond: cpuRatio } = limitRatios(figuresOf(oursRow), figuresOf(directRow));
   const speedup = rate(oursRow) / rate(baselineRow);
   const fhirPerStudy = ours.counts.fhirRequests / options.studies;
   const wadoPerStudy = wado(ours) / options.studies;
@@ -182,12 +140,7 @@ export async function runThroughput(
     atMost('WADO requests per changed study (steady state)', steadyWadoPerStudy, WADO_PER_STUDY_TARGET, 2),
     atMost('Sync memory above idle RSS (default workload)', syncMemory, SYNC_MEMORY_TARGET_MB, 0, ' MB'),
     atLeast('Throughput vs DICOM Cast algorithm', speedup, SPEEDUP_TARGET, 1, 'x'),
-    ...rows.map((row) => ({
-      name: `FHIR complete after sync (${row.name})`,
-      target: `${row.completeness.expectedInstances} instances in ${row.completeness.expectedStudies} studies`,
-      actual: `${row.completeness.foundInstances} found${row.completeness.complete ? '' : `; ${row.completeness.problems.join('; ')}`}`,
-      pass: row.completeness.complete,
-    })),
+    ...rows.map(completenessCheck),
   ];
   return {
     title: `Throughput: ${options.studies} studies x ${options.series} series x ${options.instances} instances = ${specs.length} instances`,
