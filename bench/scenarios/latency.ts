@@ -78,6 +78,9 @@ export async function runLatencySweep(options: LatencySweepOptions): Promise<Sec
   });
   // The same files for every latency, made once, before any clock starts.
   const workload = generateFiles(specs);
+  progress(
+    `latency sweep: ${specs.length} Part-10 files made in ${(workload.generateMs / 1000).toFixed(1)} s (not timed)`,
+  );
   const rows: LatencyRow[] = [];
   for (const latencyMs of options.latencies) rows.push(await measureAtLatency(latencyMs, workload, options.profileDir));
 
