@@ -137,6 +137,8 @@ export function createServerHttpClient(options: ServerHttpClientOptions): AxiosI
       if (response.status === 401 && !config.authRetried && typeof sent === 'string') {
         options.authorization.invalidate(sent);
         config.authRetried = true;
+        // Read to its end, or the connection stays taken by it until the deadline ends it.
+        if (config.responseType === 'stream') drain(response.data as Readable);
         const { signal: _previous, ...retry } = config;
         return client.request(retry);
       }
@@ -152,6 +154,11 @@ export function createServerHttpClient(options: ServerHttpClientOptions): AxiosI
     },
   );
   return client;
+}
+
+function drain(body: Readable): void {
+  body.on('error', () => undefined);
+  body.resume();
 }
 
 function networkCodeOf(error: unknown): string {
