@@ -1,4 +1,4 @@
-import type { BundleEntryResponse, Resource } from '@medplum/fhirtypes';
+import type { BundleEntryResponse, Reference, Resource } from '@medplum/fhirtypes';
 
 /** The If-Match value for the version of a resource as it was read. */
 export function ifMatchOf(resource: Resource): string | undefined {
@@ -8,6 +8,19 @@ export function ifMatchOf(resource: Resource): string | undefined {
 
 export function referenceTo(resource: Resource): string {
   return `${resource.resourceType}/${resource.id ?? ''}`;
+}
+
+/** A version pinned on a reference (`Type/id/_history/2`): AHDS and HAPI index and search it as `Type/id`. */
+const versionSuffix = /\/_history\/[^/]+$/;
+
+/**
+ * Whether `reference` names `target` (`Type/id`): relative or absolute at any base, as AHDS's search for
+ * `Type/id` also matches it at any base; with or without a version, as both AHDS's and HAPI's searches do. (The
+ * duplicate merge: a referrer the search returns but this misses would keep pointing at a copy that is then deleted.)
+ */
+export function pointsAt(reference: Reference | undefined, target: string): boolean {
+  const value = (reference?.reference ?? '').replace(versionSuffix, '');
+  return value === target || value.endsWith(`/${target}`);
 }
 
 /** The id and version a write entry's response names (`location` `[base/]Type/<id>/_history/<v>`, else the ETag). */

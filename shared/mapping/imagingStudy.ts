@@ -5,6 +5,7 @@ import type {
   ImagingStudySeries,
   ImagingStudySeriesInstance,
 } from '@medplum/fhirtypes';
+import { pointsAt } from '../fhir/versions.js';
 import { compareText } from '../lib/compareText.js';
 import { accessionIdentifier, isAccession } from './accession.js';
 import { CodeSystem } from './codes.js';
@@ -105,7 +106,8 @@ export function toImagingStudy(
   study.meta = { ...study.meta, source: study.meta?.source ?? ownSource(options.endpoint, input.partition) };
   study.status = 'available';
   study.subject = { reference: input.patientReference };
-  if (!study.endpoint?.some((endpoint) => endpoint.reference === input.endpointReference)) {
+  // Any form of our Endpoint's reference (absolute, versioned) is ours already: adding it again would list it twice.
+  if (!study.endpoint?.some((endpoint) => pointsAt(endpoint, input.endpointReference))) {
     study.endpoint = [...(study.endpoint ?? []), { reference: input.endpointReference }];
   }
   const identity = imagingStudyIdentifier(input.studyUid, input.partition);

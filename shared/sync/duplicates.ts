@@ -1,7 +1,7 @@
 import type { BundleEntry, Reference, Resource } from '@medplum/fhirtypes';
 import { splitTransaction, transactionOf, versionedDelete, versionedUpdate } from '../fhir/bundleEntries.js';
 import type { FhirClient } from '../fhir/fhirClient.js';
-import { referenceTo } from '../fhir/versions.js';
+import { pointsAt, referenceTo } from '../fhir/versions.js';
 import { byKeptFirst } from '../mapping/ownership.js';
 
 /**
@@ -39,19 +39,6 @@ const referrers = {
 } as const;
 
 type ReferencedType = keyof typeof referrers;
-
-/** A version pinned on a reference (`Type/id/_history/2`): AHDS and HAPI index and search it as `Type/id`. */
-const versionSuffix = /\/_history\/[^/]+$/;
-
-/**
- * Whether `reference` names `target` (`Type/id`): relative or absolute at any base, as AHDS's search for
- * `Type/id` also matches it at any base; with or without a version, as both AHDS's and HAPI's searches do. A
- * referrer the search returns but this misses would keep pointing at a copy that is then deleted.
- */
-function pointsAt(reference: Reference | undefined, target: string): boolean {
-  const value = (reference?.reference ?? '').replace(versionSuffix, '');
-  return value === target || value.endsWith(`/${target}`);
-}
 
 /**
  * `references` with every reference to `from` (any version) pointing at `to`, without listing `to` twice: a moved

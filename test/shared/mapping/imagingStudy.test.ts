@@ -656,6 +656,17 @@ describe('toImagingStudy: existing resource', () => {
     assert.equal(foreign.imagingStudy?.meta?.source, 'https://other-pacs');
   });
 
+  it('does not list our endpoint again when the study names it with a version or a base URL', () => {
+    for (const named of ['Endpoint/e1/_history/3', 'https://fhir.example/Endpoint/e1', 'Endpoint/e1']) {
+      const { imagingStudy } = map(currentInstances, { existing: { ...existing, endpoint: [{ reference: named }] } });
+      assert.deepEqual(imagingStudy?.endpoint, [{ reference: named }], named);
+    }
+    const { imagingStudy } = map(currentInstances, {
+      existing: { ...existing, endpoint: [{ reference: 'Endpoint/e10' }] },
+    });
+    assert.deepEqual(imagingStudy?.endpoint, [{ reference: 'Endpoint/e10' }, { reference: 'Endpoint/e1' }]);
+  });
+
   it('removes the accession identifier and study attributes that are gone', () => {
     const { imagingStudy } = map([current(instance('1.2.3.1', '1.2.3.1.1'))], { existing });
     assert.deepEqual(imagingStudy?.identifier, [
