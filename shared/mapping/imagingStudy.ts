@@ -69,11 +69,6 @@ export interface ImagingStudyResult {
   rejectedInstances: RejectedInstance[];
   /** SOP Instance UID of the instance whose study-level attributes won. */
   studyAttributesFrom?: string;
-  /**
-   * The series of `imagingStudy` that are the very objects of `existing` (series not read, see `readSeries`): FHIR
-   * holds them as they are, so a caller need not check them again.
-   */
-  seriesKeptAsHeld?: ReadonlySet<ImagingStudySeries>;
 }
 
 /**
@@ -89,7 +84,7 @@ export function toImagingStudy(
   const { records, rejectedInstances } = read;
   const studyWinner = read.winner?.record;
   const offset = studyWinner?.study.offset ?? options.defaultTimezoneOffset;
-  const { series, keptAsHeld, issues: seriesIssues } = reconcileSeries(input, records, rejectedInstances, offset);
+  const { series, issues: seriesIssues } = reconcileSeries(input, records, rejectedInstances, offset);
 
   const result: ImagingStudyResult = {
     imagingStudy: undefined,
@@ -123,13 +118,13 @@ export function toImagingStudy(
 
   const compacted = compact(study);
   if (compacted) {
-    // Series kept as FHIR holds them are FHIR's valid JSON already; compacting copies of them is what made a
-    // change to a large study cost in proportion to the whole study.
+    // A series kept as FHIR holds it (the very object of `existing`) is FHIR's valid JSON already; compacting
+    // copies of those is what made a change to a large study cost in proportion to the whole study.
+    const held = new Set(input.existing?.series);
     compacted.series = series
-      .map((item) => (keptAsHeld.has(item) ? item : compact(item)))
+      .map((item) => (held.has(item) ? item : compact(item)))
       .filter((item) => item !== undefined);
     result.imagingStudy = compacted;
-    result.seriesKeptAsHeld = keptAsHeld;
   }
   return result;
 }
@@ -163,7 +158,7 @@ function reconcileSeries(
   records: Map<string, InstanceRecord>,
   rejectedInstances: RejectedInstance[],
   offset: string,
-): { series: ImagingStudySeries[]; keptAsHeld: Set<ImagingStudySeries>; issues: TagIssue[] } {
+): { series: ImagingStudySeries[]; issues: TagIssue[] } {
   const rejected = new Set(rejectedInstances.map((instance) => instance.sop));
   const removable = (uid: string) => !rejected.has(uid) && (input.removeOnlyThese?.has(uid) ?? true);
   const bySeries = new Map<string, InstanceRecord[]>();
@@ -174,13 +169,11 @@ function reconcileSeries(
   }
   const placed = new Set<string>();
   const built: BuiltSeries[] = [];
-  const keptAsHeld = new Set<ImagingStudySeries>();
 
   for (const existing of input.existing?.series ?? []) {
     if (input.readSeries && !input.readSeries.has(existing.uid)) {
       // Not copied: nothing downstream changes a series it did not build.
       built.push({ series: existing, issues: [] });
-      keptAsHeld.add(existing);
       continue;
     }
     const current = bySeries.get(existing.uid) ?? [];
@@ -210,7 +203,7 @@ function reconcileSeries(
   added.sort((a, b) => compareNumberThenUid(a.series, b.series));
   built.push(...added);
 
-  return { series: built.map((item) => item.series), keptAsHeld, issues: built.flatMap((item) => item.issues) };
+  return { series: built.map((item) => item.series), issues: built.flatMap((item) => item.issues) };
 }
 
 function buildSeries(

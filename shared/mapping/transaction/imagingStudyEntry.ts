@@ -21,8 +21,7 @@ import type { ScreenedStudy } from './screen.js';
  * The study mapped from its current instances, or `keep`: the DICOM server holds instances but the mapping rejects
  * every one that FHIR does not list yet, so there is nothing to write (and nothing to delete: the study exists).
  */
-export type MappedStudy =
-  Pick<PlanContext, 'patient' | 'imagingStudy' | 'owned' | 'references' | 'seriesKeptAsHeld'> | 'keep';
+export type MappedStudy = Pick<PlanContext, 'patient' | 'imagingStudy' | 'owned' | 'references'> | 'keep';
 
 /**
  * The Patient and the ImagingStudy of the current data, and the references between the entries. Tag errors of the
@@ -87,7 +86,7 @@ export function mapStudy(
   }
   report.instances = imagingStudy.numberOfInstances ?? 0;
   report.series = imagingStudy.numberOfSeries ?? 0;
-  return { patient, imagingStudy, owned, references, ...omitUndefined({ seriesKeptAsHeld: mapped.seriesKeptAsHeld }) };
+  return { patient, imagingStudy, owned, references };
 }
 
 /** Whether the ImagingStudy differs from what FHIR holds (a new one always does). */
@@ -101,8 +100,10 @@ export function imagingStudyChanged({ input, imagingStudy }: PlanContext): boole
  */
 export function planImagingStudy(context: PlanContext): PlannedEntry | undefined {
   const { input, imagingStudy, references } = context;
-  if (!context.check(imagingStudy, `ImagingStudy urn:oid:${input.study}`, context.seriesKeptAsHeld)) return undefined;
   const existing: ImagingStudy | undefined = input.state.imagingStudy;
+  // The series toImagingStudy kept as FHIR holds them are the very objects read: the server accepted them.
+  const held = new Set<object>(existing?.series);
+  if (!context.check(imagingStudy, `ImagingStudy urn:oid:${input.study}`, held)) return undefined;
   if (existing) {
     const { id, meta } = existing;
     const update = {

@@ -150,8 +150,6 @@ export interface PlanContext {
   /** fullUrls the entries reference each other by: the existing resource's reference, else a local `urn:uuid:`. */
   references: { patient: string; endpoint: string; imagingStudy: string };
   report: PlanReport;
-  /** Series of `imagingStudy` kept as FHIR holds them (ImagingStudyResult.seriesKeptAsHeld). */
-  seriesKeptAsHeld?: ReadonlySet<object>;
   /**
    * Validates a resource; a problem is recorded as an invalid-resource failure and false returned. `heldParts`: see
    * ResourceValidator.

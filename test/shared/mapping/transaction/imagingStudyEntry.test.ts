@@ -115,3 +115,32 @@ describe('mapStudy: a study someone else wrote', () => {
     assert.deepEqual(study?.meta, { versionId: '3', source: 'https://other.example.com', tag });
   });
 });
+
+describe('planImagingStudy: the validator is told which series FHIR holds as they are', () => {
+  it('with series reads, the series kept as read are held parts; the series rebuilt are not', () => {
+    const state = stored(['1.1'], { versionId: '2', source: options.endpoint });
+    const heldSeries = state.imagingStudy?.series?.[0];
+    // A second series, read now: its instances are rebuilt.
+    const other = (sop: string) => instance('1.2.3.2', sop);
+    const told: (ReadonlySet<object> | undefined)[] = [];
+    const result = buildStudyTransaction(
+      {
+        study: studyUid,
+        datasets: [other('2.1')],
+        state,
+        applyDemographics: false,
+        readSeries: new Set(['1.2.3.2']),
+        validate: (resource, heldParts) => {
+          if (resource.resourceType === 'ImagingStudy') told.push(heldParts);
+          return [];
+        },
+      },
+      options,
+    );
+    const [kept, rebuilt] = writtenStudy(result)?.series ?? [];
+    assert.equal(kept, heldSeries, 'the series not read is the object FHIR holds');
+    assert.equal(told.length, 1);
+    assert.equal(told[0]?.has(kept as object), true);
+    assert.equal(told[0]?.has(rebuilt as object), false);
+  });
+});
