@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { NonRetryableError, RetryableError, type ErrorLocation } from '../errors/errors.js';
-import { ResponseTooLargeError, ServerRequestError, type ResponseLimit } from '../http/serverHttpClient.js';
+import { drain, ResponseTooLargeError, ServerRequestError, type ResponseLimit } from '../http/serverHttpClient.js';
 import { StrictUtf8StreamDecoder } from '../http/strictJson.js';
 import { sendWithRetries, type RetryPolicy } from '../http/transientRetry.js';
 import type { RequestObserver } from '../telemetry/telemetry.js';
@@ -91,12 +91,6 @@ function assertGone(status: number, path: string, location: ErrorLocation): void
   throw new NonRetryableError(`DICOM GET ${path} answered ${status}`, 'dicom-not-found', location);
 }
 
-/** A body not read: drained so its connection is reused, whatever it fails with later. */
-function discard(body: Readable): void {
-  body.on('error', () => undefined);
-  body.resume();
-}
-
 /**
  * The one read of metadata, streamed. The whole-array read (readStudyMetadata) collects what this hands over, so
  * both keep the same rules: the request, its retries, the byte cap, the deadline, the error wording.
@@ -154,7 +148,7 @@ export function createMetadataStreamReader(
         throw read.located(error);
       }
       if (response.status === 200) return read.instances;
-      discard(response.data);
+      drain(response.data);
       assertGone(response.status, path, read.location);
       return 0;
     },

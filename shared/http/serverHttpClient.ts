@@ -156,7 +156,8 @@ export function createServerHttpClient(options: ServerHttpClientOptions): AxiosI
   return client;
 }
 
-function drain(body: Readable): void {
+/** A streamed body not read: read to its end (errors ignored) so its connection is free for the next request. */
+export function drain(body: Readable): void {
   body.on('error', () => undefined);
   body.resume();
 }
