@@ -44,8 +44,6 @@ export class JsonArraySplitter {
     /** Names the source in errors (e.g. the request path). */
     private readonly source: string,
     private readonly location: ErrorLocation = {},
-    /** Refuse the whole text when an element is not an object (JsonObjectArraySplitter). */
-    private readonly objectsOnly = false,
   ) {}
 
   /** Elements seen so far. */
@@ -107,10 +105,8 @@ export class JsonArraySplitter {
       }
       if (this.expect === 'separator') this.fail(`no comma before element ${this.count}`);
       elementStart = i;
-      if (c === openBrace || (!this.objectsOnly && c === openBracket)) {
+      if (c === openBrace || c === openBracket) {
         this.depth = 2;
-      } else if (this.objectsOnly) {
-        this.fail(`element ${this.count} is not a JSON object`);
       } else if (c === quote) {
         this.inString = true;
         this.stringElement = true;
@@ -148,16 +144,5 @@ export class JsonArraySplitter {
       'bad-dicom-data',
       this.location,
     );
-  }
-}
-
-/** A JsonArraySplitter that refuses the whole text when an element is not a JSON object. */
-export class JsonObjectArraySplitter extends JsonArraySplitter {
-  constructor(
-    onElement: (element: Record<string, unknown>, index: number) => void,
-    source: string,
-    location: ErrorLocation = {},
-  ) {
-    super((element, index) => onElement(element as Record<string, unknown>, index), source, location, true);
   }
 }

@@ -38,6 +38,18 @@ describe('JsonArraySplitter', () => {
     assert.deepEqual(split('[]', 1), []);
   });
 
+  it('keeps escaped quotes, brackets inside strings and non-ASCII text of DICOM JSON objects', () => {
+    const objects = [
+      { '00100010': { vr: 'PN', Value: [{ Alphabetic: 'O"Brien^{[Ann]}' }] } },
+      {},
+      { a: [1, [2, { b: '\\"}]' }]], c: null, 'k\\"ey': 'é ✓' },
+    ];
+    const pretty = ` [\n${objects.map((value) => JSON.stringify(value, null, 1)).join(' ,\n')} ] \n`;
+    for (const size of [1, 2, 3, 7, 64, pretty.length]) {
+      assert.deepEqual(split(pretty, size), objects, `chunks of ${size}`);
+    }
+  });
+
   it('refuses what is not a whole JSON array, or an element that is not JSON, saying what is wrong', () => {
     const cases: [string, RegExp][] = [
       ['{"a":1}', /not a JSON array/],

@@ -6,52 +6,10 @@ import { startDicomServer, type RunningDicomServer } from '../../../dev/dicom-se
 import { makeInstanceFile, makeSampleStudies, type InstanceSpec } from '../../../dev/samples/index.js';
 import { noAuthorization } from '../../../shared/auth/index.js';
 import { getAttribute, getString, Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
-import { JsonObjectArraySplitter } from '../../../shared/dicomweb/jsonArrayStream.js';
 import { createMetadataStreamReader, createStudyReader } from '../../../shared/dicomweb/studyReader.js';
 import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
 import { listen } from '../../support/loopback.js';
-
-function split(text: string, chunkSize: number): Record<string, unknown>[] {
-  const elements: Record<string, unknown>[] = [];
-  const splitter = new JsonObjectArraySplitter((element) => elements.push(element), 'test');
-  for (let start = 0; start < text.length; start += chunkSize) splitter.push(text.slice(start, start + chunkSize));
-  splitter.end();
-  return elements;
-}
-
-describe('JsonObjectArraySplitter', () => {
-  const values = [
-    { '00100010': { vr: 'PN', Value: [{ Alphabetic: 'O"Brien^{[Ann]}' }] } },
-    {},
-    { a: [1, [2, { b: '\\"}]' }]], c: null, 'k\\"ey': 'é ✓' },
-  ];
-  const text = ` [\n${values.map((value) => JSON.stringify(value, null, 1)).join(' ,\n')} ] \n`;
-
-  it('gives the elements JSON.parse gives, however the text is cut into chunks', () => {
-    for (const size of [1, 2, 3, 7, 64, text.length]) assert.deepEqual(split(text, size), values, `chunks of ${size}`);
-    assert.deepEqual(split('[]', 1), []);
-  });
-
-  it('refuses what is not a whole JSON array of objects, saying what is wrong', () => {
-    const cases: [string, RegExp][] = [
-      ['{"a":1}', /not a JSON array/],
-      ['[{"a":1}, 2]', /element 1 is not a JSON object/],
-      ['[{"a":1}, "x"]', /element 1 is not a JSON object/],
-      ['[{"a":1}', /cut short/],
-      ['', /empty/],
-      ['[{"a":1}] x', /after the end/],
-      ['[{"a":tru}]', /element 0 is not valid JSON/],
-    ];
-    for (const [input, expected] of cases) {
-      assert.throws(
-        () => split(input, 3),
-        (error: unknown) => error instanceof NonRetryableError && expected.test(error.message),
-        input,
-      );
-    }
-  });
-});
 
 describe('getAttribute', () => {
   it('finds a tag whatever the case of its key, and reports an absent one as absent', () => {
