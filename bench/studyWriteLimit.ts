@@ -12,7 +12,7 @@
 // that study, would instead race the sync's If-Match and change what the sync reads.
 import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
 import { noAuthorization } from '../shared/auth/index.js';
-import { conditionalCreate, transactionOf, versionedUpdate } from '../shared/fhir/bundleEntries.js';
+import { conditionalCreate, transactionOf, versionedDelete, versionedUpdate } from '../shared/fhir/bundleEntries.js';
 import { createFhirClient, type FhirClient } from '../shared/fhir/fhirClient.js';
 import { writtenVersion } from '../shared/fhir/versions.js';
 import { asNew } from './directWrite.js';
@@ -89,9 +89,9 @@ export class StudyWriteLimit {
   async remove(): Promise<void> {
     const current = this.current;
     if (!current) return;
-    const url = `ImagingStudy/${current.id}`;
+    const { id, versionId } = current;
     await this.fhir.transaction(
-      transactionOf([{ request: { method: 'DELETE', url, ifMatch: `W/"${current.versionId}"` } }]),
+      transactionOf([versionedDelete({ resourceType: 'ImagingStudy', id, meta: { versionId } } as ImagingStudy)]),
     );
     this.current = undefined;
   }

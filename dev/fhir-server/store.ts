@@ -2,6 +2,7 @@ import { getSearchParameter, matchesSearchRequest, Operator, type Filter, type S
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { Resource } from '@medplum/fhirtypes';
 import { IdentifierIndex } from './identifierIndex.js';
+import { withoutVersion } from '../../shared/fhir/versions.js';
 
 export interface StoredEntry {
   resource: Resource;
@@ -217,14 +218,9 @@ function referencesAny(value: unknown, targets: ReadonlySet<string>, baseUrl: st
   if (value === null || typeof value !== 'object') return false;
   return Object.entries(value).some(([key, child]) => {
     if (key !== 'reference' || typeof child !== 'string') return referencesAny(child, targets, baseUrl);
-    const target = versionless(child);
+    const target = withoutVersion(child);
     return targets.has(target.startsWith(`${baseUrl}/`) ? target.slice(baseUrl.length + 1) : target);
   });
-}
-
-/** `Type/id/_history/2` → `Type/id` (relative or absolute): the resource a versioned reference names. */
-function versionless(reference: string): string {
-  return reference.replace(/\/_history\/[^/]+$/, '');
 }
 
 /** `value` with its references naming no version, to match a reference search against; unchanged parts shared. */
@@ -235,7 +231,7 @@ function withoutReferenceVersions<T>(value: T): T {
   const next = entries.map(([key, child]) => {
     const plain =
       key === 'reference' && typeof child === 'string'
-        ? versionless(child)
+        ? withoutVersion(child)
         : withoutReferenceVersions(child as unknown);
     changed ||= plain !== child;
     return plain;

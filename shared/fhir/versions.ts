@@ -10,8 +10,10 @@ export function referenceTo(resource: Resource): string {
   return `${resource.resourceType}/${resource.id ?? ''}`;
 }
 
-/** A version pinned on a reference (`Type/id/_history/2`): AHDS and HAPI index and search it as `Type/id`. */
-const versionSuffix = /\/_history\/[^/]+$/;
+/** The resource a reference names, without the version it may pin (`Type/id/_history/2` → `Type/id`, any base). */
+export function withoutVersion(reference: string): string {
+  return reference.replace(/\/_history\/[^/]+$/, '');
+}
 
 /**
  * Whether `reference` names `target` (`Type/id`): relative or absolute at any base, as AHDS's search for
@@ -19,7 +21,8 @@ const versionSuffix = /\/_history\/[^/]+$/;
  * duplicate merge: a referrer the search returns but this misses would keep pointing at a copy that is then deleted.)
  */
 export function pointsAt(reference: Reference | undefined, target: string): boolean {
-  const value = (reference?.reference ?? '').replace(versionSuffix, '');
+  // A version pinned on a reference: AHDS and HAPI index and search it as `Type/id`.
+  const value = withoutVersion(reference?.reference ?? '');
   return value === target || value.endsWith(`/${target}`);
 }
 
