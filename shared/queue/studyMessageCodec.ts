@@ -68,8 +68,9 @@ export function encodeStudyMessage(message: StudyMessage): string {
     size += cost;
   }
   kept.sort((a, b) => a.sequence - b.sequence);
-  const left = new Set(kept);
-  const omittedSeries = [...new Set(message.changes.filter((change) => !left.has(change)).map((c) => c.series))];
+  const keptChanges = new Set(kept);
+  const omitted = message.changes.filter((change) => !keptChanges.has(change));
+  const omittedSeries = [...new Set(omitted.map((change) => change.series))];
   return encode({
     ...message,
     changes: kept,

@@ -19,8 +19,8 @@ import type { StudyIntake } from './studyIntake.js';
  * After the read (seriesReadIsExact): every instance the feed lists as current was returned; the winner (the instance
  * stored last, whose data decides the Patient and the study's attributes) is one the message names, so it has the
  * highest change-feed sequence of the study, and every instance with a sequence was read: the whole study's winner is
- * the same; no dose SR was read (with GenerateObservations); the series kept were written with the winner's time zone offset (their `started`); and no instance read
- * is held under a series kept.
+ * the same; no dose SR was read (with GenerateObservations); the series kept were written with the winner's time
+ * zone offset (their `started`); and no instance read is held under a series kept.
  */
 export const defaultSeriesReadsFrom = 1000;
 

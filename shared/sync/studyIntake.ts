@@ -32,7 +32,8 @@ function sopOf(item: DicomJsonDataset): string | undefined {
 
 /**
  * Reads the study's current metadata into its intake: streamed when the reader can (forEachStudyInstance), else
- * read whole and taken in the same way; only `series`, one request each, when given and the reader can. An exception the mapping did not mean to throw is bad data of the study.
+ * read whole and taken in the same way; only `series`, one request each, when given and the reader can. An
+ * exception the mapping did not mean to throw is bad data of the study.
  */
 export async function readStudyIntake(
   reader: StudyReader,

@@ -29,9 +29,15 @@ export interface ScreenedStudy {
   failures: Failure[];
   /** `instances` read and checked; its winner decides the study-level attributes and the Patient. */
   read: StudyInstancesRead;
-  /** The dose SR instances among `instances` (their Observations are mapped from the whole dataset); GenerateObservations only. */
+  /**
+   * The dose SR instances among `instances` (their Observations are mapped from the whole dataset);
+   * GenerateObservations only.
+   */
   doseReports: StudyInstance[];
-  /** Whether any instance returned is a dose SR, usable or not (the writer then reads the Observations FHIR holds). GenerateObservations only. */
+  /**
+   * Whether any instance returned is a dose SR, usable or not (the writer then reads the Observations FHIR holds);
+   * GenerateObservations only.
+   */
   hasDoseReport: boolean;
 }
 
