@@ -87,6 +87,11 @@ class ShapeChecker {
     this.problems.push({ tag: top, reason: where === top ? reason : `at ${shortPath(where)}: ${reason}` });
   }
 
+  /** A problem of one value of an attribute (its place built only now). */
+  private addItem(path: string, key: string, index: number, reason: string): void {
+    this.add(itemAt(path, key, index), reason);
+  }
+
   dataset(value: unknown, path: string, depth: number): void {
     if (!isPlainObject(value)) {
       this.add(path || '(dataset)', 'is not a DICOM JSON object keyed by tags');
@@ -137,50 +142,48 @@ class ShapeChecker {
   private value(vr: string, value: unknown, path: string, key: string, index: number, depth: number): void {
     if (vr === 'SQ') {
       if (depth + 1 > maxSequenceDepth)
-        return this.add(itemAt(path, key, index), `sequences nest deeper than ${maxSequenceDepth} levels`);
-      if (!isPlainObject(value))
-        return this.add(itemAt(path, key, index), 'a sequence item is not a DICOM JSON object');
+        return this.addItem(path, key, index, `sequences nest deeper than ${maxSequenceDepth} levels`);
+      if (!isPlainObject(value)) return this.addItem(path, key, index, 'a sequence item is not a DICOM JSON object');
       return this.dataset(value, `${itemAt(path, key, index)}.`, depth + 1);
     }
     if (vr === 'PN') {
       if (!isPlainObject(value))
-        return this.add(itemAt(path, key, index), `a person name is not an object (got ${excerpt(value, 40)})`);
+        return this.addItem(path, key, index, `a person name is not an object (got ${excerpt(value, 40)})`);
       for (const group of Object.keys(value)) {
         const text = value[group];
         if (!personNameGroups.has(group))
-          this.add(itemAt(path, key, index), `person name group ${excerpt(group, 20)} is unknown`);
-        else if (typeof text !== 'string')
-          this.add(itemAt(path, key, index), `person name group ${group} is not a string`);
+          this.addItem(path, key, index, `person name group ${excerpt(group, 20)} is unknown`);
+        else if (typeof text !== 'string') this.addItem(path, key, index, `person name group ${group} is not a string`);
       }
       return;
     }
     if (stringVrs.has(vr)) {
       if (typeof value !== 'string')
-        this.add(itemAt(path, key, index), `${vr} value is not a string (got ${excerpt(value, 40)})`);
+        this.addItem(path, key, index, `${vr} value is not a string (got ${excerpt(value, 40)})`);
       return;
     }
     if (numberVrs.has(vr)) {
       if (typeof value !== 'number' || !Number.isFinite(value))
-        this.add(itemAt(path, key, index), `${vr} value is not a number`);
+        this.addItem(path, key, index, `${vr} value is not a number`);
       return;
     }
     if (numericStringVrs.has(vr)) {
       if (!(typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)))) {
-        this.add(itemAt(path, key, index), `${vr} value is neither a number nor a string`);
+        this.addItem(path, key, index, `${vr} value is neither a number nor a string`);
       }
       return;
     }
     if (bigIntegerVrs.has(vr)) {
       if (!(Number.isSafeInteger(value) || (typeof value === 'string' && /^-?\d{1,20}$/.test(value)))) {
-        this.add(itemAt(path, key, index), `${vr} value is not an integer`);
+        this.addItem(path, key, index, `${vr} value is not an integer`);
       }
       return;
     }
     if (vr === 'AT') {
-      if (typeof value !== 'string' || !tagKey.test(value)) this.add(itemAt(path, key, index), 'AT value is not a tag');
+      if (typeof value !== 'string' || !tagKey.test(value)) this.addItem(path, key, index, 'AT value is not a tag');
       return;
     }
-    this.add(itemAt(path, key, index), `VR ${vr} is unknown`);
+    this.addItem(path, key, index, `VR ${vr} is unknown`);
   }
 
   identity(dataset: Record<string, unknown>): void {
