@@ -10,7 +10,7 @@ import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import type { StudySyncDeps, StudySyncOptions } from '../../../shared/sync/studySyncTypes.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
 import { change, ct, recordingDeps, sop, studyMessage as message } from '../../support/studySync.js';
-import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
+import { ctDoseReport } from '../../support/ctDoseReport.js';
 import { attr, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
 import { sourceOf } from '../../../shared/mapping/ownership.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
@@ -58,17 +58,10 @@ for (const profile of FHIR_PROFILE_NAMES) {
     };
     /** A CT dose report (instance 1.2.3.9.1) of `events` irradiation events, with the change that names it. */
     const doseReport = (events: number, sequence: number) => ({
-      dataset: srDataset({
-        studyUid,
-        seriesUid: '1.2.3.9',
-        sopUid: '1.2.3.9.1',
-        patientId: 'PID-1',
-        title: C.xRayDoseReport,
-        content: ctDoseContent(
-          Array.from({ length: events }, (_, i) => ({ uid: `1.2.3.100.${i + 1}`, ctdiVol: i + 1, dlp: 10 * (i + 1) })),
-          100,
-        ),
-      }),
+      dataset: ctDoseReport(
+        Array.from({ length: events }, (_, i) => ({ uid: `1.2.3.100.${i + 1}`, ctdiVol: i + 1, dlp: 10 * (i + 1) })),
+        100,
+      ),
       change: { ...change(1, sequence), series: '1.2.3.9', sop: '1.2.3.9.1' },
     });
     it('creates, then finds it unchanged, then updates; the result names what it wrote', async () => {
