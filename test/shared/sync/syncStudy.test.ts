@@ -14,6 +14,7 @@ import { ctDoseReport } from '../../support/ctDoseReport.js';
 import { attr, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
 import { sourceOf } from '../../../shared/mapping/ownership.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
+import { raceBeforeFirstTransaction } from '../../support/racingFhir.js';
 
 /**
  * syncStudy against the real local FHIR server over loopback HTTP; the DICOM side is the study's metadata as the
@@ -118,18 +119,10 @@ for (const profile of FHIR_PROFILE_NAMES) {
     });
 
     it('another writer creating the study between our read and our write makes us retry (200 is not ours)', async () => {
-      let raced = false;
-      const racing: FhirClient = {
-        search: (resourceType, params) => fhir.search(resourceType, params),
-        transaction: async (bundle: Bundle) => {
-          if (!raced) {
-            raced = true;
-            // The other writer saw only instance 1.
-            await sync(message(change(1, 1)), [ct(1)]).result;
-          }
-          return fhir.transaction(bundle);
-        },
-      };
+      const racing = raceBeforeFirstTransaction(fhir, async () => {
+        // The other writer saw only instance 1.
+        await sync(message(change(1, 1)), [ct(1)]).result;
+      });
       const { result, recorder } = sync(message(change(2, 2)), [ct(1), ct(2)], { fhir: racing });
       const synced = await result;
       assert.equal(synced.attempts, 2);
@@ -142,20 +135,12 @@ for (const profile of FHIR_PROFILE_NAMES) {
     });
 
     it('an Endpoint another writer created meanwhile is fine: no retry', async () => {
-      let raced = false;
-      const racing: FhirClient = {
-        search: (resourceType, params) => fhir.search(resourceType, params),
-        transaction: async (bundle: Bundle) => {
-          if (!raced) {
-            raced = true;
-            await fhir.transaction({
-              ...bundle,
-              entry: (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Endpoint'),
-            });
-          }
-          return fhir.transaction(bundle);
-        },
-      };
+      const racing = raceBeforeFirstTransaction(fhir, async (bundle) => {
+        await fhir.transaction({
+          ...bundle,
+          entry: (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Endpoint'),
+        });
+      });
       const synced = await sync(message(change(1, 1)), [ct(1)], { fhir: racing }).result;
       assert.equal(synced.attempts, 1);
       assert.equal(synced.outcome, 'created');
