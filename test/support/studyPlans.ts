@@ -1,6 +1,8 @@
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, ImagingStudy, Resource } from '@medplum/fhirtypes';
 import { positionsOf, type EntryPositions } from '../../shared/mapping/transaction/bundles.js';
 import type { FhirStudyState, StudyPlan, StudyRemovalPlan } from '../../shared/mapping/transaction/plan.js';
+import { buildStudyTransaction } from '../../shared/mapping/transaction/studyTransaction.js';
+import { instance, options, studyUid } from './mappingFixtures.js';
 
 /** The whole transaction a plan sends, as one Bundle; undefined when it sends nothing. */
 export function bundleOf(plan: StudyPlan | StudyRemovalPlan): Bundle | undefined {
@@ -36,4 +38,28 @@ export function stateAfter(entries: BundleEntry[]): FhirStudyState {
     if (stored.resourceType === 'Observation') state.observations?.push(stored);
   });
   return state;
+}
+
+/**
+ * FHIR holding the ImagingStudy our transaction writes for instances `sops` (series 1.2.3.1) on an empty server,
+ * stored as ImagingStudy/s1 with the fields of `study` over it, and our Endpoint as Endpoint/e1.
+ */
+export function storedStudyState(sops: string[], study: Partial<ImagingStudy>): FhirStudyState {
+  const plan = buildStudyTransaction(
+    { study: studyUid, datasets: sops.map((sop) => instance('1.2.3.1', sop)), state: {}, applyDemographics: true },
+    options,
+  );
+  const written = bundleOf(plan)?.entry?.find((entry) => entry.resource?.resourceType === 'ImagingStudy')
+    ?.resource as ImagingStudy;
+  return {
+    imagingStudy: { ...written, id: 's1', ...study },
+    endpoint: {
+      resourceType: 'Endpoint',
+      id: 'e1',
+      status: 'active',
+      connectionType: { code: 'dicom-wado-rs' },
+      payloadType: [],
+      address: options.endpoint,
+    },
+  };
 }

@@ -8,7 +8,8 @@ import { NonRetryableError, RetryableError } from '../../../shared/errors/errors
 import { isLoopbackHost } from '../../../shared/http/loopback.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
 import { startOAuth2TestServer, type OAuth2TestServer } from '../../support/oauth2TestServer.js';
-import { rejectionOf, scriptedServer, type ScriptedServer } from './transportServers.js';
+import { scriptedServer, type ScriptedServer } from './transportServers.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 describe('transport: plain http only for real loopback', () => {
   const cases: [string, boolean][] = [

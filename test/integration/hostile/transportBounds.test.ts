@@ -9,13 +9,8 @@ import { createStudyReader } from '../../../shared/dicomweb/studyReader.js';
 import { createFhirClient } from '../../../shared/fhir/fhirClient.js';
 import { AdaptiveLimiter } from '../../../shared/http/adaptiveLimiter.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
-import {
-  emptySearch,
-  rejectionOf,
-  scriptedServer,
-  transactionResponse,
-  type ScriptedServer,
-} from './transportServers.js';
+import { emptySearch, scriptedServer, transactionResponse, type ScriptedServer } from './transportServers.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 const noRetries = { fallbackBudgetMs: 0 };
 const bundle: Bundle = {

@@ -9,13 +9,8 @@ import { retryAfterMs } from '../../../shared/http/retryAfter.js';
 import { resetTransportStats, transportStats, withRetryBudget } from '../../../shared/http/retryBudget.js';
 import { backoffMs } from '../../../shared/http/transientRetry.js';
 import { startFhirServer } from '../../../dev/fhir-server/index.js';
-import {
-  emptySearch,
-  rejectionOf,
-  scriptedServer,
-  transactionResponse,
-  type ScriptedServer,
-} from './transportServers.js';
+import { emptySearch, scriptedServer, transactionResponse, type ScriptedServer } from './transportServers.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 const bundle: Bundle = {
   resourceType: 'Bundle',

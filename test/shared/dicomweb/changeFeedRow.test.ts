@@ -1,37 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isBadRow, parseChangeFeedRow, type ChangeFeedRow } from '../../../shared/dicomweb/changeFeedRow.js';
+import { isBadRow, parseChangeFeedRow } from '../../../shared/dicomweb/changeFeedRow.js';
+import { expectBadRow as bad, parsedServiceRow as good, serviceRow as row } from '../../support/changeFeedRows.js';
 
 /**
  * The change-feed row parser, case by case. An `update` row parsed as anything else loses a demographics change
  * (the writer applies PatientBirthDate only for updates), so every spelling the service may print is pinned here.
  */
-const row = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  Sequence: 7,
-  StudyInstanceUid: '1.2.3',
-  SeriesInstanceUid: '1.2.3.4',
-  SopInstanceUid: '1.2.3.4.5',
-  Action: 'Create',
-  State: 'Current',
-  Timestamp: '2024-01-01T00:00:07.1234567+00:00',
-  ...overrides,
-});
-
-const good = {
-  sequence: 7,
-  studyInstanceUid: '1.2.3',
-  seriesInstanceUid: '1.2.3.4',
-  sopInstanceUid: '1.2.3.4.5',
-  action: 'create',
-  state: 'current',
-  timestamp: '2024-01-01T00:00:07.1234567+00:00',
-};
-
-function bad(parsed: ChangeFeedRow) {
-  assert.ok(isBadRow(parsed), `expected a bad row, got ${JSON.stringify(parsed)}`);
-  return parsed;
-}
-
 describe('parseChangeFeedRow: actions and states', () => {
   for (const spelling of ['Update', 'update', 'UPDATE', ' update ']) {
     it(`Action ${JSON.stringify(spelling)} is an update`, () => {

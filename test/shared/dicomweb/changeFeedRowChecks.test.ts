@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isBadRow, misplaced, parseChangeFeedRow, type ChangeFeedRow } from '../../../shared/dicomweb/changeFeedRow.js';
+import { misplaced, parseChangeFeedRow } from '../../../shared/dicomweb/changeFeedRow.js';
+import { expectBadRow as bad, parsedServiceRow as good, serviceRow as row } from '../../support/changeFeedRows.js';
 
 /**
  * What a change-feed row must be before it may move the poller's position: a partition name by the service's grammar
@@ -9,32 +10,6 @@ import { isBadRow, misplaced, parseChangeFeedRow, type ChangeFeedRow } from '../
  * poller finds misplaced keeps its sequence only as reported, never for paging. The parser's cases of actions, states
  * and property names: changeFeedRow.test.ts.
  */
-const good = {
-  sequence: 7,
-  studyInstanceUid: '1.2.3',
-  seriesInstanceUid: '1.2.3.4',
-  sopInstanceUid: '1.2.3.4.5',
-  action: 'create',
-  state: 'current',
-  timestamp: '2024-01-01T00:00:07.1234567+00:00',
-};
-
-const row = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  Sequence: good.sequence,
-  StudyInstanceUid: good.studyInstanceUid,
-  SeriesInstanceUid: good.seriesInstanceUid,
-  SopInstanceUid: good.sopInstanceUid,
-  Action: 'Create',
-  State: 'Current',
-  Timestamp: good.timestamp,
-  ...overrides,
-});
-
-function bad(parsed: ChangeFeedRow) {
-  assert.ok(isBadRow(parsed), `expected a bad row, got ${JSON.stringify(parsed)}`);
-  return parsed;
-}
-
 describe('parseChangeFeedRow: partition names', () => {
   it('an empty or null PartitionName is the default partition', () => {
     assert.deepEqual(parseChangeFeedRow(row({ PartitionName: '' })), good);

@@ -6,6 +6,7 @@ import { noAuthorization } from '../../../shared/auth/authorizationProvider.js';
 import { NonRetryableError, RetryableError } from '../../../shared/errors/errors.js';
 import { createFhirClient, type FhirTransportLimits } from '../../../shared/fhir/fhirClient.js';
 import { listen, readBody } from '../../support/loopback.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 /**
  * What the FHIR client sends and how it names what it cannot use, against a scripted FHIR server on loopback: the
@@ -42,14 +43,6 @@ describe('FHIR client requests and refusals (scripted FHIR server)', () => {
       authorization: noAuthorization,
       limits: { retryBudgetMs: 0, ...limits },
     });
-  const rejection = async (work: Promise<unknown>): Promise<Error> => {
-    try {
-      await work;
-    } catch (error) {
-      return error as Error;
-    }
-    assert.fail('expected a rejection');
-  };
   const category = (error: Error) => (error as Error & { category?: string }).category;
 
   it('every request asks for FHIR JSON, and every POST says its body is FHIR JSON', async () => {
@@ -78,17 +71,17 @@ describe('FHIR client requests and refusals (scripted FHIR server)', () => {
 
   it('a 200 whose body is empty is refused as an answer without a Bundle (search, searchPage, batch)', async () => {
     handler = () => ({ raw: 'null' });
-    const searched = await rejection(client().search('Patient', {}));
+    const searched = await rejectionOf(() => client().search('Patient', {}));
     assert.ok(searched instanceof NonRetryableError);
     assert.equal(category(searched), 'fhir-rejected');
     assert.equal(searched.message, 'FHIR search Patient answered 200 without a Bundle (page 1)');
 
-    const paged = await rejection(client().searchPage('Patient', {}));
+    const paged = await rejectionOf(() => client().searchPage('Patient', {}));
     assert.ok(paged instanceof NonRetryableError);
     assert.equal(category(paged), 'fhir-rejected');
     assert.equal(paged.message, 'FHIR search Patient answered 200 without a Bundle');
 
-    const batched = await rejection(client().batch({ resourceType: 'Bundle', type: 'batch', entry: [] }));
+    const batched = await rejectionOf(() => client().batch({ resourceType: 'Bundle', type: 'batch', entry: [] }));
     assert.ok(batched instanceof RetryableError);
     assert.equal(batched.message, 'FHIR batch answered 200 without a batch-response Bundle');
   });
@@ -107,7 +100,7 @@ describe('FHIR client requests and refusals (scripted FHIR server)', () => {
     ];
     for (const [next, text, limits] of cases) {
       handler = (_request, path) => ({ body: path.includes('page=') ? page(next) : page('Patient?page=1') });
-      const error = await rejection(client(limits).search('Patient', {}));
+      const error = await rejectionOf(() => client(limits).search('Patient', {}));
       assert.ok(error instanceof NonRetryableError, text);
       assert.equal(category(error), 'fhir-rejected', text);
       assert.ok(error.message.includes(text), `${error.message} names "${text}"`);
@@ -122,7 +115,7 @@ describe('FHIR client requests and refusals (scripted FHIR server)', () => {
         entry: Array.from({ length: 50 }, () => ({ resource: patient('x'.repeat(100)) })),
       },
     });
-    const error = await rejection(client({ maxResponseBytes: 1000 }).search('Patient', {}));
+    const error = await rejectionOf(() => client({ maxResponseBytes: 1000 }).search('Patient', {}));
     assert.ok(error.message.includes('Fhir:MaxResponseBytes'), error.message);
   });
 

@@ -5,22 +5,13 @@ import { startFhirServer, type RunningFhirServer } from '../../../dev/fhir-serve
 import { noAuthorization } from '../../../shared/auth/index.js';
 import { NonRetryableError } from '../../../shared/errors/errors.js';
 import { createFhirClient, type FhirClient } from '../../../shared/fhir/fhirClient.js';
-import { searchAll, type SearchRequest } from '../../../shared/fhir/searchBatch.js';
+import { searchAll } from '../../../shared/fhir/searchBatch.js';
 import { listen, readBody } from '../../support/loopback.js';
-
-const patient = (value: string, family: string): Patient => ({
-  resourceType: 'Patient',
-  identifier: [{ system: 'urn:test', value }],
-  name: [{ family }],
-});
-
-const byIdentifier = (value: string): SearchRequest => ({
-  resourceType: 'Patient',
-  params: { identifier: `urn:test|${value}` },
-});
-
-const families = (found: unknown[][]) =>
-  found.map((matches) => (matches as Patient[]).map((p) => p.name?.[0]?.family ?? '').sort());
+import {
+  familiesFound as families,
+  patientWithIdentifier as patient,
+  searchByIdentifier as byIdentifier,
+} from '../../support/patientSearches.js';
 
 describe('searchAll: several searches in one FHIR batch (real FHIR server)', () => {
   let fhir: RunningFhirServer;

@@ -1,30 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Patient } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome } from '@medplum/fhirtypes';
 import { noAuthorization } from '../../../shared/auth/index.js';
 import { createFhirClient, searchPageSize } from '../../../shared/fhir/fhirClient.js';
-import { searchAll, searchEntry, type SearchRequest } from '../../../shared/fhir/searchBatch.js';
+import { searchAll, searchEntry } from '../../../shared/fhir/searchBatch.js';
 import { listen, readBody } from '../../support/loopback.js';
+import {
+  familiesFound as families,
+  patientWithIdentifier as patient,
+  searchByIdentifier as byIdentifier,
+} from '../../support/patientSearches.js';
 
 /**
  * A batch must never hide a match: whatever its answer does not give whole for a search (an entry that failed, is
  * missing, has no status, is not a searchset) is searched on its own, and of a searchset only the matches count.
  * Against a scripted FHIR server whose batch answers are written out; searchBatch.test.ts runs the real FHIR server.
  */
-const patient = (value: string, family: string): Patient => ({
-  resourceType: 'Patient',
-  identifier: [{ system: 'urn:test', value }],
-  name: [{ family }],
-});
-
-const byIdentifier = (value: string): SearchRequest => ({
-  resourceType: 'Patient',
-  params: { identifier: `urn:test|${value}` },
-});
-
-const families = (found: unknown[][]) =>
-  found.map((matches) => (matches as Patient[]).map((p) => p.name?.[0]?.family ?? '').sort());
-
 /**
  * A scripted FHIR server: the batch is answered with `batchAnswer` (given the server's origin); each search GET with
  * one page holding the Patient named by the search's identifier value (family = `alone <value>`).

@@ -8,6 +8,7 @@ import { createFhirClient } from '../../../shared/fhir/fhirClient.js';
 import { Attr } from '../../../shared/telemetry/names.js';
 import type { RequestObserver } from '../../../shared/telemetry/telemetry.js';
 import { listen, readBody } from '../../support/loopback.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 /**
  * How the FHIR client pages and what it takes from a page, against a scripted FHIR server on loopback: every match of
@@ -60,14 +61,6 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
       authorization: noAuthorization,
       limits: { retryBudgetMs: 0, maxSearchPages },
     });
-  const rejection = async (work: Promise<unknown>): Promise<Error> => {
-    try {
-      await work;
-    } catch (error) {
-      return error as Error;
-    }
-    assert.fail('expected a rejection');
-  };
 
   it('search: every page to the last, asking for 1,000 a page, under a base URL given with trailing slashes', async () => {
     handler = (_request, path) =>
@@ -112,7 +105,7 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
       path.includes('page=2')
         ? { body: { resourceType: 'OperationOutcome', issue: [] } }
         : { body: searchset([match('one')], 'Patient?page=2') };
-    const error = await rejection(client().search('Patient', {}));
+    const error = await rejectionOf(() => client().search('Patient', {}));
     assert.ok(error instanceof NonRetryableError);
     assert.equal(error.message, 'FHIR search Patient answered 200 without a Bundle (page 2)');
   });
@@ -122,7 +115,7 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
       path.includes('page=2')
         ? { body: searchset([match('two')], `/fhir/Patient?_count=1000#again`) }
         : { body: searchset([match('one')], 'Patient?page=2') };
-    const error = await rejection(client().search('Patient', {}));
+    const error = await rejectionOf(() => client().search('Patient', {}));
     assert.ok(error instanceof NonRetryableError);
     assert.equal(
       error.message,
@@ -137,7 +130,7 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
       served += 1;
       return { body: searchset([match(String(served))], `Patient?page=${served + 1}`) };
     };
-    const error = await rejection(client(3).search('Patient', {}));
+    const error = await rejectionOf(() => client(3).search('Patient', {}));
     assert.ok(error instanceof NonRetryableError);
     assert.deepEqual(error.location, { setting: 'Fhir:MaxSearchPages' });
     assert.match(error.message, /^FHIR search Patient: more than 3 pages; paging stopped \(Fhir:MaxSearchPages\)/);
@@ -146,14 +139,14 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
 
   it('search: a next link to another origin, or one that is not a URL, is not followed', async () => {
     handler = () => ({ body: searchset([match('one')], 'http://127.0.0.2:9/fhir/Patient?page=2') });
-    const elsewhere = await rejection(client().search('Patient', {}));
+    const elsewhere = await rejectionOf(() => client().search('Patient', {}));
     assert.ok(elsewhere instanceof NonRetryableError);
     assert.equal(
       elsewhere.message,
       'FHIR search Patient: the next link of page 1 points to another origin (http://127.0.0.2:9); not followed',
     );
     handler = () => ({ body: searchset([match('one')], 'http://[not a host/Patient') });
-    const notUrl = await rejection(client().search('Patient', {}));
+    const notUrl = await rejectionOf(() => client().search('Patient', {}));
     assert.ok(notUrl instanceof NonRetryableError);
     assert.equal(notUrl.message, 'FHIR search Patient: the next link of page 1 is not a URL');
     assert.equal(requests.length, 2);
@@ -185,13 +178,15 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
   });
 
   it('searchPage: a page URL on another origin is refused; a status or a body that is not a Bundle is an error', async () => {
-    const elsewhere = await rejection(client().searchPage('Patient', {}, 'http://127.0.0.2:9/fhir/Patient?page=2'));
+    const elsewhere = await rejectionOf(() =>
+      client().searchPage('Patient', {}, 'http://127.0.0.2:9/fhir/Patient?page=2'),
+    );
     assert.ok(elsewhere instanceof NonRetryableError);
     assert.match(elsewhere.message, /the next link of page 0 points to another origin \(http:\/\/127\.0\.0\.2:9\)/);
     assert.deepEqual(requests, []);
 
     handler = () => ({ body: { resourceType: 'Patient' } });
-    const notBundle = await rejection(client().searchPage('Patient', {}));
+    const notBundle = await rejectionOf(() => client().searchPage('Patient', {}));
     assert.ok(notBundle instanceof NonRetryableError);
     assert.equal(notBundle.message, 'FHIR search Patient answered 200 without a Bundle');
 
@@ -202,7 +197,7 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
         issue: [{ severity: 'error', code: 'forbidden', diagnostics: 'no scope' }],
       },
     });
-    const refused = await rejection(client().searchPage('Patient', {}));
+    const refused = await rejectionOf(() => client().searchPage('Patient', {}));
     assert.ok(refused instanceof NonRetryableError);
     assert.equal(refused.message, 'FHIR search Patient answered 403: no scope');
   });
@@ -220,7 +215,7 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
         issue: [{ severity: 'error', code: 'invalid', diagnostics: 'not a batch' }],
       },
     });
-    const refused = await rejection(client().batch(batch));
+    const refused = await rejectionOf(() => client().batch(batch));
     assert.ok(refused instanceof NonRetryableError);
     assert.equal(refused.message, 'FHIR batch answered 400: not a batch');
 
@@ -229,7 +224,7 @@ describe('FHIR search paging and page contents (scripted FHIR server)', () => {
       { resourceType: 'OperationOutcome' },
     ]) {
       handler = () => ({ body });
-      const wrong = await rejection(client().batch(batch));
+      const wrong = await rejectionOf(() => client().batch(batch));
       assert.ok(wrong instanceof RetryableError);
       assert.equal(wrong.category, 'transient');
       assert.equal(wrong.message, 'FHIR batch answered 200 without a batch-response Bundle');

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BundleEntry, ImagingStudy } from '@medplum/fhirtypes';
+import type { ImagingStudy } from '@medplum/fhirtypes';
 import type { DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
 import type { FhirStudyState } from '../../../shared/mapping/transaction/plan.js';
 import { buildStudyTransaction } from '../../../shared/mapping/transaction/studyTransaction.js';
 import { instance, options, studyUid } from '../../support/mappingFixtures.js';
-import { bundleOf } from '../../support/studyPlans.js';
+import { bundleOf, storedStudyState } from '../../support/studyPlans.js';
 
 /**
  * How buildStudyTransaction wires ownership into the ImagingStudy it writes: ours (meta.source is this DICOM server)
@@ -15,25 +15,8 @@ import { bundleOf } from '../../support/studyPlans.js';
 const ct = (sop: string) => instance('1.2.3.1', sop);
 const other = 'https://other.example.com';
 
-function existing(source: string, sops: string[]): FhirStudyState {
-  const built = buildStudyTransaction(
-    { study: studyUid, datasets: sops.map(ct), state: {}, applyDemographics: true },
-    options,
-  );
-  const entries: BundleEntry[] = bundleOf(built)?.entry ?? [];
-  const study = entries.find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as ImagingStudy;
-  return {
-    imagingStudy: { ...study, id: 's1', meta: { versionId: '4', source } },
-    endpoint: {
-      resourceType: 'Endpoint',
-      id: 'e1',
-      status: 'active',
-      connectionType: { code: 'dicom-wado-rs' },
-      payloadType: [],
-      address: options.endpoint,
-    },
-  };
-}
+const existing = (source: string, sops: string[]): FhirStudyState =>
+  storedStudyState(sops, { meta: { versionId: '4', source } });
 
 function written(datasets: DicomJsonDataset[], state: FhirStudyState, changedInstances?: string[]) {
   const plan = buildStudyTransaction(

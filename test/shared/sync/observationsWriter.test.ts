@@ -9,7 +9,7 @@ import type { MappingOptions } from '../../../shared/mapping/types.js';
 import type { StudyMessage } from '../../../shared/queue/studyMessage.js';
 import type { Failure } from '../../../shared/errors/errors.js';
 import { syncStudy } from '../../../shared/sync/syncStudy.js';
-import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
+import { ctDoseReport } from '../../support/ctDoseReport.js';
 import { instance, options as baseOptions, studyUid } from '../../support/mappingFixtures.js';
 
 /**
@@ -43,14 +43,7 @@ class ScriptedFhir implements FhirClient {
   }
 }
 
-const sr = srDataset({
-  studyUid,
-  seriesUid: '1.2.3.9',
-  sopUid: '1.2.3.9.1',
-  patientId: 'PID-1',
-  title: C.xRayDoseReport,
-  content: ctDoseContent([{ uid: '1.2.3.100.1', ctdiVol: 3, dlp: 9 }], 9),
-});
+const sr = ctDoseReport([{ uid: '1.2.3.100.1', ctdiVol: 3, dlp: 9 }], 9);
 const ct = instance('1.2.3.1', '1.2.3.1.1');
 const message: StudyMessage = {
   study: studyUid,

@@ -11,7 +11,7 @@ import type { MappingOptions } from '../../../shared/mapping/types.js';
 import type { StudyMessage } from '../../../shared/queue/studyMessage.js';
 import { removeStudy } from '../../../shared/sync/removeStudy.js';
 import type { StudySyncDeps } from '../../../shared/sync/studySyncTypes.js';
-import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
+import { ctDoseReport } from '../../support/ctDoseReport.js';
 import { instance, options as baseOptions, studyUid } from '../../support/mappingFixtures.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
 
@@ -29,20 +29,13 @@ for (const profile of FHIR_PROFILE_NAMES) {
 
     const mapping: MappingOptions = { ...baseOptions, generateObservations: true };
     const message: StudyMessage = { study: studyUid, maxSequence: 3, changes: [] };
-    const doseReport = srDataset({
-      studyUid,
-      seriesUid: '1.2.3.9',
-      sopUid: '1.2.3.9.1',
-      patientId: 'PID-1',
-      title: C.xRayDoseReport,
-      content: ctDoseContent(
-        [
-          { uid: '1.2.3.100.1', ctdiVol: 10, dlp: 50 },
-          { uid: '1.2.3.100.2', ctdiVol: 12, dlp: 60 },
-        ],
-        110,
-      ),
-    });
+    const doseReport = ctDoseReport(
+      [
+        { uid: '1.2.3.100.1', ctdiVol: 10, dlp: 50 },
+        { uid: '1.2.3.100.2', ctdiVol: 12, dlp: 60 },
+      ],
+      110,
+    );
 
     /** Writes the study as the writer would on an empty server, then reads back what a removal starts from. */
     async function writtenStudy(options = mapping): Promise<FhirStudyState> {

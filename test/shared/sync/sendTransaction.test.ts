@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Bundle, Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import type { Endpoint, ImagingStudy, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { FHIR_PROFILE_NAMES, type RunningFhirServer } from '../../../dev/fhir-server/index.js';
 import type { DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
 import { RetryableError } from '../../../shared/errors/errors.js';
@@ -17,6 +17,7 @@ import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
 import { instance, options as mapping, studyUid } from '../../support/mappingFixtures.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
+import { raceBeforeFirstTransaction } from '../../support/racingFhir.js';
 
 describe('idFromLocation', () => {
   it('takes the id of the named type from a relative or absolute location, with or without a version', () => {
@@ -230,23 +231,15 @@ for (const profile of FHIR_PROFILE_NAMES) {
     it('the winner created the study from newer DICOM data: the loser reads the DICOM server again and keeps it', async () => {
       await createOurEndpoint(fhir, mapping);
       let stored = [ct(1)];
-      let raced = false;
-      const racing: FhirClient = {
-        search: (resourceType, params) => fhir.search(resourceType, params),
-        transaction: async (bundle: Bundle) => {
-          if (!raced) {
-            raced = true;
-            // Instance 2 is stored after our read; the other writer reads both and creates the study first.
-            stored = [ct(1), ct(2)];
-            await syncStudy(
-              messageOf(2),
-              depsOf(fhir, () => stored),
-              { mapping },
-            );
-          }
-          return fhir.transaction(bundle);
-        },
-      };
+      const racing = raceBeforeFirstTransaction(fhir, async () => {
+        // Instance 2 is stored after our read; the other writer reads both and creates the study first.
+        stored = [ct(1), ct(2)];
+        await syncStudy(
+          messageOf(2),
+          depsOf(fhir, () => stored),
+          { mapping },
+        );
+      });
       const synced = await syncStudy(
         messageOf(1),
         depsOf(racing, () => stored),

@@ -38,6 +38,16 @@ for (const profile of FHIR_PROFILE_NAMES) {
       return { context, logs, duplicates };
     }
     const patient = (id: string, source: string): Patient => ({ resourceType: 'Patient', id, meta: { source } });
+    /** Creates two copies of our Patient on the server; returns them as the server lists them. */
+    async function twoOfOurPatients(): Promise<Patient[]> {
+      const ourPatient: Patient = { resourceType: 'Patient', meta: { source: mapping.endpoint } };
+      await fhir.transaction({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [1, 2].map(() => ({ resource: ourPatient, request: { method: 'POST', url: 'Patient' } })),
+      });
+      return server.all<Patient>('Patient');
+    }
 
     it('nothing extra: no restart, nothing logged, nothing requested', async () => {
       const { context, logs, duplicates } = contextFor();
@@ -67,13 +77,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
     });
 
     it('our extra copy: its referrers move to the kept copy, it is deleted, and the pass restarts', async () => {
-      const ourPatient: Patient = { resourceType: 'Patient', meta: { source: mapping.endpoint } };
-      await fhir.transaction({
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [1, 2].map(() => ({ resource: ourPatient, request: { method: 'POST', url: 'Patient' } })),
-      });
-      const [kept, extra] = await server.all<Patient>('Patient');
+      const [kept, extra] = await twoOfOurPatients();
       await fhir.transaction({
         resourceType: 'Bundle',
         type: 'transaction',
@@ -104,13 +108,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
     it('without a log (it is optional): others’ copies still reported, ours still merged', async () => {
       const { context, duplicates } = contextFor();
       delete context.deps.log;
-      const ourPatient: Patient = { resourceType: 'Patient', meta: { source: mapping.endpoint } };
-      await fhir.transaction({
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [1, 2].map(() => ({ resource: ourPatient, request: { method: 'POST', url: 'Patient' } })),
-      });
-      const [kept, extra] = await server.all<Patient>('Patient');
+      const [kept, extra] = await twoOfOurPatients();
       const copies = { kept, ours: [extra!], others: [patient('p9', 'https://other')] };
       assert.equal(await settleCopies('Patient', copies, context), true);
       assert.deepEqual(duplicates.summary(), { removed: 1, othersKept: ['Patient/p9'] });

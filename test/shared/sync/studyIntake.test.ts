@@ -5,7 +5,7 @@ import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.j
 import { createStudyReader, type StudyReader } from '../../../shared/dicomweb/studyReader.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
 import { countStudyInstances, readStudyIntake, type StudyIntake } from '../../../shared/sync/studyIntake.js';
-import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
+import { ctDoseReport } from '../../support/ctDoseReport.js';
 import { listen } from '../../support/loopback.js';
 import { attr, instance, options, pn, studyUid } from '../../support/mappingFixtures.js';
 
@@ -17,14 +17,7 @@ describe('readStudyIntake', () => {
   const mapping = { ...options, generateObservations: true };
   const series = '1.2.3.1';
   const ct = (n: number, name: string) => instance(series, `${series}.${n}`, { [Tag.PatientName]: pn(name) });
-  const dose = srDataset({
-    studyUid,
-    seriesUid: '1.2.3.9',
-    sopUid: '1.2.3.9.1',
-    patientId: 'PID-1',
-    title: C.xRayDoseReport,
-    content: ctDoseContent([{ uid: '1.2.3.9.1.1', ctdiVol: 5, dlp: 100 }], 100),
-  });
+  const dose = ctDoseReport([{ uid: '1.2.3.9.1.1', ctdiVol: 5, dlp: 100 }], 100);
   const items: unknown[] = [
     ct(1, 'First^Stored'),
     null,

@@ -10,10 +10,11 @@ import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import type { StudySyncDeps, StudySyncOptions } from '../../../shared/sync/studySyncTypes.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
 import { change, ct, recordingDeps, sop, studyMessage as message } from '../../support/studySync.js';
-import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
+import { ctDoseReport } from '../../support/ctDoseReport.js';
 import { attr, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
 import { sourceOf } from '../../../shared/mapping/ownership.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
+import { raceBeforeFirstTransaction } from '../../support/racingFhir.js';
 
 /**
  * syncStudy against the real local FHIR server over loopback HTTP; the DICOM side is the study's metadata as the
@@ -58,17 +59,10 @@ for (const profile of FHIR_PROFILE_NAMES) {
     };
     /** A CT dose report (instance 1.2.3.9.1) of `events` irradiation events, with the change that names it. */
     const doseReport = (events: number, sequence: number) => ({
-      dataset: srDataset({
-        studyUid,
-        seriesUid: '1.2.3.9',
-        sopUid: '1.2.3.9.1',
-        patientId: 'PID-1',
-        title: C.xRayDoseReport,
-        content: ctDoseContent(
-          Array.from({ length: events }, (_, i) => ({ uid: `1.2.3.100.${i + 1}`, ctdiVol: i + 1, dlp: 10 * (i + 1) })),
-          100,
-        ),
-      }),
+      dataset: ctDoseReport(
+        Array.from({ length: events }, (_, i) => ({ uid: `1.2.3.100.${i + 1}`, ctdiVol: i + 1, dlp: 10 * (i + 1) })),
+        100,
+      ),
       change: { ...change(1, sequence), series: '1.2.3.9', sop: '1.2.3.9.1' },
     });
     it('creates, then finds it unchanged, then updates; the result names what it wrote', async () => {
@@ -125,18 +119,10 @@ for (const profile of FHIR_PROFILE_NAMES) {
     });
 
     it('another writer creating the study between our read and our write makes us retry (200 is not ours)', async () => {
-      let raced = false;
-      const racing: FhirClient = {
-        search: (resourceType, params) => fhir.search(resourceType, params),
-        transaction: async (bundle: Bundle) => {
-          if (!raced) {
-            raced = true;
-            // The other writer saw only instance 1.
-            await sync(message(change(1, 1)), [ct(1)]).result;
-          }
-          return fhir.transaction(bundle);
-        },
-      };
+      const racing = raceBeforeFirstTransaction(fhir, async () => {
+        // The other writer saw only instance 1.
+        await sync(message(change(1, 1)), [ct(1)]).result;
+      });
       const { result, recorder } = sync(message(change(2, 2)), [ct(1), ct(2)], { fhir: racing });
       const synced = await result;
       assert.equal(synced.attempts, 2);
@@ -149,20 +135,12 @@ for (const profile of FHIR_PROFILE_NAMES) {
     });
 
     it('an Endpoint another writer created meanwhile is fine: no retry', async () => {
-      let raced = false;
-      const racing: FhirClient = {
-        search: (resourceType, params) => fhir.search(resourceType, params),
-        transaction: async (bundle: Bundle) => {
-          if (!raced) {
-            raced = true;
-            await fhir.transaction({
-              ...bundle,
-              entry: (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Endpoint'),
-            });
-          }
-          return fhir.transaction(bundle);
-        },
-      };
+      const racing = raceBeforeFirstTransaction(fhir, async (bundle) => {
+        await fhir.transaction({
+          ...bundle,
+          entry: (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Endpoint'),
+        });
+      });
       const synced = await sync(message(change(1, 1)), [ct(1)], { fhir: racing }).result;
       assert.equal(synced.attempts, 1);
       assert.equal(synced.outcome, 'created');

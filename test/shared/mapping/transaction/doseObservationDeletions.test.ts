@@ -3,20 +3,13 @@ import { describe, it } from 'node:test';
 import { Tag } from '../../../../shared/dicomweb/dicomJson.js';
 import { buildStudyTransaction } from '../../../../shared/mapping/transaction/studyTransaction.js';
 import type { MappingOptions } from '../../../../shared/mapping/types.js';
-import { C, ctDoseContent, srDataset } from '../../../support/doseReports.js';
+import { ctDoseReport } from '../../../support/ctDoseReport.js';
 import { instance, options as baseOptions, studyUid } from '../../../support/mappingFixtures.js';
 import { bundleOf, stateAfter } from '../../../support/studyPlans.js';
 
 /** When our dose Observations are deleted: only when every current instance could be read. */
 const options: MappingOptions = { ...baseOptions, generateObservations: true };
-const report = srDataset({
-  studyUid,
-  seriesUid: '1.2.3.9',
-  sopUid: '1.2.3.9.1',
-  patientId: 'PID-1',
-  title: C.xRayDoseReport,
-  content: ctDoseContent([{ uid: '1.2.3.100.1', ctdiVol: 10, dlp: 50 }], 100),
-});
+const report = ctDoseReport([{ uid: '1.2.3.100.1', ctdiVol: 10, dlp: 50 }], 100);
 const image = instance('1.2.3.1', '1.2.3.1.1');
 const first = buildStudyTransaction(
   { study: studyUid, datasets: [image, report], state: {}, applyDemographics: true },

@@ -7,7 +7,8 @@ import { needsObservationSearch } from '../../../../shared/mapping/transaction/d
 import type { FhirStudyState, StudyTransactionInput } from '../../../../shared/mapping/transaction/plan.js';
 import { buildStudyTransaction } from '../../../../shared/mapping/transaction/studyTransaction.js';
 import type { MappingOptions } from '../../../../shared/mapping/types.js';
-import { C, XRayRadiationDoseSrStorage, ctDoseContent, srDataset, type CtEvent } from '../../../support/doseReports.js';
+import { C, XRayRadiationDoseSrStorage, type CtEvent } from '../../../support/doseReports.js';
+import { ctDoseReport } from '../../../support/ctDoseReport.js';
 import { instance, options as baseOptions, studyUid } from '../../../support/mappingFixtures.js';
 import { bundleOf, stateAfter } from '../../../support/studyPlans.js';
 
@@ -17,17 +18,8 @@ const ct = (sop: string) => instance('1.2.3.1', sop);
 const event1 = { uid: '1.2.3.100.1', ctdiVol: 10, dlp: 50 };
 const event2 = { uid: '1.2.3.100.2', ctdiVol: 12, dlp: 60 };
 
-function doseSr(sop: string, events: CtEvent[], dlpTotal: number | string = 100, extra: DicomJsonDataset = {}) {
-  return srDataset({
-    studyUid,
-    seriesUid: '1.2.3.9',
-    sopUid: sop,
-    patientId: 'PID-1',
-    title: C.xRayDoseReport,
-    content: ctDoseContent(events, dlpTotal),
-    extra,
-  });
-}
+const doseSr = (sop: string, events: CtEvent[], dlpTotal: number | string = 100, extra: DicomJsonDataset = {}) =>
+  ctDoseReport(events, dlpTotal, { sop, extra });
 
 function build(
   datasets: DicomJsonDataset[],

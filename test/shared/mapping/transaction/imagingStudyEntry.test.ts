@@ -6,32 +6,15 @@ import type { FhirStudyState } from '../../../../shared/mapping/transaction/plan
 import { buildStudyRemoval } from '../../../../shared/mapping/transaction/removal.js';
 import { buildStudyTransaction } from '../../../../shared/mapping/transaction/studyTransaction.js';
 import { instance, options, studyUid } from '../../../support/mappingFixtures.js';
-import { bundleOf } from '../../../support/studyPlans.js';
+import { bundleOf, storedStudyState } from '../../../support/studyPlans.js';
 
 /** How mapStudy and planImagingStudy decide the ImagingStudy the transaction writes (through the assembler). */
 const ct = (sop: string, extra: Parameters<typeof instance>[2] = {}) => instance('1.2.3.1', sop, extra);
 const noModality = { [Tag.Modality]: null };
 
 /** FHIR after our transaction for `sops` on an empty server, the ImagingStudy stored with `meta`. */
-function stored(sops: string[], meta: ImagingStudy['meta']): FhirStudyState {
-  const plan = buildStudyTransaction(
-    { study: studyUid, datasets: sops.map((sop) => ct(sop)), state: {}, applyDemographics: true },
-    options,
-  );
-  const study = bundleOf(plan)?.entry?.find((entry) => entry.resource?.resourceType === 'ImagingStudy')
-    ?.resource as ImagingStudy;
-  return {
-    imagingStudy: { ...study, id: 's1', subject: { reference: 'Patient/p1' }, ...(meta ? { meta } : {}) },
-    endpoint: {
-      resourceType: 'Endpoint',
-      id: 'e1',
-      status: 'active',
-      connectionType: { code: 'dicom-wado-rs' },
-      payloadType: [],
-      address: options.endpoint,
-    },
-  };
-}
+const stored = (sops: string[], meta: ImagingStudy['meta']): FhirStudyState =>
+  storedStudyState(sops, { subject: { reference: 'Patient/p1' }, ...(meta ? { meta } : {}) });
 
 function plan(datasets: DicomJsonDataset[], state: FhirStudyState, sequences?: Map<string, number>) {
   return buildStudyTransaction(

@@ -17,23 +17,16 @@ import { screenStudy, studyPatientIdentity } from '../../../../shared/mapping/tr
 import { buildStudyTransaction } from '../../../../shared/mapping/transaction/studyTransaction.js';
 import type { MappingOptions } from '../../../../shared/mapping/types.js';
 import { validateR4 } from '../../../../shared/validation/index.js';
-import { C, XRayRadiationDoseSrStorage, ctDoseContent, srDataset, type CtEvent } from '../../../support/doseReports.js';
+import { XRayRadiationDoseSrStorage, type CtEvent } from '../../../support/doseReports.js';
+import { ctDoseReport } from '../../../support/ctDoseReport.js';
 import { attr, instance, options as baseOptions, studyUid } from '../../../support/mappingFixtures.js';
 import { bundleOf, fencedPositions, stateAfter } from '../../../support/studyPlans.js';
 
 const options: MappingOptions = { ...baseOptions, generateObservations: true };
 const studyRef = 'ImagingStudy/s1';
 
-function doseSr(events: CtEvent[], sop = '1.2.3.9.1', dlpTotal: number | string = 100): DicomJsonDataset {
-  return srDataset({
-    studyUid,
-    seriesUid: '1.2.3.9',
-    sopUid: sop,
-    patientId: 'PID-1',
-    title: C.xRayDoseReport,
-    content: ctDoseContent(events, dlpTotal),
-  });
-}
+const doseSr = (events: CtEvent[], sop = '1.2.3.9.1', dlpTotal: number | string = 100) =>
+  ctDoseReport(events, dlpTotal, { sop });
 const ct = (sop: string, extra: Parameters<typeof instance>[2] = {}) => instance('1.2.3.1', sop, extra);
 const events: CtEvent[] = [
   { uid: '1.2.3.100.1', ctdiVol: 10, dlp: 50 },
