@@ -11,24 +11,26 @@ import { JsonArraySplitter } from './jsonArrayStream.js';
 import { errorMessage } from '../lib/errorDetails.js';
 import { omitUndefined } from '../lib/omitUndefined.js';
 
-/** Reads what the DICOM server holds *now* for one study. */
+/** Reads what the DICOM server holds *now* for one study: what the writer needs. */
 export interface StudyReader {
   /**
-   * Every current instance's metadata; an empty array when the study does not exist (any more). Each item's shape
-   * is the caller's to check (dicomJsonShape.ts): one that is not even an object costs only that instance.
+   * Every current instance's metadata, handed over one at a time as the response arrives, so a large study's metadata
+   * is never held whole; resolves to the count, 0 when the study does not exist (any more). With `series`, only that
+   * series' instances (WADO-RS series metadata). Each item's shape is the caller's to check (dicomJsonShape.ts): one
+   * that is not even an object costs only that instance.
    */
-  readStudyMetadata(studyUid: string, partition?: string): Promise<DicomJsonDataset[]>;
-  /**
-   * The same instances handed over one at a time as the response arrives (the writer uses it when present, so a
-   * large study's metadata is never held whole); resolves to the count, 0 when the study does not exist (any more).
-   * With `series`, only that series' instances (WADO-RS series metadata).
-   */
-  forEachStudyInstance?(
+  forEachStudyInstance(
     studyUid: string,
     partition: string | undefined,
     onInstance: (dataset: DicomJsonDataset) => void,
     series?: string,
   ): Promise<number>;
+}
+
+/** The same read collected into an array, for tools and tests that want the whole study at once. */
+export interface WholeStudyReader extends StudyReader {
+  /** Every current instance's metadata; an empty array when the study does not exist (any more). */
+  readStudyMetadata(studyUid: string, partition?: string): Promise<DicomJsonDataset[]>;
 }
 
 /** A study, or one series of it, whose metadata is read. */
@@ -100,7 +102,7 @@ export function createStudyReader(
   apiVersion: DicomWebApiVersion,
   requests?: RequestObserver,
   options: StudyReaderOptions = {},
-): StudyReader {
+): WholeStudyReader {
   const stream = createMetadataStreamReader(http, apiVersion, requests, options);
   return {
     forEachStudyInstance(studyUid, partition, onInstance, series) {

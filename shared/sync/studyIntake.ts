@@ -31,8 +31,7 @@ function sopOf(item: DicomJsonDataset): string | undefined {
 }
 
 /**
- * Reads the study's current metadata into its intake: streamed when the reader can (forEachStudyInstance), else
- * read whole and taken in the same way; only `series`, one request each, when given and the reader can. An
+ * Reads the study's current metadata into its intake, streamed; only `series`, one request each, when given. An
  * exception the mapping did not mean to throw is bad data of the study.
  */
 export async function readStudyIntake(
@@ -49,17 +48,15 @@ export async function readStudyIntake(
     if (checked.malformed) malformed.push(checked.malformed);
     else mapped(study.study, () => screener.add(checked.dataset));
   };
-  if (study.series && reader.forEachStudyInstance) {
+  if (study.series) {
     for (const series of study.series) await reader.forEachStudyInstance(study.study, study.partition, take, series);
     return { present, malformed, screened: screener.result(), series: new Set(study.series) };
   }
-  if (reader.forEachStudyInstance) await reader.forEachStudyInstance(study.study, study.partition, take);
-  else for (const item of await reader.readStudyMetadata(study.study, study.partition)) take(item);
+  await reader.forEachStudyInstance(study.study, study.partition, take);
   return { present, malformed, screened: screener.result() };
 }
 
-/** How many instances the study has now (streamed when the reader can: counted, not held). */
-export async function countStudyInstances(reader: StudyReader, study: string, partition?: string): Promise<number> {
-  if (reader.forEachStudyInstance) return await reader.forEachStudyInstance(study, partition, () => undefined);
-  return (await reader.readStudyMetadata(study, partition)).length;
+/** How many instances the study has now (streamed: counted, not held). */
+export function countStudyInstances(reader: StudyReader, study: string, partition?: string): Promise<number> {
+  return reader.forEachStudyInstance(study, partition, () => undefined);
 }

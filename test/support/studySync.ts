@@ -5,6 +5,7 @@ import type { TagIssue } from '../../shared/mapping/types.js';
 import type { InstanceChange, StudyMessage } from '../../shared/queue/studyMessage.js';
 import type { StudySyncDeps } from '../../shared/sync/studySyncTypes.js';
 import { instance, studyUid } from './mappingFixtures.js';
+import { studyReaderOver } from './studyReaders.js';
 
 /** The writer's test study: series `1.2.3.1` of `studyUid`, instance n is `1.2.3.1.<n>`. */
 export const sop = (n: number) => `1.2.3.1.${n}`;
@@ -45,10 +46,10 @@ export function recordingDeps(
   const recorder: SyncRecorder = { failures: [], logs: [], warnings: [], sleeps: [], reads: 0 };
   const deps: StudySyncDeps = {
     dicom: {
-      readStudyMetadata: async () => {
+      ...studyReaderOver(async () => {
         recorder.reads++;
         return datasets();
-      },
+      }),
     },
     fhir,
     recordFailure: async (failure) => {

@@ -10,6 +10,7 @@ import { createRuntime } from '../../../shared/runtime/runtime.js';
 import type { Failure } from '../../../shared/errors/errors.js';
 import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { attr, instance } from '../../support/mappingFixtures.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 /**
  * Identities that a FHIR search matches loosely (the local server, like others, folds case and mishandles `\|`
@@ -78,7 +79,7 @@ describe('hostile identities: a search result is used only when its identifier m
     const runtime = await createRuntime(stack.settings);
     const held = new Map<string, DicomJsonDataset[]>();
     const failures: Failure[] = [];
-    const dicom: StudyReader = { readStudyMetadata: async (study) => held.get(study) ?? [] };
+    const dicom: StudyReader = studyReaderOver(async (study) => held.get(study) ?? []);
     const deps = {
       dicom,
       fhir: runtime.fhir,

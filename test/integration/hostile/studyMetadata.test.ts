@@ -26,6 +26,7 @@ import type { StudyMessage } from '../../../shared/queue/studyMessage.js';
 import type { Failure } from '../../../shared/errors/errors.js';
 import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { tally } from './tally.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 type Attribute = unknown;
 type Dataset = Record<string, Attribute>;
@@ -564,7 +565,7 @@ describe('hostile study metadata: rejected where it is wrong, the rest of the st
         return attr('PN', { Alphabetic: 'Doe^Jane' });
       },
     });
-    const throwingReader: StudyReader = { readStudyMetadata: () => Promise.resolve([good, hostile] as never) };
+    const throwingReader: StudyReader = studyReaderOver(() => Promise.resolve([good, hostile]));
     const failures: Failure[] = [];
     const outcome = await syncStudy(
       { study, changes: [], maxSequence: 1 },

@@ -11,6 +11,7 @@ import type { Failure } from '../../../shared/errors/errors.js';
 import { syncStudy } from '../../../shared/sync/syncStudy.js';
 import { ctDoseReport } from '../../support/ctDoseReport.js';
 import { instance, options as baseOptions, studyUid } from '../../support/mappingFixtures.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 /**
  * The writer's side of the dose Observations and of the R4 check, against a scripted FHIR client: which
@@ -63,7 +64,7 @@ function run(
   const result = syncStudy(
     message,
     {
-      dicom: { readStudyMetadata: async () => datasets },
+      dicom: studyReaderOver(async () => datasets),
       fhir,
       recordFailure: async (failure) => {
         failures.push(failure);

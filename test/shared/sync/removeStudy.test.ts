@@ -14,6 +14,7 @@ import type { StudySyncDeps } from '../../../shared/sync/studySyncTypes.js';
 import { ctDoseReport } from '../../support/ctDoseReport.js';
 import { instance, options as baseOptions, studyUid } from '../../support/mappingFixtures.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 /**
  * removeStudy against the real local FHIR server over loopback HTTP, with the removal planned by buildStudyRemoval
@@ -59,10 +60,10 @@ for (const profile of FHIR_PROFILE_NAMES) {
       const reads: string[] = [];
       const deps: StudySyncDeps = {
         dicom: {
-          readStudyMetadata: async (study) => {
+          ...studyReaderOver(async (study) => {
             reads.push(study);
             return metadataNow;
-          },
+          }),
         },
         fhir,
         recordFailure: () => Promise.reject(new Error('not recorded here')),

@@ -18,6 +18,7 @@ import { createOurEndpoint } from '../../support/endpointFixture.js';
 import { instance, options as mapping, studyUid } from '../../support/mappingFixtures.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
 import { raceBeforeFirstTransaction } from '../../support/racingFhir.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 describe('idFromLocation', () => {
   it('takes the id of the named type from a relative or absolute location, with or without a version', () => {
@@ -222,7 +223,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
       changes: [{ series: `${studyUid}.1`, sop: sop(n), action: 'create', sequence: n, state: 'current' }],
     });
     const depsOf = (client: FhirClient, datasets: () => DicomJsonDataset[]): StudySyncDeps => ({
-      dicom: { readStudyMetadata: async () => datasets() },
+      dicom: studyReaderOver(async () => datasets()),
       fhir: client,
       recordFailure: () => Promise.reject(new Error('nothing to record')),
       sleep: async () => {},

@@ -9,6 +9,7 @@ import { seriesReadIsExact, seriesToRead } from '../../../shared/sync/seriesRead
 import { readStudyIntake } from '../../../shared/sync/studyIntake.js';
 import { C, ctDoseContent, srDataset } from '../../support/doseReports.js';
 import { attr, ctImage, instance, options as mapping, pn, studyUid } from '../../support/mappingFixtures.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 /**
  * The two pure decisions of a series read, each check on its own: the base case reads (or keeps) only the changed
@@ -144,14 +145,8 @@ describe('seriesReadIsExact', () => {
     stored('C', 1),
     stored('C', 2),
   ];
-  const readerOf = (datasets: DicomJsonDataset[]): StudyReader => ({
-    readStudyMetadata: () => Promise.resolve(structuredClone(datasets)),
-    forEachStudyInstance: (_study, _partition, onInstance, only) => {
-      const returned = datasets.filter((dataset) => only === undefined || seriesOfDataset(dataset) === only);
-      for (const dataset of structuredClone(returned)) onInstance(dataset);
-      return Promise.resolve(returned.length);
-    },
-  });
+  const readerOf = (datasets: DicomJsonDataset[]): StudyReader =>
+    studyReaderOver(() => Promise.resolve(structuredClone(datasets)));
   const sequencesOf = (msg: StudyMessage) => new Map(msg.changes.map((c) => [c.sop, c.sequence]));
   const exact = async (
     msg: StudyMessage,

@@ -9,6 +9,7 @@ import { ConflictRetry } from '../../../shared/sync/conflict.js';
 import { DuplicateReport, settleCopies, type SettleContext } from '../../../shared/sync/settleCopies.js';
 import { options as mapping, studyUid } from '../../support/mappingFixtures.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 /**
  * settleCopies against the real local FHIR server over loopback HTTP: others' extra copies are reported once and
@@ -27,7 +28,7 @@ for (const profile of FHIR_PROFILE_NAMES) {
       const context: SettleContext = {
         message,
         deps: {
-          dicom: { readStudyMetadata: () => Promise.reject(new Error('not read here')) },
+          dicom: studyReaderOver(() => Promise.reject(new Error('not read here'))),
           fhir,
           recordFailure: () => Promise.reject(new Error('not recorded here')),
           log: (level, text) => logs.push([level, text]),

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { noAuthorization } from '../../../shared/auth/index.js';
-import { Tag, type DicomJsonDataset } from '../../../shared/dicomweb/dicomJson.js';
+import { Tag } from '../../../shared/dicomweb/dicomJson.js';
 import { createStudyReader, type StudyReader } from '../../../shared/dicomweb/studyReader.js';
 import { createServerHttpClient } from '../../../shared/http/serverHttpClient.js';
 import { countStudyInstances, readStudyIntake, type StudyIntake } from '../../../shared/sync/studyIntake.js';
 import { ctDoseReport } from '../../support/ctDoseReport.js';
 import { listen } from '../../support/loopback.js';
 import { attr, instance, options, pn, studyUid } from '../../support/mappingFixtures.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 /**
  * The writer's intake of a study's metadata, read as it streams in over HTTP: what it keeps is what reading the whole
@@ -53,7 +54,7 @@ describe('readStudyIntake', () => {
   after(() => server.close());
 
   const intakeOf = (reader: StudyReader) => readStudyIntake(reader, { study: studyUid, sequences }, mapping);
-  const whole: StudyReader = { readStudyMetadata: () => Promise.resolve(structuredClone(items) as DicomJsonDataset[]) };
+  const whole = studyReaderOver(() => Promise.resolve(structuredClone(items)));
 
   it('streamed, keeps what reading the whole array keeps', async () => {
     const fromStream = await intakeOf(streamed);
@@ -121,8 +122,8 @@ function datasetsHeld(intake: StudyIntake): string[] {
 }
 
 /**
- * Which requests the intake makes: only the series named, one request each, when the reader streams; the whole study
- * otherwise; a reader that streams is never asked for the whole array (the study's parsed metadata is never held).
+ * Which requests the intake makes: only the series named, one request each, when series are named; the whole study
+ * otherwise; always streamed (the study's parsed metadata is never held).
  */
 describe('readStudyIntake and countStudyInstances: what is read', () => {
   const seriesUid = (n: number) => `1.2.3.${n}`;
@@ -152,21 +153,11 @@ describe('readStudyIntake and countStudyInstances: what is read', () => {
     return { result, requests: [...requests] };
   };
   const sopsOf = (intake: StudyIntake) => [...intake.present].sort();
-  /** The same server, read only as a whole array. */
-  const wholeOnly = (): StudyReader => ({
-    readStudyMetadata: (study, partition) => reader.readStudyMetadata(study, partition),
-  });
-  /** The same server, streamed only: asking for the whole array fails. */
-  const streamedOnly = (): StudyReader => ({
-    readStudyMetadata: () => Promise.reject(new Error('a reader that streams is not asked for the whole array')),
-    forEachStudyInstance: (study, partition, onInstance, series) =>
-      reader.forEachStudyInstance!(study, partition, onInstance, series),
-  });
 
-  it('with series and a reader that streams: each series named, one request each, and only they are kept', async () => {
+  it('with series: each series named, one request each, and only they are kept', async () => {
     const named = [seriesUid(2), seriesUid(3)];
     const { result: intake, requests: sent } = await made(() =>
-      readStudyIntake(streamedOnly(), { study: studyUid, sequences, series: named }, options),
+      readStudyIntake(reader, { study: studyUid, sequences, series: named }, options),
     );
     assert.deepEqual(sent, [`series ${seriesUid(2)}`, `series ${seriesUid(3)}`]);
     assert.deepEqual(intake.series, new Set(named));
@@ -180,18 +171,9 @@ describe('readStudyIntake and countStudyInstances: what is read', () => {
     assert.equal(intake.screened.read.winner?.record.sop, `${seriesUid(2)}.2`);
   });
 
-  it('with series and a reader that cannot stream: the whole study, read as such (no series recorded)', async () => {
+  it('without series: the whole study, streamed', async () => {
     const { result: intake, requests: sent } = await made(() =>
-      readStudyIntake(wholeOnly(), { study: studyUid, sequences, series: [seriesUid(2)] }, options),
-    );
-    assert.deepEqual(sent, ['study']);
-    assert.equal(intake.series, undefined);
-    assert.equal(intake.screened.returned, 6);
-  });
-
-  it('without series: the whole study, streamed when the reader can', async () => {
-    const { result: intake, requests: sent } = await made(() =>
-      readStudyIntake(streamedOnly(), { study: studyUid, sequences }, options),
+      readStudyIntake(reader, { study: studyUid, sequences }, options),
     );
     assert.deepEqual(sent, ['study']);
     assert.equal(intake.series, undefined);
@@ -199,11 +181,10 @@ describe('readStudyIntake and countStudyInstances: what is read', () => {
     assert.equal(intake.screened.returned, 6);
   });
 
-  it('counts the study’s instances, streamed (never held) or from the whole array', async () => {
-    assert.deepEqual(await made(() => countStudyInstances(streamedOnly(), studyUid)), {
+  it('counts the study’s instances, streamed (never held)', async () => {
+    assert.deepEqual(await made(() => countStudyInstances(reader, studyUid)), {
       result: 6,
       requests: ['study'],
     });
-    assert.deepEqual(await made(() => countStudyInstances(wholeOnly(), studyUid)), { result: 6, requests: ['study'] });
   });
 });

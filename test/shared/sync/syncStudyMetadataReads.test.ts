@@ -9,6 +9,7 @@ import type { StudySyncDeps } from '../../../shared/sync/studySyncTypes.js';
 import { createOurEndpoint } from '../../support/endpointFixture.js';
 import { useLocalFhirServer, type LocalFhir } from '../../support/localFhirServer.js';
 import { attr, instance, options as mapping, studyUid } from '../../support/mappingFixtures.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 /**
  * How often one sync reads the study's DICOM metadata: once, also when a pass restarts after a conflict its own
@@ -45,10 +46,10 @@ for (const profile of FHIR_PROFILE_NAMES) {
       let hooked = false;
       const deps: StudySyncDeps = {
         dicom: {
-          readStudyMetadata: () => {
+          ...studyReaderOver(() => {
             reads++;
             return Promise.resolve(sops.map((sop) => datasetOf(study, sop)));
-          },
+          }),
         },
         fhir: {
           search: (type, params) => fhir.search(type, params),

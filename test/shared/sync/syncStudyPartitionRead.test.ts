@@ -9,6 +9,7 @@ import { createOurEndpoint } from '../../support/endpointFixture.js';
 import { useLocalFhirServer } from '../../support/localFhirServer.js';
 import { options as mapping } from '../../support/mappingFixtures.js';
 import { change, ct, recordingDeps, sop, studyMessage } from '../../support/studySync.js';
+import { studyReaderOver } from '../../support/studyReaders.js';
 
 /**
  * The same study UID in two partitions is two studies: the writer reads the metadata of the partition the message
@@ -29,10 +30,10 @@ for (const profile of FHIR_PROFILE_NAMES) {
       const asked: (string | undefined)[] = [];
       const { deps, recorder } = recordingDeps(fhir, () => [], {
         dicom: {
-          readStudyMetadata: async (_study, partition) => {
+          ...studyReaderOver(async (_study, partition) => {
             asked.push(partition);
             return held[partition ?? ''] ?? [];
-          },
+          }),
         },
       });
       const synced = await syncStudy({ ...studyMessage(change(2, 1)), partition: 'foo' }, deps, { mapping });
