@@ -54,7 +54,7 @@ describe('study metadata cut off while it is read (loopback server)', () => {
     response.write(first, () => setTimeout(() => response.socket?.destroy(), 50));
   const streamed = async (timeoutMs?: number) => {
     const handed: DicomJsonDataset[] = [];
-    const count = await reader(timeoutMs).forEachStudyInstance!(study, undefined, (dataset) => handed.push(dataset));
+    const count = await reader(timeoutMs).forEachStudyInstance(study, undefined, (dataset) => handed.push(dataset));
     return { count, handed };
   };
   const assertNoToken = (error: unknown) => assertNoneLeaked(renderings(error), [token], 'the error');
@@ -72,7 +72,7 @@ describe('study metadata cut off while it is read (loopback server)', () => {
     answer = (response) => cutAfter(response, `[${JSON.stringify(instances[0])},`);
     const handed: DicomJsonDataset[] = [];
     await assert.rejects(
-      reader().forEachStudyInstance!(study, undefined, (dataset) => handed.push(dataset)),
+      reader().forEachStudyInstance(study, undefined, (dataset) => handed.push(dataset)),
       (error: unknown) => {
         assert.ok(error instanceof RetryableError, String(error));
         assert.equal(error.category, 'transient');

@@ -208,7 +208,7 @@ describe('study metadata streamed: the whole-body read rules (loopback server)',
     );
   const read = async (maxMetadataBytes?: number) => {
     const items: unknown[] = [];
-    const count = await reader(maxMetadataBytes).forEachStudyInstance!(study, undefined, (item) => items.push(item));
+    const count = await reader(maxMetadataBytes).forEachStudyInstance(study, undefined, (item) => items.push(item));
     return { count, items };
   };
   const instanceJson = (n: number) => JSON.stringify({ [Tag.SOPInstanceUID]: { vr: 'UI', Value: [`${study}.${n}`] } });
@@ -223,7 +223,7 @@ describe('study metadata streamed: the whole-body read rules (loopback server)',
     };
     const items: unknown[] = [];
     await assert.rejects(
-      reader(64 * 1024).forEachStudyInstance!(study, undefined, (item) => items.push(item)),
+      reader(64 * 1024).forEachStudyInstance(study, undefined, (item) => items.push(item)),
       (error: unknown) => {
         assert.ok(error instanceof NonRetryableError, String(error));
         assert.equal(error.category, 'bad-dicom-data');
